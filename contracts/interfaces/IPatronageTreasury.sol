@@ -1,0 +1,12 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+pragma solidity ^0.8.30;
+
+/// @title IPatronageTreasury
+/// @notice The hook through which the storage market credits patronage. Fees themselves
+/// arrive as plain ERC-20 transfers to the treasury before this is called.
+interface IPatronageTreasury {
+    /// @notice Credits `member` with patronage for the current period: `paid` payment-token
+    /// units spent on storage and `earned` units earned providing it. Non-members earn no
+    /// points (the call succeeds and records nothing). Only the recorder (the market) may call.
+    function recordPatronage(address member, uint256 paid, uint256 earned) external;
+}

@@ -1,0 +1,47 @@
+import { createRequire } from "node:module";
+
+import hardhatToolboxViemPlugin from "@nomicfoundation/hardhat-toolbox-viem";
+import { configVariable, defineConfig } from "hardhat/config";
+
+// Hardhat cannot download compilers on an offline machine: the npm `solc`
+// package ships the same compiler as WebAssembly, so builds stay reproducible.
+const require = createRequire(import.meta.url);
+const SOLC_VERSION = "0.8.30";
+const solcPath = require.resolve("solc/soljson.js");
+
+export default defineConfig({
+  plugins: [hardhatToolboxViemPlugin],
+  solidity: {
+    profiles: {
+      default: {
+        version: SOLC_VERSION,
+        path: solcPath,
+        settings: {
+          optimizer: { enabled: true, runs: 200 },
+          evmVersion: "prague",
+          viaIR: false,
+        },
+      },
+    },
+  },
+  paths: {
+    sources: "contracts",
+    tests: { nodejs: "test/contracts", solidity: "contracts/test" },
+  },
+  networks: {
+    // `hardhat node` / scripts/dev.ts serve this chain on 127.0.0.1:8545.
+    localhost: {
+      type: "http",
+      chainType: "l1",
+      url: "http://127.0.0.1:8545",
+    },
+    // Any HTTP JSON-RPC network: set RPC_URL and DEPLOYER_KEY with
+    // `npx hardhat keystore set RPC_URL` (the key never touches the repo).
+    remote: {
+      type: "http",
+      chainType: "l1",
+      url: configVariable("RPC_URL"),
+      accounts: [configVariable("DEPLOYER_KEY")],
+    },
+  },
+});
