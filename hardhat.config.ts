@@ -33,7 +33,7 @@ export default defineConfig({
     localhost: {
       type: "http",
       chainType: "l1",
-      url: "http://127.0.0.1:8545",
+      url: `http://127.0.0.1:${process.env.COOP_CHAIN_PORT ?? "8545"}`,
     },
     // Any HTTP JSON-RPC network: set RPC_URL and DEPLOYER_KEY with
     // `npx hardhat keystore set RPC_URL` (the key never touches the repo).
