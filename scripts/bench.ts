@@ -1,0 +1,143 @@
+// `npm run bench`: every benchmark in one run, each figure next to the
+// baseline measured in the same run. Writes bench/results.json (a list of
+// { name, value, unit }) and the tables in docs/benchmarks.md between the
+// `<!-- bench:NAME -->` markers. Timings are never asserted in tests.
+import { spawnSync } from "node:child_process";
+import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync, existsSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+
+export interface BenchResult {
+  name: string;
+  value: number;
+  unit: string;
+}
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const tmp = join(root, "bench/tmp");
+const { values: opts } = parseArgs({
+  options: {
+    only: { type: "string" },
+    coverage: { type: "boolean", default: false },
+  },
+});
+
+function run(cmd: string, args: string[], env: Record<string, string> = {}): string {
+  console.log(`▶ ${[cmd, ...args].join(" ")}`);
+  const r = spawnSync(cmd, args, {
+    cwd: root,
+    env: { ...process.env, ...env },
+    encoding: "utf8",
+    maxBuffer: 256 * 1024 * 1024,
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  if (r.status !== 0) {
+    process.stdout.write(r.stdout ?? "");
+    throw new Error(`${cmd} ${args.join(" ")} exited with ${r.status}`);
+  }
+  return r.stdout;
+}
+
+/** JSON lines `{ name, value, unit }` in a program's output; other lines are ignored. */
+function parseResults(output: string): BenchResult[] {
+  const out: BenchResult[] = [];
+  for (const line of output.split("\n")) {
+    if (!line.startsWith("{")) continue;
+    try {
+      const r = JSON.parse(line) as BenchResult;
+      if (typeof r.name === "string" && typeof r.value === "number") out.push(r);
+    } catch {
+      // not a result line
+    }
+  }
+  return out;
+}
+
+const hardhat = join(root, "node_modules/.bin/hardhat");
+const node = join(root, "node_modules/.bin/node");
+
+/** Gas of named operations, from receipts in the gas test files, plus Hardhat's --gas-stats table. */
+function gasBench(): { results: BenchResult[]; table: string } {
+  const scenarios = join(tmp, "gas-scenarios.jsonl");
+  rmSync(scenarios, { force: true });
+  const gasFiles = readdirSync(join(root, "test/contracts"))
+    .filter((f) => f.endsWith(".gas.ts"))
+    .map((f) => `test/contracts/${f}`);
+  const output = run(hardhat, ["test", "nodejs", "--gas-stats", ...gasFiles], {
+    COOP_GAS_REPORT: scenarios,
+  });
+  const results = existsSync(scenarios) ? parseResults(readFileSync(scenarios, "utf8")) : [];
+  // Hardhat prints its gas-stats tables after the test summary.
+  const start = output.search(/^.*Gas Usage|^.*gas usage/im);
+  const table = start >= 0 ? output.slice(start).trim() : output.trim();
+  return { results, table };
+}
+
+function sdkBench(): BenchResult[] {
+  const dir = join(root, "sdk/bench");
+  if (!existsSync(dir)) return [];
+  const results: BenchResult[] = [];
+  for (const f of readdirSync(dir).filter((f) => f.endsWith(".ts") && !f.startsWith("_")).sort()) {
+    results.push(...parseResults(run(node, [join(dir, f)])));
+  }
+  return results;
+}
+
+function coverageBench(): BenchResult[] {
+  const output = run(hardhat, ["test", "--coverage"]);
+  const m = /All files\s*\|\s*([\d.]+)\s*\|\s*([\d.]+)/.exec(output);
+  process.stdout.write(output.slice(output.lastIndexOf("Coverage")));
+  if (!m) return [];
+  return [
+    { name: "contracts: line coverage", value: Number(m[1]), unit: "%" },
+    { name: "contracts: branch coverage", value: Number(m[2]), unit: "%" },
+  ];
+}
+
+function markdownTable(results: BenchResult[]): string {
+  const rows = results.map((r) => `| ${r.name} | ${r.value.toLocaleString("en-US", { maximumFractionDigits: 2 })} | ${r.unit} |`);
+  return ["| what | value | unit |", "| --- | ---: | --- |", ...rows].join("\n");
+}
+
+function replaceSection(doc: string, name: string, body: string): string {
+  const open = `<!-- bench:${name} -->`;
+  const close = `<!-- /bench:${name} -->`;
+  const i = doc.indexOf(open);
+  const j = doc.indexOf(close);
+  if (i < 0 || j < 0) return `${doc.trimEnd()}\n\n${open}\n${body}\n${close}\n`;
+  return `${doc.slice(0, i + open.length)}\n${body}\n${doc.slice(j)}`;
+}
+
+mkdirSync(tmp, { recursive: true });
+const resultsFile = join(root, "bench/results.json");
+const previous: BenchResult[] = existsSync(resultsFile) ? JSON.parse(readFileSync(resultsFile, "utf8")) : [];
+const sections: Record<string, string> = {};
+const fresh: BenchResult[] = [];
+
+if (!opts.only || opts.only === "gas") {
+  const { results, table } = gasBench();
+  fresh.push(...results);
+  sections.gas = markdownTable(results);
+  sections["gas-stats"] = "```\n" + table + "\n```";
+}
+if (!opts.only || opts.only === "sdk") {
+  const results = sdkBench();
+  fresh.push(...results);
+  sections.sdk = markdownTable(results);
+}
+if (opts.coverage || opts.only === "coverage") {
+  const results = coverageBench();
+  fresh.push(...results);
+  sections.coverage = markdownTable(results);
+}
+
+// A partial run (--only) keeps the other figures of the previous run.
+const freshNames = new Set(fresh.map((r) => r.name));
+const all = [...previous.filter((r) => !freshNames.has(r.name)), ...fresh];
+writeFileSync(resultsFile, JSON.stringify(all, null, 2) + "\n");
+const docPath = join(root, "docs/benchmarks.md");
+let doc = readFileSync(docPath, "utf8");
+for (const [name, body] of Object.entries(sections)) doc = replaceSection(doc, name, body);
+writeFileSync(docPath, doc);
+console.log(`\n${fresh.length} figures → bench/results.json and docs/benchmarks.md`);
