@@ -69,3 +69,110 @@ export class InvalidFormatError extends Error {
     this.format = format;
   }
 }
+
+/**
+ * The key does not open the data: it is not the key this data was encrypted with, or the data
+ * is not the file (or wrapped key) it is taken for. For STREAM data this is certain, not a
+ * guess: the header's key-check value does not match the key and the first chunk does not
+ * authenticate under it.
+ */
+export class WrongKeyError extends Error {
+  name = "WrongKeyError";
+  /** What the key failed to open, e.g. `"encrypted stream"`, `"wrapped file key"`. */
+  readonly target: string;
+
+  constructor(target: string, message?: string) {
+    super(
+      message ??
+        `${target}: the key does not open this data (it is not this data's key, or the data is not what it is taken for)`,
+    );
+    this.target = target;
+  }
+}
+
+/** Encrypted data was altered: a chunk (or the header) does not authenticate under the right key. */
+export class TamperedDataError extends Error {
+  name = "TamperedDataError";
+  /** Which part failed: the stream header or a ciphertext chunk. */
+  readonly part: "header" | "chunk";
+  /** Index of the chunk that failed (0-based); undefined when the header failed. */
+  readonly chunkIndex: number | undefined;
+
+  constructor(part: "header" | "chunk", chunkIndex: number | undefined, message: string) {
+    super(message);
+    this.part = part;
+    this.chunkIndex = chunkIndex;
+  }
+}
+
+/** Encrypted data ended before its last chunk: it was cut short (or its end was removed). */
+export class TruncatedDataError extends Error {
+  name = "TruncatedDataError";
+  /** How many chunks authenticated before the data ended. */
+  readonly chunksRead: number;
+
+  constructor(chunksRead: number, message: string) {
+    super(message);
+    this.chunksRead = chunksRead;
+  }
+}
+
+/** Encrypted data continues after its last chunk: something was appended. */
+export class ExtendedDataError extends Error {
+  name = "ExtendedDataError";
+  /** Index of the chunk that authenticated as the last one, when known. */
+  readonly lastChunkIndex: number | undefined;
+
+  constructor(lastChunkIndex: number | undefined, message: string) {
+    super(message);
+    this.lastChunkIndex = lastChunkIndex;
+  }
+}
+
+/** Bytes are not in a format (magic) or version this SDK reads. */
+export class UnsupportedFormatError extends Error {
+  name = "UnsupportedFormatError";
+  /** What was being read, e.g. `"encrypted stream"`, `"manifest envelope"`. */
+  readonly format: string;
+  /** The version found, when the magic matched. */
+  readonly version: number | undefined;
+
+  constructor(format: string, version: number | undefined, message: string) {
+    super(`${format}: ${message}`);
+    this.format = format;
+    this.version = version;
+  }
+}
+
+/** A wallet signature is not a well-formed secp256k1 ECDSA signature (65 or 64 bytes). */
+export class InvalidKeySignatureError extends Error {
+  name = "InvalidKeySignatureError";
+
+  constructor(message: string) {
+    super(message);
+  }
+}
+
+/** A manifest field is missing or invalid; `field` is its path, e.g. `"shards[2].cid"`. */
+export class InvalidManifestError extends Error {
+  name = "InvalidManifestError";
+  /** Path of the offending field (`""` for the manifest as a whole). */
+  readonly field: string;
+
+  constructor(field: string, message: string) {
+    super(field === "" ? `manifest: ${message}` : `manifest.${field}: ${message}`);
+    this.field = field;
+  }
+}
+
+/** A share link is malformed: wrong scheme, bad manifest CID, missing or malformed key. */
+export class InvalidShareLinkError extends Error {
+  name = "InvalidShareLinkError";
+  /** Which part of the link is wrong. */
+  readonly part: "scheme" | "cid" | "key" | "fragment";
+
+  constructor(part: "scheme" | "cid" | "key" | "fragment", message: string) {
+    super(`share link: ${message}`);
+    this.part = part;
+  }
+}
