@@ -1,0 +1,424 @@
+import { describe, expect, it } from "vitest";
+import { InvalidParametersError, NotEnoughShardsError, ShardMismatchError } from "../src/errors.ts";
+import {
+  StripeSplitter,
+  createReedSolomon,
+  decodeStream,
+  encodeStream,
+  getStripeLayout,
+  parityMatrix,
+  rebuildShards,
+  type StripeLayout,
+} from "../src/erasure/index.ts";
+import { gfMul, invertMatrix, mulRegion } from "../src/erasure/gf256.ts";
+
+/** Deterministic PRNG (mulberry32) so failures reproduce. */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+function randomBytes(len: number, rand: () => number): Uint8Array {
+  const b = new Uint8Array(len);
+  for (let i = 0; i < len; i++) b[i] = (rand() * 256) | 0;
+  return b;
+}
+function* subsets(n: number, k: number, start = 0, acc: number[] = []): Generator<number[]> {
+  if (acc.length === k) {
+    yield [...acc];
+    return;
+  }
+  for (let i = start; i <= n - (k - acc.length); i++) {
+    acc.push(i);
+    yield* subsets(n, k, i + 1, acc);
+    acc.pop();
+  }
+}
+function sample(n: number, k: number, rand: () => number): number[] {
+  const idx = Array.from({ length: n }, (_, i) => i);
+  for (let i = n - 1; i > 0; i--) {
+    const j = Math.floor(rand() * (i + 1));
+    [idx[i], idx[j]] = [idx[j], idx[i]];
+  }
+  return idx.slice(0, k).sort((a, b) => a - b);
+}
+function binomial(n: number, k: number): number {
+  let r = 1;
+  for (let i = 1; i <= k; i++) r = (r * (n - k + i)) / i;
+  return Math.round(r);
+}
+function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
+  let off = 0;
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.length;
+  }
+  return out;
+}
+/** Splits bytes into random-size chunks, as a network stream would deliver them. */
+function* chunked(data: Uint8Array, rand: () => number, max = 5000): Generator<Uint8Array> {
+  let off = 0;
+  while (off < data.length) {
+    const n = 1 + Math.floor(rand() * max);
+    yield data.subarray(off, off + n);
+    off += n;
+  }
+}
+async function collect(it: AsyncIterable<Uint8Array>): Promise<Uint8Array> {
+  const parts: Uint8Array[] = [];
+  for await (const p of it) parts.push(p.slice());
+  return concat(parts);
+}
+async function encodeToShards(
+  data: Uint8Array,
+  k: number,
+  n: number,
+  blockSize: number,
+  rand: () => number,
+): Promise<Uint8Array[]> {
+  const parts: Uint8Array[][] = Array.from({ length: n }, () => []);
+  for await (const stripe of encodeStream(chunked(data, rand), {
+    dataShards: k,
+    totalShards: n,
+    blockSize,
+  }))
+    stripe.blocks.forEach((b, i) => parts[i].push(b.slice()));
+  return parts.map(concat);
+}
+
+describe("GF(2^8)", () => {
+  it("multiplication is the field's (0x11d): known products and inverses", () => {
+    expect(gfMul(2, 0x80)).toBe(0x1d);
+    expect(gfMul(3, 7)).toBe(9);
+    for (let a = 1; a < 256; a++) {
+      const inv = invertMatrix([Uint8Array.of(a)]);
+      expect(gfMul(a, inv![0][0])).toBe(1);
+    }
+  });
+
+  it("word (aligned) and byte (unaligned) kernels agree for every coefficient", () => {
+    const rand = rng(1);
+    const src = randomBytes(1029, rand);
+    for (let c = 0; c < 256; c++) {
+      const a = new Uint8Array(1024);
+      const b = new Uint8Array(1025).subarray(1); // unaligned: byte path
+      mulRegion(a, src.subarray(0, 1024), c, false);
+      mulRegion(b, src.subarray(1, 1025), c, false);
+      for (let i = 0; i < 1024; i += 97) expect(a[i]).toBe(gfMul(c, src[i]));
+      for (let i = 0; i < 1024; i += 89) expect(b[i]).toBe(gfMul(c, src[i + 1]));
+      const acc = a.slice();
+      mulRegion(acc, src.subarray(0, 1024), c, true);
+      expect(acc.every((x) => x === 0)).toBe(true);
+    }
+  });
+});
+
+describe("parityMatrix", () => {
+  it("has ones in its first row and column (parity 0 is the XOR of the data blocks)", () => {
+    const p = parityMatrix(4, 6);
+    expect([...p[0]]).toEqual([1, 1, 1, 1]);
+    expect(p[1][0]).toBe(1);
+    expect(parityMatrix(10, 32).every((row) => row[0] === 1)).toBe(true);
+  });
+
+  it("is pinned: the k=4, n=6 matrix is part of the shard format", () => {
+    expect(parityMatrix(4, 6).map((r) => [...r])).toEqual([
+      [1, 1, 1, 1],
+      [1, 217, 92, 172],
+    ]);
+  });
+
+  it("every square submatrix sampled from n=32 matrices is invertible (MDS)", () => {
+    const rand = rng(7);
+    for (const k of [1, 2, 8, 16, 24, 31]) {
+      const p = parityMatrix(k, 32);
+      for (let trial = 0; trial < 40; trial++) {
+        const size = 1 + Math.floor(rand() * Math.min(k, 32 - k));
+        const rows = sample(32 - k, size, rand);
+        const cols = sample(k, size, rand);
+        const sub = rows.map((r) => Uint8Array.from(cols, (c) => p[r][c]));
+        expect(invertMatrix(sub), `k=${k} rows ${rows} cols ${cols}`).toBeDefined();
+      }
+    }
+  });
+});
+
+describe("createReedSolomon", () => {
+  it("rejects invalid parameters with InvalidParametersError", () => {
+    const bad: [number, number, string][] = [
+      [0, 4, "dataShards"],
+      [-1, 4, "dataShards"],
+      [1.5, 4, "dataShards"],
+      [5, 4, "totalShards"],
+      [4, 33, "totalShards"],
+      [4, Number.NaN, "totalShards"],
+    ];
+    for (const [k, n, parameter] of bad) {
+      let err: unknown;
+      try {
+        createReedSolomon({ dataShards: k, totalShards: n });
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(InvalidParametersError);
+      expect((err as InvalidParametersError).name).toBe("InvalidParametersError");
+      expect((err as InvalidParametersError).parameter).toBe(parameter);
+    }
+    expect(() => createReedSolomon({ dataShards: 32, totalShards: 32 })).not.toThrow();
+    expect(() => createReedSolomon({ dataShards: 1, totalShards: 1 })).not.toThrow();
+  });
+
+  it("rejects blocks of different lengths", () => {
+    const rs = createReedSolomon({ dataShards: 2, totalShards: 3 });
+    expect(() => rs.encode([new Uint8Array(8), new Uint8Array(9)])).toThrow(InvalidParametersError);
+    expect(() => rs.encode([new Uint8Array(8)])).toThrow(InvalidParametersError);
+  });
+
+  // (k, n): exhaustive over every k-subset while C(n, k) is small, sampled beyond.
+  const shapes: [number, number][] = [
+    [1, 1],
+    [1, 2],
+    [1, 5],
+    [2, 3],
+    [2, 4],
+    [3, 5],
+    [4, 6],
+    [4, 8],
+    [5, 8],
+    [6, 10],
+    [8, 8],
+    [3, 12],
+    [10, 16],
+    [16, 32],
+    [1, 32],
+    [2, 32],
+    [31, 32],
+    [32, 32],
+    [20, 30],
+  ];
+  for (const [k, n] of shapes) {
+    it(`k=${k}, n=${n}: every ${binomial(n, k) <= 300 ? "" : "sampled "}k-subset rebuilds the whole stripe`, () => {
+      const rand = rng(k * 100 + n);
+      const rs = createReedSolomon({ dataShards: k, totalShards: n });
+      for (const len of [4 * 37, 33]) {
+        // 148 bytes: word path; 33 bytes: byte path
+        const data = Array.from({ length: k }, () => randomBytes(len, rand));
+        const parity = rs.encode(data);
+        const all = [...data, ...parity];
+        const exhaustive = binomial(n, k) <= 300;
+        const picks = exhaustive
+          ? [...subsets(n, k)]
+          : Array.from({ length: 60 }, () => sample(n, k, rand));
+        for (const keep of picks) {
+          const given = all.map((b, i) => (keep.includes(i) ? b : undefined));
+          const out = rs.reconstruct(given);
+          for (let i = 0; i < n; i++) expect(out[i], `keep ${keep}, shard ${i}`).toEqual(all[i]);
+        }
+      }
+    });
+  }
+
+  it("rebuilds one lost shard (data or parity) from any k others, without touching the rest", () => {
+    const rand = rng(99);
+    const [k, n] = [4, 6];
+    const rs = createReedSolomon({ dataShards: k, totalShards: n });
+    const data = Array.from({ length: k }, () => randomBytes(4096, rand));
+    const all = [...data, ...rs.encode(data)];
+    for (let lost = 0; lost < n; lost++) {
+      const others = [...Array(n).keys()].filter((i) => i !== lost);
+      for (const keep of subsets(others.length, k)) {
+        const given = all.map((b, i) => (keep.map((j) => others[j]).includes(i) ? b : undefined));
+        const out = rs.reconstruct(given, { wanted: [lost] });
+        expect(out[lost]).toEqual(all[lost]);
+        const untouched = [...Array(n).keys()].filter((i) => i !== lost && given[i] === undefined);
+        for (const i of untouched) expect(out[i]).toBeUndefined();
+      }
+    }
+  });
+
+  it("names the missing shard indexes when fewer than k are present", () => {
+    const rs = createReedSolomon({ dataShards: 4, totalShards: 6 });
+    const b = new Uint8Array(16);
+    let err: unknown;
+    try {
+      rs.reconstruct([b, undefined, b, undefined, null, undefined]);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(NotEnoughShardsError);
+    const e = err as NotEnoughShardsError;
+    expect(e.name).toBe("NotEnoughShardsError");
+    expect(e.missing).toEqual([1, 3, 4, 5]);
+    expect(e.have).toBe(2);
+    expect(e.need).toBe(4);
+  });
+});
+
+describe("stripe layout", () => {
+  it("shrinks the last stripe to the smallest 512-aligned block size", () => {
+    const at = (dataLength: number): StripeLayout =>
+      getStripeLayout({ dataShards: 4, totalShards: 6, dataLength });
+    expect(at(0)).toMatchObject({ stripeCount: 0, lastBlockSize: 0, shardSize: 0 });
+    expect(at(1)).toMatchObject({ stripeCount: 1, lastBlockSize: 512, shardSize: 512 });
+    expect(at(2048)).toMatchObject({ stripeCount: 1, lastBlockSize: 512, shardSize: 512 });
+    expect(at(2049)).toMatchObject({ stripeCount: 1, lastBlockSize: 1024, shardSize: 1024 });
+    const mib = 1024 * 1024;
+    expect(at(4 * mib)).toMatchObject({
+      blockSize: mib,
+      stripeCount: 1,
+      lastBlockSize: mib,
+      shardSize: mib,
+    });
+    expect(at(4 * mib + 1)).toMatchObject({
+      stripeCount: 2,
+      lastBlockSize: 512,
+      shardSize: mib + 512,
+    });
+    expect(at(10 * mib)).toMatchObject({
+      stripeCount: 3,
+      lastBlockSize: mib / 2,
+      shardSize: 2.5 * mib,
+    });
+  });
+
+  it("rejects invalid block sizes and lengths", () => {
+    for (const blockSize of [0, 511, 1000, 513, 128 * 1024 * 1024, 1.5 * 512])
+      expect(() =>
+        getStripeLayout({ dataShards: 2, totalShards: 3, dataLength: 1, blockSize }),
+      ).toThrow(InvalidParametersError);
+    expect(() => getStripeLayout({ dataShards: 2, totalShards: 3, dataLength: -1 })).toThrow(
+      InvalidParametersError,
+    );
+    expect(() => getStripeLayout({ dataShards: 0, totalShards: 3, dataLength: 1 })).toThrow(
+      InvalidParametersError,
+    );
+  });
+
+  it("splitter: shard i is the concatenation of block i of each stripe", () => {
+    const rand = rng(5);
+    const data = randomBytes(3 * 2048 + 700, rand);
+    const s = new StripeSplitter({ dataShards: 2, blockSize: 1024 });
+    const stripes = [...[...chunked(data, rand, 900)].flatMap((c) => s.push(c))];
+    const last = s.finish()!;
+    expect(stripes.map((x) => x.blockSize)).toEqual([1024, 1024, 1024]);
+    expect(last).toMatchObject({ index: 3, blockSize: 512, dataBytes: 700 });
+    expect(last.data.length).toBe(1024);
+    expect(concat([...stripes.map((x) => x.data), last.data.subarray(0, 700)])).toEqual(data);
+    expect(last.data.subarray(700).every((x) => x === 0)).toBe(true);
+  });
+});
+
+describe("encodeStream / decodeStream / rebuildShards", () => {
+  const k = 4;
+  const n = 6;
+  const blockSize = 1024;
+  const stripe = k * blockSize;
+  const sizes = [0, 1, 511, stripe - 1, stripe, stripe + 1, 3 * stripe + 2049, 7 * stripe];
+  for (const size of sizes) {
+    it(`${size} bytes: every k-subset of shards decodes to the same bytes`, async () => {
+      const rand = rng(size + 1);
+      const data = randomBytes(size, rand);
+      const layout = getStripeLayout({
+        dataShards: k,
+        totalShards: n,
+        blockSize,
+        dataLength: size,
+      });
+      const shards = await encodeToShards(data, k, n, blockSize, rand);
+      for (const s of shards) expect(s.length).toBe(layout.shardSize);
+      for (const keep of subsets(n, k)) {
+        const given = shards.map((s, i) => (keep.includes(i) ? chunked(s, rand, 700) : undefined));
+        expect(await collect(decodeStream(layout, given)), `keep ${keep}`).toEqual(data);
+      }
+    });
+  }
+
+  it("data shards alone are the padded stream, block by block (systematic)", async () => {
+    const rand = rng(11);
+    const data = randomBytes(2 * stripe + 10, rand);
+    const shards = await encodeToShards(data, k, n, blockSize, rand);
+    // stripe 0, block 1 is data bytes [1024, 2048)
+    expect(shards[1].subarray(0, blockSize)).toEqual(data.subarray(blockSize, 2 * blockSize));
+    // last stripe: block size 512, block 0 holds the 10 leftover bytes then zeros
+    expect(shards[0].subarray(2 * blockSize, 2 * blockSize + 10)).toEqual(
+      data.subarray(2 * stripe),
+    );
+    expect(shards[0].length).toBe(2 * blockSize + 512);
+  });
+
+  it("a repairing provider rebuilds a lost shard from any k others", async () => {
+    const rand = rng(12);
+    const data = randomBytes(5 * stripe + 3333, rand);
+    const layout = getStripeLayout({
+      dataShards: k,
+      totalShards: n,
+      blockSize,
+      dataLength: data.length,
+    });
+    const shards = await encodeToShards(data, k, n, blockSize, rand);
+    for (let lost = 0; lost < n; lost++) {
+      const given = shards.map((s, i) => (i === lost || (i + lost) % n === 1 ? undefined : [s]));
+      const parts: Uint8Array[] = [];
+      for await (const [block] of rebuildShards(layout, given, [lost])) parts.push(block.slice());
+      expect(concat(parts)).toEqual(shards[lost]);
+    }
+  });
+
+  it("n up to 32: a sampled k-subset of 32 shards decodes the stream", async () => {
+    const rand = rng(32);
+    const data = randomBytes(40_000, rand);
+    for (const [kk, nn] of [
+      [16, 32],
+      [1, 32],
+      [30, 32],
+    ] as const) {
+      const layout = getStripeLayout({
+        dataShards: kk,
+        totalShards: nn,
+        blockSize: 512,
+        dataLength: data.length,
+      });
+      const shards = await encodeToShards(data, kk, nn, 512, rand);
+      for (let t = 0; t < 5; t++) {
+        const keep = sample(nn, kk, rand);
+        const given = shards.map((s, i) => (keep.includes(i) ? [s] : undefined));
+        expect(await collect(decodeStream(layout, given))).toEqual(data);
+      }
+    }
+  });
+
+  it("typed errors: not enough shards, a short shard, a long shard", async () => {
+    const rand = rng(13);
+    const data = randomBytes(stripe + 5, rand);
+    const layout = getStripeLayout({
+      dataShards: k,
+      totalShards: n,
+      blockSize,
+      dataLength: data.length,
+    });
+    const shards = await encodeToShards(data, k, n, blockSize, rand);
+
+    const three = shards.map((s, i) => (i === 0 || i === 2 || i === 5 ? [s] : undefined));
+    const err = await collect(decodeStream(layout, three)).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(NotEnoughShardsError);
+    expect((err as NotEnoughShardsError).missing).toEqual([1, 3, 4]);
+
+    const short = shards.map((s, i) =>
+      i === 4 ? [s.subarray(0, s.length - 1)] : i === 1 ? undefined : [s],
+    );
+    const e2 = await collect(decodeStream(layout, short)).catch((e: unknown) => e);
+    expect(e2).toBeInstanceOf(ShardMismatchError);
+    expect((e2 as ShardMismatchError).shardIndex).toBe(4);
+
+    const long = shards.map((s, i) => (i === 2 ? [s, Uint8Array.of(0)] : [s]));
+    const e3 = await collect(decodeStream(layout, long)).catch((e: unknown) => e);
+    expect(e3).toBeInstanceOf(ShardMismatchError);
+    expect((e3 as ShardMismatchError).shardIndex).toBe(2);
+  });
+});
