@@ -14,8 +14,9 @@ import {ICoopMembership} from "../interfaces/ICoopMembership.sol";
 
 /// @title CoopMembership
 /// @notice Membership of the co-op: a non-transferable ERC-721 with votes, bought with a refundable
-/// member share. One address holds at most one token and its vote is always delegated to itself,
-/// so total votes equal the number of members (one member, one vote).
+/// member share. One address holds at most one token and its vote is always delegated to itself
+/// ({delegates} is the identity, delegation is disabled), so total votes equal the number of
+/// members (one member, one vote).
 /// @dev The token id of a member is its address (`uint256(uint160(member))`), so a member who leaves
 /// and joins again gets the same id back and lookups need no extra storage. The ERC-6372 clock is
 /// the block timestamp, which the governor reads from this token.
@@ -329,6 +330,13 @@ contract CoopMembership is ICoopMembership, ERC721, EIP712, ERC721Votes, Ownable
         revert CoopMembershipApprovalDisabled(operator);
     }
 
+    /// @notice Every account is its own delegate, always: the mint moves the new member's vote to
+    /// itself and the burn takes it away, with no delegation step (and no storage) in between.
+    /// @param account The account.
+    function delegates(address account) public pure override returns (address) {
+        return account;
+    }
+
     /// @notice Disabled: each member's vote is delegated to itself on joining.
     function delegate(address delegatee) public pure override {
         revert CoopMembershipDelegationDisabled(delegatee);
@@ -347,9 +355,6 @@ contract CoopMembership is ICoopMembership, ERC721, EIP712, ERC721Votes, Ownable
         if (balanceOf(account) != 0) revert CoopMembershipAlreadyMember(account);
         // `amount` fits: {_setShareAmount} bounds every share to uint192.
         _members[account] = Member({sharePaid: uint192(amount), exitAvailableAt: 0});
-        // Delegate before minting so the mint itself moves the vote to the member. A returning
-        // member is still delegated to itself from its first membership.
-        if (delegates(account) != account) _delegate(account, account);
         uint256 tokenId = tokenIdOf(account);
         _mint(account, tokenId);
         emit MemberJoined(account, tokenId, amount);
