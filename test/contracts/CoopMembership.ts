@@ -549,12 +549,12 @@ describe("CoopMembership", async function () {
     it("is disabled, so governance can never lose the setters", async function () {
       const { membership, governance, alice } = await loadFixture(membersFixture);
       await viem.assertions.revertWithCustomError(
-        membership.write.renounceOwnership({ account: governance.account }),
+        membership.read.renounceOwnership({ account: governance.account.address }),
         membership,
         "CoopMembershipRenounceDisabled",
       );
       await viem.assertions.revertWithCustomErrorWithArgs(
-        membership.write.renounceOwnership({ account: alice.account }),
+        membership.read.renounceOwnership({ account: alice.account.address }),
         membership,
         "OwnableUnauthorizedAccount",
         [getAddress(alice.account.address)],
@@ -588,13 +588,15 @@ describe("CoopMembership", async function () {
       const { membership, alice, dave } = await loadFixture(membersFixture);
       const to = getAddress(dave.account.address);
       await viem.assertions.revertWithCustomErrorWithArgs(
-        membership.write.approve([to, BigInt(alice.account.address)], { account: alice.account }),
+        membership.read.approve([to, BigInt(alice.account.address)], {
+          account: alice.account.address,
+        }),
         membership,
         "CoopMembershipApprovalDisabled",
         [to],
       );
       await viem.assertions.revertWithCustomErrorWithArgs(
-        membership.write.setApprovalForAll([to, true], { account: alice.account }),
+        membership.read.setApprovalForAll([to, true], { account: alice.account.address }),
         membership,
         "CoopMembershipApprovalDisabled",
         [to],
@@ -607,14 +609,14 @@ describe("CoopMembership", async function () {
       const { membership, alice, bob } = await loadFixture(membersFixture);
       const to = getAddress(bob.account.address);
       await viem.assertions.revertWithCustomErrorWithArgs(
-        membership.write.delegate([to], { account: alice.account }),
+        membership.read.delegate([to], { account: alice.account.address }),
         membership,
         "CoopMembershipDelegationDisabled",
         [to],
       );
       const zero32 = `0x${"00".repeat(32)}` as Hex;
       await viem.assertions.revertWithCustomErrorWithArgs(
-        membership.write.delegateBySig([to, 0n, 0n, 27, zero32, zero32], {
+        membership.read.delegateBySig([to, 0n, 0n, 27, zero32, zero32], {
           account: alice.account,
         }),
         membership,
