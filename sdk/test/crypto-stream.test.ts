@@ -1,0 +1,344 @@
+import { describe, expect, it } from "vitest";
+import {
+  DEFAULT_CHUNK_SIZE,
+  STREAM_HEADER_LENGTH,
+  TAG_LENGTH,
+  StreamDecryptor,
+  createChunkCipher,
+  createDecryptionStream,
+  createEncryptionStream,
+  createStreamHeader,
+  decryptBytes,
+  decryptChunk,
+  decryptStream,
+  encryptBytes,
+  encryptChunk,
+  encryptStream,
+  generateFileKey,
+  getCiphertextLength,
+  getPlaintextLength,
+  parseStreamHeader,
+  resolveImplementation,
+  verifyStreamKey,
+} from "../src/crypto/index.ts";
+import {
+  ExtendedDataError,
+  InvalidParametersError,
+  TamperedDataError,
+  TruncatedDataError,
+  UnsupportedFormatError,
+  WrongKeyError,
+} from "../src/errors.ts";
+
+const IMPLEMENTATIONS = ["native", "noble"] as const;
+
+function randomBytes(n: number): Uint8Array {
+  const out = new Uint8Array(n);
+  for (let offset = 0; offset < n; offset += 65_536) {
+    globalThis.crypto.getRandomValues(out.subarray(offset, Math.min(n, offset + 65_536)));
+  }
+  return out;
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let offset = 0;
+  for (const p of parts) {
+    out.set(p, offset);
+    offset += p.length;
+  }
+  return out;
+}
+
+/** Cuts bytes into irregular pieces (1 byte, a few, many) to exercise re-chunking. */
+function* irregularPieces(bytes: Uint8Array): Generator<Uint8Array> {
+  const sizes = [1, 7, 1000, 65_535, 3, 131_073];
+  let offset = 0;
+  for (let i = 0; offset < bytes.length; i++) {
+    const size = sizes[i % sizes.length]!;
+    yield bytes.subarray(offset, offset + size);
+    offset += size;
+  }
+}
+
+async function collect(source: AsyncIterable<Uint8Array>): Promise<Uint8Array> {
+  const parts: Uint8Array[] = [];
+  for await (const p of source) parts.push(p);
+  return concat(parts);
+}
+
+/** Decrypts and returns the thrown error (and the plaintext released before it). */
+async function decryptExpectingError(
+  ciphertext: Uint8Array,
+  key: Uint8Array,
+  implementation: "native" | "noble",
+  expectedPlaintextLength?: number,
+): Promise<{ error: unknown; released: Uint8Array }> {
+  const released: Uint8Array[] = [];
+  try {
+    for await (const p of decryptStream([ciphertext], key, { implementation, expectedPlaintextLength })) {
+      released.push(p);
+    }
+  } catch (error) {
+    return { error, released: concat(released) };
+  }
+  throw new Error("decryption succeeded on data that should have failed");
+}
+
+describe("implementation selection", () => {
+  it("auto picks native in Node and both paths are available", () => {
+    expect(resolveImplementation("auto")).toBe("native");
+    expect(resolveImplementation("noble")).toBe("noble");
+    expect(resolveImplementation("native")).toBe("native");
+  });
+});
+
+describe.each(IMPLEMENTATIONS)("STREAM round trips (%s)", (implementation) => {
+  const key = generateFileKey();
+  const cs = DEFAULT_CHUNK_SIZE;
+  const sizes = [0, 1, cs - 1, cs, cs + 1, 3 * cs, 3 * cs + 7];
+
+  it.each(sizes)("%i bytes: encrypt → decrypt gives the plaintext, at the predicted length", async (size) => {
+    const plaintext = randomBytes(size);
+    const ciphertext = await collect(encryptStream(irregularPieces(plaintext), key, { implementation }));
+    expect(ciphertext.length).toBe(getCiphertextLength(size));
+    expect(getPlaintextLength(ciphertext.length)).toBe(size);
+    const decrypted = await collect(decryptStream(irregularPieces(ciphertext), key, { implementation }));
+    expect(decrypted).toEqual(plaintext);
+    expect(decryptBytes(ciphertext, key, { implementation, expectedPlaintextLength: size })).toEqual(plaintext);
+  });
+
+  it("a stream whose plaintext fills its last chunk exactly has no empty extra chunk", () => {
+    const ct = encryptBytes(randomBytes(2 * cs), key, { implementation });
+    expect(ct.length).toBe(STREAM_HEADER_LENGTH + 2 * (cs + TAG_LENGTH));
+  });
+
+  it("the same plaintext encrypts differently each time (random nonce prefix)", () => {
+    const plaintext = randomBytes(100);
+    expect(encryptBytes(plaintext, key, { implementation })).not.toEqual(encryptBytes(plaintext, key, { implementation }));
+  });
+
+  it("WHATWG TransformStreams round trip (file.stream().pipeThrough)", async () => {
+    const plaintext = randomBytes(200_000);
+    const pieces = irregularPieces(plaintext);
+    const source = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        const next = pieces.next();
+        if (next.done) controller.close();
+        else controller.enqueue(next.value);
+      },
+    });
+    const encrypted = source.pipeThrough(
+      createEncryptionStream(key, { implementation }),
+    );
+    const decrypted = encrypted.pipeThrough(createDecryptionStream(key, { implementation }));
+    const parts: Uint8Array[] = [];
+    const reader = decrypted.getReader();
+    for (let r = await reader.read(); !r.done; r = await reader.read()) parts.push(r.value);
+    expect(concat(parts)).toEqual(plaintext);
+  });
+
+  it("small chunk sizes work and are recorded in the header", () => {
+    const plaintext = randomBytes(1000);
+    const ct = encryptBytes(plaintext, key, { implementation, chunkSize: 64 });
+    expect(parseStreamHeader(ct.subarray(0, STREAM_HEADER_LENGTH)).chunkSize).toBe(64);
+    expect(ct.length).toBe(getCiphertextLength(1000, 64));
+    expect(decryptBytes(ct, key, { implementation })).toEqual(plaintext);
+  });
+});
+
+describe("cross-path: native and noble produce the same bytes", () => {
+  const key = generateFileKey();
+  const noncePrefix = randomBytes(16);
+  it.each([0, 1, 64, 65_535, 65_536, 65_537, 300_000])("%i bytes", (size) => {
+    const plaintext = randomBytes(size);
+    const native = encryptBytes(plaintext, key, { implementation: "native", noncePrefix });
+    const noble = encryptBytes(plaintext, key, { implementation: "noble", noncePrefix });
+    expect(native).toEqual(noble);
+    expect(decryptBytes(native, key, { implementation: "noble" })).toEqual(plaintext);
+    expect(decryptBytes(noble, key, { implementation: "native" })).toEqual(plaintext);
+  });
+});
+
+describe("chunk-level functions (for worker pools)", () => {
+  const key = generateFileKey();
+  const chunkSize = 64;
+  const header = createStreamHeader(key, { chunkSize });
+  const plaintext = randomBytes(5 * chunkSize + 9);
+  const chunks = Array.from({ length: 6 }, (_, i) => plaintext.subarray(i * chunkSize, (i + 1) * chunkSize));
+
+  it.each(IMPLEMENTATIONS)("chunks sealed out of order concatenate to the stream (%s)", (implementation) => {
+    const order = [3, 0, 5, 1, 4, 2];
+    const sealed: Uint8Array[] = [];
+    for (const i of order) sealed[i] = encryptChunk(key, header.bytes, i, i === 5, chunks[i]!, { implementation });
+    const ciphertext = concat([header.bytes, ...sealed]);
+    expect(decryptBytes(ciphertext, key)).toEqual(plaintext);
+    const stream = encryptBytes(plaintext, key, { chunkSize, noncePrefix: header.noncePrefix });
+    expect(ciphertext).toEqual(stream);
+    for (let i = 0; i < 6; i++) {
+      expect(decryptChunk(key, header, i, i === 5, sealed[i]!, { implementation })).toEqual(chunks[i]);
+    }
+  });
+
+  it("a chunk opened at another index or with the other flag fails with TamperedDataError", () => {
+    const cipher = createChunkCipher(key, header);
+    const sealed = cipher.encryptChunk(2, false, chunks[2]!);
+    expect(() => cipher.decryptChunk(3, false, sealed)).toThrow(TamperedDataError);
+    expect(() => cipher.decryptChunk(2, true, sealed)).toThrow(TamperedDataError);
+  });
+
+  it("rejects chunks of the wrong length and bad keys", () => {
+    expect(() => encryptChunk(key, header, 0, false, new Uint8Array(63))).toThrow(InvalidParametersError);
+    expect(() => encryptChunk(key, header, 0, true, new Uint8Array(65))).toThrow(InvalidParametersError);
+    expect(() => encryptChunk(new Uint8Array(16), header, 0, true, new Uint8Array(1))).toThrow(InvalidParametersError);
+    expect(() => createStreamHeader(key, { chunkSize: 10 })).toThrow(InvalidParametersError);
+  });
+
+  it("verifyStreamKey tells the right key from a wrong one by the header alone", () => {
+    expect(verifyStreamKey(key, header.bytes)).toBe(true);
+    expect(verifyStreamKey(generateFileKey(), header.bytes)).toBe(false);
+  });
+});
+
+describe.each(IMPLEMENTATIONS)("tampering is detected and named (%s)", (implementation) => {
+  const key = generateFileKey();
+  const chunkSize = 64;
+  const unit = chunkSize + TAG_LENGTH;
+  const H = STREAM_HEADER_LENGTH;
+  // 4 full chunks + a short last one (44 bytes): chunks 0..4
+  const plaintext = randomBytes(4 * chunkSize + 44);
+  const ciphertext = encryptBytes(plaintext, key, { implementation, chunkSize });
+  // exactly 4 full chunks: the last chunk is full
+  const aligned = randomBytes(4 * chunkSize);
+  const alignedCt = encryptBytes(aligned, key, { implementation, chunkSize });
+  const chunkAt = (ct: Uint8Array, i: number): Uint8Array => ct.subarray(H + i * unit, Math.min(ct.length, H + (i + 1) * unit));
+  const flip = (ct: Uint8Array, offset: number): Uint8Array => {
+    const copy = ct.slice();
+    copy[offset]! ^= 0x01;
+    return copy;
+  };
+
+  it("two chunks swapped: TamperedDataError at the first moved chunk; nothing of it is released", async () => {
+    const swapped = concat([ciphertext.subarray(0, H), chunkAt(ciphertext, 0), chunkAt(ciphertext, 2), chunkAt(ciphertext, 1), chunkAt(ciphertext, 3), chunkAt(ciphertext, 4)]);
+    const { error, released } = await decryptExpectingError(swapped, key, implementation);
+    expect(error).toBeInstanceOf(TamperedDataError);
+    expect((error as TamperedDataError).chunkIndex).toBe(1);
+    expect(released).toEqual(plaintext.subarray(0, chunkSize));
+  });
+
+  it("last chunk dropped: TruncatedDataError", async () => {
+    const { error } = await decryptExpectingError(ciphertext.subarray(0, H + 4 * unit), key, implementation);
+    expect(error).toBeInstanceOf(TruncatedDataError);
+    expect((error as TruncatedDataError).chunksRead).toBe(4);
+    const aligned3 = await decryptExpectingError(alignedCt.subarray(0, H + 3 * unit), key, implementation);
+    expect(aligned3.error).toBeInstanceOf(TruncatedDataError);
+  });
+
+  it("every chunk dropped (header only): TruncatedDataError", async () => {
+    const { error } = await decryptExpectingError(ciphertext.subarray(0, H), key, implementation);
+    expect(error).toBeInstanceOf(TruncatedDataError);
+  });
+
+  it("a middle chunk dropped: TamperedDataError at its index", async () => {
+    const dropped = concat([ciphertext.subarray(0, H + 2 * unit), ciphertext.subarray(H + 3 * unit)]);
+    const { error } = await decryptExpectingError(dropped, key, implementation);
+    expect(error).toBeInstanceOf(TamperedDataError);
+    expect((error as TamperedDataError).chunkIndex).toBe(2);
+  });
+
+  it("a chunk appended after a full last chunk: ExtendedDataError", async () => {
+    const extended = concat([alignedCt, chunkAt(alignedCt, 1)]);
+    const { error, released } = await decryptExpectingError(extended, key, implementation);
+    expect(error).toBeInstanceOf(ExtendedDataError);
+    expect((error as ExtendedDataError).lastChunkIndex).toBe(3);
+    expect(released).toEqual(aligned.subarray(0, 3 * chunkSize));
+  });
+
+  it("bytes appended after a short last chunk: tampered without the expected length, ExtendedDataError with it", async () => {
+    const extended = concat([ciphertext, chunkAt(ciphertext, 1)]);
+    expect((await decryptExpectingError(extended, key, implementation)).error).toBeInstanceOf(TamperedDataError);
+    const withLength = await decryptExpectingError(extended, key, implementation, plaintext.length);
+    expect(withLength.error).toBeInstanceOf(ExtendedDataError);
+  });
+
+  it("data cut inside a chunk: TamperedDataError without the expected length, TruncatedDataError with it", async () => {
+    const cut = ciphertext.subarray(0, H + 2 * unit + 30);
+    const { error } = await decryptExpectingError(cut, key, implementation);
+    expect(error).toBeInstanceOf(TamperedDataError);
+    expect((error as TamperedDataError).chunkIndex).toBe(2);
+    const withLength = await decryptExpectingError(cut, key, implementation, plaintext.length);
+    expect(withLength.error).toBeInstanceOf(TruncatedDataError);
+    const tiny = await decryptExpectingError(ciphertext.subarray(0, H + 2 * unit + 5), key, implementation);
+    expect(tiny.error).toBeInstanceOf(TruncatedDataError);
+  });
+
+  it("a flipped bit in ciphertext or tag: TamperedDataError at that chunk", async () => {
+    for (const [offset, index] of [
+      [H + 5, 0],
+      [H + 2 * unit + 10, 2],
+      [H + 3 * unit - 1, 2], // last tag byte of chunk 2
+      [ciphertext.length - 1, 4], // tag of the last chunk
+    ] as const) {
+      const { error } = await decryptExpectingError(flip(ciphertext, offset), key, implementation);
+      expect(error).toBeInstanceOf(TamperedDataError);
+      expect((error as TamperedDataError).chunkIndex).toBe(index);
+    }
+  });
+
+  it("a flipped bit in the header: unsupported magic/version, or tampered", async () => {
+    const magic = await decryptExpectingError(flip(ciphertext, 0), key, implementation);
+    expect(magic.error).toBeInstanceOf(UnsupportedFormatError);
+    const version = await decryptExpectingError(flip(ciphertext, 4), key, implementation);
+    expect(version.error).toBeInstanceOf(UnsupportedFormatError);
+    expect((version.error as UnsupportedFormatError).version).toBe(0);
+    // chunk size 64 → 65: still valid, so the chunk framing and the AAD change
+    const size = await decryptExpectingError(flip(ciphertext, 8), key, implementation);
+    expect(size.error).toBeInstanceOf(TamperedDataError);
+    const prefix = await decryptExpectingError(flip(ciphertext, 12), key, implementation);
+    expect(prefix.error).toBeInstanceOf(TamperedDataError);
+    expect((prefix.error as TamperedDataError).chunkIndex).toBe(0);
+    const keyCheck = await decryptExpectingError(flip(ciphertext, 30), key, implementation);
+    expect(keyCheck.error).toBeInstanceOf(TamperedDataError);
+    expect((keyCheck.error as TamperedDataError).part).toBe("header");
+  });
+
+  it("a wrong key: WrongKeyError, and nothing is released", async () => {
+    for (const ct of [ciphertext, encryptBytes(new Uint8Array(0), key, { implementation })]) {
+      const { error, released } = await decryptExpectingError(ct, generateFileKey(), implementation);
+      expect(error).toBeInstanceOf(WrongKeyError);
+      expect((error as Error).message).toMatch(/wrong key/);
+      expect(released.length).toBe(0);
+    }
+  });
+
+  it("not our format, or cut inside the header", async () => {
+    const other = await decryptExpectingError(new TextEncoder().encode("%PDF-1.7 not encrypted at all......................"), key, implementation);
+    expect(other.error).toBeInstanceOf(UnsupportedFormatError);
+    const short = await decryptExpectingError(ciphertext.subarray(0, 20), key, implementation);
+    expect(short.error).toBeInstanceOf(TruncatedDataError);
+    const empty = await decryptExpectingError(new Uint8Array(0), key, implementation);
+    expect(empty.error).toBeInstanceOf(TruncatedDataError);
+  });
+
+  it("the decryptor can be fed one byte at a time", () => {
+    const d = new StreamDecryptor(key, { implementation });
+    const out: Uint8Array[] = [];
+    for (let i = 0; i < ciphertext.length; i++) out.push(...d.push(ciphertext.subarray(i, i + 1)));
+    out.push(...d.finish());
+    expect(concat(out)).toEqual(plaintext);
+    expect(d.chunksRead).toBe(5);
+  });
+});
+
+describe("length helpers", () => {
+  it("getPlaintextLength inverts getCiphertextLength and rejects impossible lengths", () => {
+    for (const cs of [64, 65_536]) {
+      for (const n of [0, 1, cs - 1, cs, cs + 1, 10 * cs, 10 * cs + 5]) {
+        expect(getPlaintextLength(getCiphertextLength(n, cs), cs)).toBe(n);
+      }
+    }
+    expect(getPlaintextLength(STREAM_HEADER_LENGTH + 15, 64)).toBeUndefined();
+    expect(getPlaintextLength(STREAM_HEADER_LENGTH + 80 + 16, 64)).toBeUndefined(); // empty chunk after a full one
+    expect(getCiphertextLength(2 ** 40)).toBe(STREAM_HEADER_LENGTH + 2 ** 40 + 2 ** 24 * TAG_LENGTH);
+  });
+});
