@@ -1,0 +1,266 @@
+import { createHash, randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { sha256 as nobleSha256 } from "@noble/hashes/sha2.js";
+import { describe, expect, it } from "vitest";
+import { InvalidFormatError, ShardMismatchError } from "../src/errors.ts";
+import {
+  SEGMENT_SIZE,
+  SegmentTreeBuilder,
+  computeSegmentTree,
+  getNodeHasher,
+  getSegmentCount,
+  getSegmentTreeDepth,
+  parseSegmentTreeCache,
+  portableHasher,
+  proveFromCache,
+  proveSegment,
+  serializeSegmentTreeCache,
+  verifySegmentProof,
+  type SegmentHasher,
+} from "../src/merkle/index.ts";
+import { sha256 } from "../src/merkle/sha256.ts";
+
+interface Vectors {
+  hash: string;
+  segmentSize: number;
+  trees: {
+    name: string;
+    data: string;
+    leafCount: number;
+    root: string;
+    proofs: { index: number; segment: string; path: string[] }[];
+  }[];
+  invalid: {
+    name: string;
+    root: string;
+    leafCount: number;
+    index: number;
+    segment: string;
+    path: string[];
+  }[];
+}
+const vectors = JSON.parse(
+  readFileSync(new URL("../../test/vectors/segment-merkle.json", import.meta.url), "utf8"),
+) as Vectors;
+
+const fromHex = (h: string): Uint8Array => Uint8Array.from(Buffer.from(h.slice(2), "hex"));
+const toHex = (b: Uint8Array): string => `0x${Buffer.from(b).toString("hex")}`;
+
+const nodeHasher = getNodeHasher() as SegmentHasher;
+const hashers: SegmentHasher[] = [nodeHasher, portableHasher];
+
+/** Independent reference: every level in memory, straight from the spec. */
+function referenceLevels(data: Uint8Array): Buffer[][] {
+  const count = Math.max(1, Math.ceil(data.length / SEGMENT_SIZE));
+  let width = 1;
+  while (width < count) width *= 2;
+  const h = (...p: Uint8Array[]): Buffer => {
+    const x = createHash("sha256");
+    for (const q of p) x.update(q);
+    return x.digest();
+  };
+  const leaves: Buffer[] = [];
+  for (let i = 0; i < count; i++) {
+    const seg = Buffer.alloc(SEGMENT_SIZE);
+    seg.set(data.subarray(i * SEGMENT_SIZE, (i + 1) * SEGMENT_SIZE));
+    leaves.push(h(Uint8Array.of(0), seg));
+  }
+  while (leaves.length < width) leaves.push(Buffer.alloc(32));
+  const levels = [leaves];
+  while (levels[levels.length - 1].length > 1) {
+    const prev = levels[levels.length - 1];
+    const next: Buffer[] = [];
+    for (let i = 0; i < prev.length; i += 2) next.push(h(Uint8Array.of(1), prev[i], prev[i + 1]));
+    levels.push(next);
+  }
+  return levels;
+}
+
+describe("SHA-256 implementations", () => {
+  it("portable SHA-256 equals node:crypto and noble on every length 0..300 and large inputs", () => {
+    for (let len = 0; len <= 300; len++) {
+      const d = randomBytes(len);
+      expect(toHex(sha256(d))).toBe(toHex(createHash("sha256").update(d).digest()));
+    }
+    const big = randomBytes(100_003);
+    expect(toHex(sha256(big))).toBe(toHex(nobleSha256(big)));
+  });
+
+  it("leaf and node hashes agree across hashers and with the definition", () => {
+    for (let t = 0; t < 50; t++) {
+      const seg = randomBytes(SEGMENT_SIZE);
+      const l = randomBytes(32);
+      const r = randomBytes(32);
+      const leaf = createHash("sha256").update(Uint8Array.of(0)).update(seg).digest();
+      const node = createHash("sha256").update(Uint8Array.of(1)).update(l).update(r).digest();
+      for (const h of hashers) {
+        expect(toHex(h.leaf(seg))).toBe(toHex(leaf));
+        expect(toHex(h.node(l, r))).toBe(toHex(node));
+      }
+    }
+  });
+});
+
+describe("shared vectors (test/vectors/segment-merkle.json)", () => {
+  it("are SHA-256 over 512-byte segments", () => {
+    expect(vectors.hash).toBe("sha256");
+    expect(vectors.segmentSize).toBe(SEGMENT_SIZE);
+    expect(vectors.trees.length).toBeGreaterThan(0);
+    expect(vectors.invalid.length).toBeGreaterThan(0);
+  });
+
+  for (const hasher of hashers) {
+    for (const tree of vectors.trees) {
+      it(`[${hasher.name}] ${tree.name}: root, leaf count and every proof`, () => {
+        const data = fromHex(tree.data);
+        const { root, leafCount } = computeSegmentTree(data, { hasher });
+        expect(toHex(root)).toBe(tree.root);
+        expect(leafCount).toBe(tree.leafCount);
+        for (const p of tree.proofs) {
+          const segment = fromHex(p.segment);
+          const path = p.path.map(fromHex);
+          expect(verifySegmentProof(root, leafCount, p.index, segment, path, { hasher })).toBe(
+            true,
+          );
+          const mine = proveSegment(data, p.index, { hasher });
+          expect(toHex(mine.segment)).toBe(p.segment);
+          expect(mine.path.map(toHex)).toEqual(p.path);
+        }
+      });
+    }
+
+    for (const bad of vectors.invalid) {
+      it(`[${hasher.name}] rejects: ${bad.name}`, () => {
+        const ok = verifySegmentProof(
+          fromHex(bad.root),
+          bad.leafCount,
+          bad.index,
+          fromHex(bad.segment),
+          bad.path.map(fromHex),
+          { hasher },
+        );
+        expect(ok).toBe(false);
+      });
+    }
+  }
+});
+
+describe("SegmentTreeBuilder", () => {
+  it("streams: any chunking gives the reference root, for random sizes", () => {
+    const sizes = [
+      0,
+      1,
+      511,
+      512,
+      513,
+      1024,
+      1536,
+      4095,
+      4097,
+      64 * 512,
+      64 * 512 + 1,
+      100_000,
+      333 * 512 + 17,
+    ];
+    for (const size of sizes) {
+      const data = randomBytes(size);
+      const ref = referenceLevels(data);
+      const refRoot = toHex(ref[ref.length - 1][0]);
+      for (const hasher of hashers) {
+        const b = new SegmentTreeBuilder({ hasher });
+        let off = 0;
+        while (off < size) {
+          const n = 1 + Math.floor(Math.random() * 3000);
+          b.update(data.subarray(off, off + n));
+          off += n;
+        }
+        const r = b.finish();
+        expect(toHex(r.root), `${size} bytes, ${hasher.name}`).toBe(refRoot);
+        expect(r.leafCount).toBe(getSegmentCount(size));
+      }
+    }
+  });
+
+  it("an empty shard has one zero segment", () => {
+    const r = computeSegmentTree(new Uint8Array(0));
+    expect(r.leafCount).toBe(1);
+    expect(toHex(r.root)).toBe(toHex(computeSegmentTree(new Uint8Array(512)).root));
+  });
+
+  it("depth is ceil(log2(leafCount))", () => {
+    expect([1, 2, 3, 4, 5, 8, 9, 2 ** 21].map(getSegmentTreeDepth)).toEqual([
+      0, 1, 2, 2, 3, 3, 4, 21,
+    ]);
+  });
+});
+
+describe("proofs from the prover's tree cache", () => {
+  const sizes = [1, 512 * 7, 512 * 64, 512 * 64 + 5, 512 * 1000 + 300, 512 * 1024];
+  for (const size of sizes) {
+    it(`${size} bytes: cache proofs equal full-tree proofs and verify, at every cache level`, async () => {
+      const data = randomBytes(size);
+      const ref = referenceLevels(data);
+      const leafCount = getSegmentCount(size);
+      const depth = getSegmentTreeDepth(leafCount);
+      const indexes = [
+        ...new Set([0, 1, leafCount - 1, leafCount >> 1, 63, 64, 65, 511, 999]),
+      ].filter((i) => i < leafCount);
+      for (const level of [0, 1, 3, 6, 40]) {
+        const { root, cache } = computeSegmentTree(data, { cacheLevel: level });
+        const bytes = serializeSegmentTreeCache(cache!);
+        const parsed = parseSegmentTreeCache(bytes);
+        expect(parsed.level).toBe(Math.min(level, depth));
+        let reads = 0;
+        for (const index of indexes) {
+          const proof = await proveFromCache(parsed, index, async (first, count) => {
+            reads += count;
+            return data.subarray(first * SEGMENT_SIZE, (first + count) * SEGMENT_SIZE);
+          });
+          const expectedPath = ref.slice(0, -1).map((lv, l) => toHex(lv[(index >> l) ^ 1]));
+          expect(proof.path.map(toHex), `index ${index} level ${level}`).toEqual(expectedPath);
+          expect(verifySegmentProof(root, leafCount, index, proof.segment, proof.path)).toBe(true);
+        }
+        expect(reads).toBeLessThanOrEqual(indexes.length * 2 ** Math.min(level, depth));
+      }
+    });
+  }
+
+  it("cache size: level 6 keeps ~2·32/64 bytes per segment", () => {
+    const data = randomBytes(512 * 4096);
+    const { cache } = computeSegmentTree(data, { cacheLevel: 6 });
+    const bytes = serializeSegmentTreeCache(cache!);
+    expect(bytes.length).toBe(52 + 32 * (64 + 32 + 16 + 8 + 4 + 2));
+  });
+
+  it("a damaged shard is detected when proving (ShardMismatchError)", async () => {
+    const data = randomBytes(512 * 200);
+    const { cache } = computeSegmentTree(data, { cacheLevel: 4 });
+    const damaged = Uint8Array.from(data);
+    damaged[512 * 37 + 3] ^= 1;
+    const err = await proveFromCache(cache!, 37, (first, count) =>
+      damaged.subarray(first * 512, (first + count) * 512),
+    ).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ShardMismatchError);
+    // other blocks of 16 segments are unaffected
+    await expect(
+      proveFromCache(cache!, 100, (first, count) =>
+        damaged.subarray(first * 512, (first + count) * 512),
+      ),
+    ).resolves.toBeDefined();
+  });
+
+  it("rejects corrupted or foreign cache bytes (InvalidFormatError)", () => {
+    const { cache } = computeSegmentTree(randomBytes(512 * 300), { cacheLevel: 2 });
+    const good = serializeSegmentTreeCache(cache!);
+    const cases: Uint8Array[] = [
+      good.subarray(0, 40),
+      Uint8Array.from(good, (x, i) => (i === 0 ? x ^ 1 : x)),
+      Uint8Array.from(good, (x, i) => (i === 4 ? 2 : x)),
+      good.subarray(0, good.length - 32),
+      Uint8Array.from(good, (x, i) => (i === good.length - 1 ? x ^ 1 : x)),
+      Uint8Array.from(good, (x, i) => (i === 60 ? x ^ 1 : x)),
+    ];
+    for (const c of cases) expect(() => parseSegmentTreeCache(c)).toThrow(InvalidFormatError);
+    expect(parseSegmentTreeCache(good).leafCount).toBe(300);
+  });
+});
