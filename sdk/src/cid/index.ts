@@ -1,0 +1,11 @@
+// Shard addressing: UnixFS CIDs computed while streaming.
+export {
+  SHARD_UNIXFS_PARAMS,
+  UnixfsCidBuilder,
+  computeUnixfsCid,
+  getNodeStreamingSha256,
+  portableStreamingSha256,
+  type StreamingSha256,
+  type UnixfsCidOptions,
+  type UnixfsCidResult,
+} from "./unixfs.ts";

@@ -1,0 +1,125 @@
+import { randomBytes } from "node:crypto";
+import { MemoryBlockstore } from "blockstore-core";
+import { importer, type ImporterOptions } from "ipfs-unixfs-importer";
+import { fixedSize } from "ipfs-unixfs-importer/chunker";
+import { balanced } from "ipfs-unixfs-importer/layout";
+import { describe, expect, it } from "vitest";
+import { InvalidParametersError } from "../src/errors.ts";
+import {
+  SHARD_UNIXFS_PARAMS,
+  UnixfsCidBuilder,
+  computeUnixfsCid,
+  getNodeStreamingSha256,
+  portableStreamingSha256,
+  type StreamingSha256,
+} from "../src/cid/index.ts";
+
+const MiB = 1024 * 1024;
+
+/** The importer (what Helia's addByteStream runs) with our parameters pinned. */
+async function importerCid(
+  data: Uint8Array,
+  params: { chunkSize: number; maxChildrenPerNode: number },
+  extra: ImporterOptions = {},
+): Promise<string> {
+  const options: ImporterOptions = {
+    cidVersion: 1,
+    rawLeaves: true,
+    reduceSingleLeafToSelf: true,
+    chunker: fixedSize({ chunkSize: params.chunkSize }),
+    layout: balanced({ maxChildrenPerNode: params.maxChildrenPerNode }),
+    ...extra,
+  };
+  let last: string | undefined;
+  for await (const entry of importer(
+    [{ content: chunks(data, 100_000) }],
+    new MemoryBlockstore(),
+    options,
+  ))
+    last = entry.cid.toString();
+  return last as string;
+}
+
+function* chunks(data: Uint8Array, max: number): Generator<Uint8Array> {
+  let off = 0;
+  while (off < data.length) {
+    const n = 1 + Math.floor(Math.random() * max);
+    yield data.subarray(off, off + n);
+    off += n;
+  }
+}
+
+const sha256s: StreamingSha256[] = [
+  getNodeStreamingSha256() as StreamingSha256,
+  portableStreamingSha256,
+];
+
+describe("UnixfsCidBuilder (shard parameters: 1 MiB chunks, 1024 links, raw leaves, CIDv1)", () => {
+  it("pins the parameters Helia's addByteStream uses", () => {
+    expect(SHARD_UNIXFS_PARAMS).toEqual({
+      chunkSize: 1048576,
+      maxChildrenPerNode: 1024,
+      cidVersion: 1,
+      rawLeaves: true,
+      reduceSingleLeafToSelf: true,
+    });
+  });
+
+  const sizes = [0, 1, MiB - 1, MiB, MiB + 1, 5 * MiB + 12345];
+  for (const size of sizes) {
+    it(`${size} bytes: equals ipfs-unixfs-importer (explicit options and the unixfs-v1-2025 profile)`, async () => {
+      const data = randomBytes(size);
+      const expected = await importerCid(data, SHARD_UNIXFS_PARAMS);
+      expect(
+        await importerCid(data, SHARD_UNIXFS_PARAMS, {
+          profile: "unixfs-v1-2025",
+          chunker: undefined,
+          layout: undefined,
+        }),
+      ).toBe(expected);
+      for (const sha256 of sha256s) {
+        const r = await computeUnixfsCid(chunks(data, 300_000), { sha256 });
+        expect(r.cid.toString(), sha256.name).toBe(expected);
+        expect(r.size).toBe(size);
+        expect(r.leafCount).toBe(Math.max(1, Math.ceil(size / MiB)));
+      }
+    });
+  }
+
+  it("the empty file is the raw CID of no bytes", async () => {
+    const r = await computeUnixfsCid([]);
+    expect(r.cid.toString()).toBe("bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku");
+  });
+});
+
+describe("multi-layer balanced trees (small chunk size and width, same code path)", () => {
+  const shapes = [
+    { chunkSize: 1024, maxChildrenPerNode: 1024, leaves: [1024, 1025, 1500] },
+    { chunkSize: 64, maxChildrenPerNode: 4, leaves: [2, 3, 4, 5, 15, 16, 17, 64, 65, 257, 1000] },
+    { chunkSize: 100, maxChildrenPerNode: 3, leaves: [9, 10, 27, 28, 82] },
+  ];
+  for (const { chunkSize, maxChildrenPerNode, leaves } of shapes) {
+    for (const n of leaves) {
+      for (const tail of [0, 1, chunkSize - 1]) {
+        const size = (tail === 0 ? n : n - 1) * chunkSize + tail;
+        it(`chunk ${chunkSize}, width ${maxChildrenPerNode}: ${size} bytes`, async () => {
+          const data = randomBytes(size);
+          const expected = await importerCid(data, { chunkSize, maxChildrenPerNode });
+          const nodes: string[] = [];
+          const r = await computeUnixfsCid(chunks(data, 3 * chunkSize), {
+            chunkSize,
+            maxChildrenPerNode,
+            onNode: (cid) => nodes.push(cid.toString()),
+          });
+          expect(r.cid.toString()).toBe(expected);
+          if (r.leafCount > 1) expect(nodes[nodes.length - 1]).toBe(expected);
+        });
+      }
+    }
+  }
+
+  it("rejects invalid parameters", () => {
+    expect(() => new UnixfsCidBuilder({ chunkSize: 0 })).toThrow(InvalidParametersError);
+    expect(() => new UnixfsCidBuilder({ maxChildrenPerNode: 1 })).toThrow(InvalidParametersError);
+  });
+});
