@@ -356,11 +356,11 @@ function toHex(b: Uint8Array): string {
 }
 
 // Serialized cache, version 1 (all integers big-endian):
-//   0  4  magic "CCST"          4  1  version = 1         5  1  hash id = 1 (SHA-256, 0x00/0x01)
+//   0  4  magic "CCMT"          4  1  version = 1         5  1  hash id = 1 (SHA-256, 0x00/0x01)
 //   6  1  level L               7  1  reserved = 0        8  4  segment size = 512
 //  12  8  leafCount            20 32  root
 //  52  …  levels L .. depth−1, each ceil(leafCount / 2^l) nodes of 32 bytes, concatenated
-const MAGIC = [0x43, 0x43, 0x53, 0x54];
+const MAGIC = [0x43, 0x43, 0x4d, 0x54]; // "CCMT": Co-operative Cloud Merkle Tree
 const HEADER = 52;
 
 function levelSizes(leafCount: number, level: number): number[] {
