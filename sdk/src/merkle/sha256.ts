@@ -61,6 +61,66 @@ function compress(view: DataView, off: number): void {
   S[7] = (S[7] + h) | 0;
 }
 
+/**
+ * Rounds over a precomputed schedule: `kw[base + i] = K[i] + W[i]`. The last block of both
+ * message shapes is constant but for its first byte (the input's last byte, then 0x80, zeros,
+ * the bit length), so its 64-word schedule is tabulated for the 256 values of that byte.
+ */
+function compressScheduled(kw: Int32Array, base: number): void {
+  let a = S[0];
+  let b = S[1];
+  let c = S[2];
+  let d = S[3];
+  let e = S[4];
+  let f = S[5];
+  let g = S[6];
+  let h = S[7];
+  for (let i = 0; i < 64; i++) {
+    const s1 = ((e >>> 6) | (e << 26)) ^ ((e >>> 11) | (e << 21)) ^ ((e >>> 25) | (e << 7));
+    const t1 = (h + s1 + ((e & f) ^ (~e & g)) + kw[base + i]) | 0;
+    const s0 = ((a >>> 2) | (a << 30)) ^ ((a >>> 13) | (a << 19)) ^ ((a >>> 22) | (a << 10));
+    const t2 = (s0 + ((a & b) ^ (a & c) ^ (b & c))) | 0;
+    h = g;
+    g = f;
+    f = e;
+    e = (d + t1) | 0;
+    d = c;
+    c = b;
+    b = a;
+    a = (t1 + t2) | 0;
+  }
+  S[0] = (S[0] + a) | 0;
+  S[1] = (S[1] + b) | 0;
+  S[2] = (S[2] + c) | 0;
+  S[3] = (S[3] + d) | 0;
+  S[4] = (S[4] + e) | 0;
+  S[5] = (S[5] + f) | 0;
+  S[6] = (S[6] + g) | 0;
+  S[7] = (S[7] + h) | 0;
+}
+
+/** Schedules (K added) of a final block `x ‖ 0x80 ‖ 0… ‖ bitLength` for x = 0..255. */
+function lastBlockSchedules(bitLength: number): Int32Array {
+  const out = new Int32Array(256 * 64);
+  const block = new Uint8Array(64);
+  const view = new DataView(block.buffer);
+  block[1] = 0x80;
+  view.setUint32(60, bitLength);
+  for (let x = 0; x < 256; x++) {
+    block[0] = x;
+    for (let i = 0; i < 16; i++) W[i] = view.getInt32(4 * i);
+    for (let i = 16; i < 64; i++) {
+      const w15 = W[i - 15];
+      const w2 = W[i - 2];
+      const s0 = ((w15 >>> 7) | (w15 << 25)) ^ ((w15 >>> 18) | (w15 << 14)) ^ (w15 >>> 3);
+      const s1 = ((w2 >>> 17) | (w2 << 15)) ^ ((w2 >>> 19) | (w2 << 13)) ^ (w2 >>> 10);
+      W[i] = (W[i - 16] + s0 + W[i - 7] + s1) | 0;
+    }
+    for (let i = 0; i < 64; i++) out[64 * x + i] = (K[i] + W[i]) | 0;
+  }
+  return out;
+}
+
 function digestOut(): Uint8Array {
   const out = new Uint8Array(32);
   for (let i = 0; i < 8; i++) {
@@ -79,18 +139,21 @@ const nodeView = new DataView(nodeBlock.buffer);
 nodeBlock[0] = 0x01;
 nodeBlock[65] = 0x80;
 nodeView.setUint32(124, 65 * 8);
+const nodeLast = lastBlockSchedules(65 * 8);
 
 /** Padded message blocks for 0x00 ‖ segment (513 bytes → 9 blocks). */
 const leafBlock = new Uint8Array(576);
 const leafView = new DataView(leafBlock.buffer);
 leafBlock[513] = 0x80;
 leafView.setUint32(572, 513 * 8);
+const leafLast = lastBlockSchedules(513 * 8);
 
 /** H(0x00 ‖ segment) for a 512-byte segment. */
 export function sha256Leaf(segment: Uint8Array): Uint8Array {
   leafBlock.set(segment, 1);
   S.set(IV);
-  for (let off = 0; off < 576; off += 64) compress(leafView, off);
+  for (let off = 0; off < 512; off += 64) compress(leafView, off);
+  compressScheduled(leafLast, 64 * segment[511]);
   return digestOut();
 }
 
@@ -100,7 +163,7 @@ export function sha256Node(left: Uint8Array, right: Uint8Array): Uint8Array {
   nodeBlock.set(right, 33);
   S.set(IV);
   compress(nodeView, 0);
-  compress(nodeView, 64);
+  compressScheduled(nodeLast, 64 * right[31]);
   return digestOut();
 }
 
