@@ -1,0 +1,287 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+pragma solidity ^0.8.30;
+
+/// @title IStorageMarket
+/// @notice Storage deals between data owners and member providers, proven every epoch
+/// against per-provider proof sets and paid from escrow. Types, errors and events live here;
+/// docs/protocol.md ("Storage market") describes the rules.
+interface IStorageMarket {
+    // ───────────────────────────── types ─────────────────────────────
+
+    /// @notice Governance parameters (set by the owner, the timelock).
+    /// @param pricePerByteEpoch Price of storing one byte for one epoch, in 1e-18 token base
+    /// units (WAD fixed point); a shard's per-epoch rate is ceil(shardSize · price / 1e18).
+    /// @param minStakePerGiB Stake required per GiB (2^30 bytes) of declared capacity, in token units.
+    /// @param missedEpochSlash Stake slashed for each reported missed epoch.
+    /// @param declaredLostSlash Stake slashed when a provider declares one of its shards lost.
+    /// @param targetedSlash Stake slashed when a targeted challenge goes unanswered.
+    /// @param targetedChallengeFee Fee a challenger escrows for a targeted challenge.
+    /// @param feeBps Co-op fee on top of the escrow, in basis points, sent to the treasury.
+    /// @param bountyBps Share of a missed-epoch or targeted slash paid to the reporter, in bps.
+    /// @param challengesPerEpoch c, segments challenged per provider per epoch (1..16).
+    /// @param maxMissedEpochs F, consecutive missed epochs after which all shards are lost.
+    /// @param acceptanceWindow Epochs a provider has to accept an assigned shard.
+    /// @param challengeWindow Epochs after the seed epoch to answer a targeted challenge.
+    /// @param repairWindow Epochs after the seed epoch for a repair claimant to prove the shard.
+    struct Params {
+        uint128 pricePerByteEpoch;
+        uint128 minStakePerGiB;
+        uint128 missedEpochSlash;
+        uint128 declaredLostSlash;
+        uint128 targetedSlash;
+        uint128 targetedChallengeFee;
+        uint16 feeBps;
+        uint16 bountyBps;
+        uint8 challengesPerEpoch;
+        uint8 maxMissedEpochs;
+        uint32 acceptanceWindow;
+        uint32 challengeWindow;
+        uint32 repairWindow;
+    }
+
+    /// @notice Lifecycle of one shard slot of a deal.
+    enum ShardStatus {
+        None, // no such shard
+        Assigned, // waiting for the assigned provider to accept
+        Active, // accepted (or repaired) and in the holder's proof set
+        Lost, // declared lost or failed a targeted challenge; open for repair
+        Closed // settled at the end, refunded, or cancelled before acceptance
+    }
+
+    /// @notice One proof of one challenge in an epoch's batch proof.
+    /// @param entry Index of the proof-set entry whose leaf range holds the challenged leaf.
+    /// @param segment The challenged segment (512 bytes); empty when the entry is a hole.
+    /// @param path Sibling hashes, leaf level first; empty when the entry is a hole.
+    struct SegmentProof {
+        uint256 entry;
+        bytes segment;
+        bytes32[] path;
+    }
+
+    /// @notice A deal as the views return it.
+    struct DealView {
+        address owner;
+        uint8 k;
+        uint8 n;
+        uint64 shardSize;
+        uint32 leafCount;
+        uint32 createdEpoch;
+        uint32 startEpoch;
+        uint32 endEpoch;
+        uint128 shardRate;
+        bool cancelled;
+        bytes32 rootsHash;
+        bytes manifestCid;
+    }
+
+    /// @notice A shard slot as the views return it.
+    /// @param epoch While Assigned: the epoch of assignment (acceptance deadline = epoch +
+    /// acceptanceWindow). While Active: the first epoch not yet paid to the holder.
+    /// @param lost True when the shard is Lost, or Active with a holder that has failed.
+    struct ShardView {
+        ShardStatus status;
+        bool lost;
+        address provider;
+        bytes32 root;
+        uint32 epoch;
+        uint32 paidEpochs;
+        uint128 repairReward;
+        address challenger;
+        uint32 challengeEpoch;
+        address repairClaimant;
+        uint32 repairClaimEpoch;
+    }
+
+    /// @notice A provider as the views return it.
+    struct ProviderView {
+        bool registered;
+        string endpoint;
+        string[] multiaddrs;
+        uint64 capacity;
+        uint64 used;
+        uint128 stake;
+        uint32 entryCount;
+        uint64 totalLeaves;
+        uint64 activeLeaves;
+        uint32 activeShards;
+        uint32 lastProvenEpoch;
+        uint32 failedEpoch;
+        uint256 provenEpochs;
+    }
+
+    /// @notice One entry of a provider's proof set. Leaves [leafStart, leafEnd) of the
+    /// provider's leaf space belong to shard `shard` of deal `dealId`.
+    struct ProofSetEntry {
+        uint64 dealId;
+        uint8 shard;
+        uint48 leafStart;
+        uint48 leafEnd;
+    }
+
+    /// @notice Arguments of createDeal.
+    /// @param k Data shards needed to rebuild (1 ≤ k ≤ n).
+    /// @param shardSize Bytes per shard (every shard of a deal has the same size).
+    /// @param durationEpochs Epochs paid for, starting at the epoch after creation.
+    /// @param roots Segment Merkle root of each shard (n = roots.length ≤ 32).
+    /// @param providers Provider chosen for each shard (distinct, registered, members).
+    /// @param manifestCid The encrypted manifest's CID (binary form).
+    struct DealRequest {
+        uint8 k;
+        uint64 shardSize;
+        uint32 durationEpochs;
+        bytes32[] roots;
+        address[] providers;
+        bytes manifestCid;
+    }
+
+    // ───────────────────────────── errors ─────────────────────────────
+
+    /// @notice `account` is not a co-op member.
+    error MarketNotMember(address account);
+    /// @notice `account` is not a registered provider.
+    error MarketNotRegistered(address account);
+    /// @notice `account` is already registered.
+    error MarketAlreadyRegistered(address account);
+    /// @notice `stake` is below the `required` minimum for the declared capacity.
+    error MarketStakeTooLow(uint256 stake, uint256 required);
+    /// @notice Capacity `capacity` is below what the provider already holds (`used`).
+    error MarketCapacityBelowUsed(uint64 capacity, uint64 used);
+    /// @notice `provider` lacks room for `needed` bytes (`free` available).
+    error MarketInsufficientCapacity(address provider, uint256 needed, uint256 free);
+    /// @notice The provider still holds `activeShards` shards or `used` reserved bytes.
+    error MarketProviderBusy(address provider, uint32 activeShards, uint64 used);
+    /// @notice `provider` has failed (missed too many epochs in a row) at `failedEpoch`.
+    error MarketProviderFailed(address provider, uint32 failedEpoch);
+    /// @notice Invalid deal shape: k, n, shard size or duration.
+    error MarketInvalidDeal(uint256 k, uint256 n, uint256 shardSize, uint256 durationEpochs);
+    /// @notice `provider` appears more than once in the deal (shard `shard`).
+    error MarketDuplicateProvider(address provider, uint256 shard);
+    /// @notice No deal with id `dealId`.
+    error MarketUnknownDeal(uint256 dealId);
+    /// @notice No shard `shard` in deal `dealId`.
+    error MarketUnknownShard(uint256 dealId, uint256 shard);
+    /// @notice `caller` is not the owner of deal `dealId`.
+    error MarketNotDealOwner(uint256 dealId, address caller);
+    /// @notice `caller` is not the provider assigned to (or holding) the shard.
+    error MarketShardNotAssigned(uint256 dealId, uint256 shard, address caller);
+    /// @notice The shard is in `status`, which does not allow this action.
+    error MarketWrongShardStatus(uint256 dealId, uint256 shard, ShardStatus status);
+    /// @notice The acceptance window of the shard closed at `deadline` (or is still open).
+    error MarketAcceptanceWindow(uint256 dealId, uint256 shard, uint256 deadline);
+    /// @notice The roots given do not hash to the deal's commitment.
+    error MarketRootsMismatch(uint256 dealId);
+    /// @notice The deal ended at `endEpoch` (or has not ended yet, for settlement).
+    error MarketDealEnded(uint256 dealId, uint256 endEpoch);
+    /// @notice The seed of `epoch` is not fixed yet (or was fixed in this very block).
+    error MarketSeedNotFixed(uint256 epoch);
+    /// @notice The seed of `epoch` can no longer be fixed (only during the epoch itself).
+    error MarketSeedEpochPassed(uint256 epoch, uint256 currentEpoch);
+    /// @notice Proofs for `epoch` are not accepted at `currentEpoch` (only during epoch and epoch + 1).
+    error MarketProofWindowClosed(uint256 epoch, uint256 currentEpoch);
+    /// @notice `epoch` is not after the provider's last proven epoch `lastProven`.
+    error MarketEpochAlreadyProven(uint256 epoch, uint256 lastProven);
+    /// @notice The provider had no leaves to challenge in `epoch`.
+    error MarketNothingToProve(address provider, uint256 epoch);
+    /// @notice `given` proofs where `expected` challenges were drawn.
+    error MarketWrongProofCount(uint256 given, uint256 expected);
+    /// @notice Challenge `challenge` (leaf `leaf`) does not fall in proof-set entry `entry`.
+    error MarketWrongEntry(uint256 challenge, uint256 entry, uint256 leaf);
+    /// @notice The segment proof for challenge `challenge` is invalid.
+    error MarketInvalidProof(uint256 challenge);
+    /// @notice The missed-epoch report for `epoch` is not allowed: window open, not due, proven or reported.
+    error MarketNotMissed(address provider, uint256 epoch);
+    /// @notice A targeted challenge is already open on the shard.
+    error MarketChallengeOpen(uint256 dealId, uint256 shard);
+    /// @notice No targeted challenge is open on the shard.
+    error MarketNoChallenge(uint256 dealId, uint256 shard);
+    /// @notice The deadline `deadline` (epoch) has not passed yet, or has passed.
+    error MarketDeadline(uint256 deadline, uint256 currentEpoch);
+    /// @notice `provider` may not repair: it holds shard `heldShard` of the same deal.
+    error MarketRepairIneligible(address provider, uint256 heldShard);
+    /// @notice A live repair claim by `claimant` exists, or `caller` is not the claimant.
+    error MarketRepairClaimed(address claimant, address caller);
+    /// @notice Nothing to withdraw.
+    error MarketNothingToWithdraw(address account);
+    /// @notice A governance parameter is out of range.
+    error MarketInvalidParams();
+    /// @notice StorageMarketFaults was called directly instead of through the market.
+    error MarketDirectCall();
+    /// @notice An epoch length of zero.
+    error MarketInvalidEpochLength(uint256 length);
+
+    // ───────────────────────────── events ─────────────────────────────
+
+    /// @notice A provider registered.
+    event ProviderRegistered(
+        address indexed provider,
+        string endpoint,
+        string[] multiaddrs,
+        uint64 capacity,
+        uint256 stake
+    );
+    /// @notice A provider changed its endpoint, addresses or capacity.
+    event ProviderUpdated(address indexed provider, string endpoint, string[] multiaddrs, uint64 capacity);
+    /// @notice A provider added `amount` to its stake.
+    event StakeAdded(address indexed provider, uint256 amount, uint256 stake);
+    /// @notice A provider left; its remaining `stake` moved to its withdrawable balance.
+    event ProviderLeft(address indexed provider, uint256 stake);
+    /// @notice A deal was created as `request` asked (roots, providers, manifest CID);
+    /// `escrow` is held and `fee` went to the treasury.
+    event DealCreated(
+        uint256 indexed dealId,
+        address indexed owner,
+        DealRequest request,
+        uint32 startEpoch,
+        uint32 endEpoch,
+        uint256 escrow,
+        uint256 fee
+    );
+    /// @notice `provider` accepted shard `shard`; it is proof-set entry `entry`.
+    event ShardAccepted(uint256 indexed dealId, uint8 indexed shard, address indexed provider, uint256 entry);
+    /// @notice The owner reassigned an unaccepted shard to `provider`.
+    event ShardReassigned(uint256 indexed dealId, uint8 indexed shard, address indexed provider);
+    /// @notice A shard's unearned escrow `amount` was refunded to the owner and the shard closed.
+    event ShardRefunded(uint256 indexed dealId, uint8 indexed shard, uint256 amount);
+    /// @notice The owner extended the deal to `endEpoch`, paying `escrow` plus `fee`.
+    event DealExtended(uint256 indexed dealId, uint32 endEpoch, uint256 escrow, uint256 fee);
+    /// @notice The owner cancelled; the deal now ends at `endEpoch`; `refund` credited.
+    event DealCancelled(uint256 indexed dealId, uint32 endEpoch, uint256 refund);
+    /// @notice The seed of `epoch` was fixed.
+    event SeedFixed(uint256 indexed epoch, bytes32 seed);
+    /// @notice `provider` proved `epoch`.
+    event EpochProven(address indexed provider, uint256 indexed epoch);
+    /// @notice `provider` earned `amount` for `epochs` proven epochs of the shard.
+    event ShardPaid(uint256 indexed dealId, uint8 indexed shard, address indexed provider, uint256 epochs, uint256 amount);
+    /// @notice The shard's deal is over: `refund` (unearned escrow, credits, unused repair
+    /// reward) went to the owner and the shard is closed.
+    event ShardSettled(uint256 indexed dealId, uint8 indexed shard, uint256 refund);
+    /// @notice `provider` missed `epoch`: `slashed` from its stake, `bounty` to `reporter`.
+    event EpochMissed(
+        address indexed provider,
+        uint256 indexed epoch,
+        address indexed reporter,
+        uint256 slashed,
+        uint256 bounty
+    );
+    /// @notice `provider` missed too many epochs in a row; all its shards are lost.
+    event ProviderFailed(address indexed provider, uint256 indexed epoch, uint256 repairPool);
+    /// @notice The shard was lost (declared or a failed targeted challenge); `slashed` from
+    /// the holder, of which `repairReward` now awaits a repairer.
+    event ShardLost(uint256 indexed dealId, uint8 indexed shard, address indexed provider, uint256 slashed, uint256 repairReward);
+    /// @notice `challenger` opened a targeted challenge on the shard, answered from the seed of `seedEpoch`.
+    event ShardChallenged(uint256 indexed dealId, uint8 indexed shard, address indexed challenger, uint32 seedEpoch);
+    /// @notice The holder answered the targeted challenge; the fee went to the holder.
+    event ChallengeAnswered(uint256 indexed dealId, uint8 indexed shard, address indexed provider);
+    /// @notice The targeted challenge went unanswered; fee refunded and `bounty` paid to the challenger.
+    event ChallengeFailed(uint256 indexed dealId, uint8 indexed shard, address indexed challenger, uint256 bounty);
+    /// @notice `provider` claimed the lost shard for repair, proving from the seed of `seedEpoch`.
+    event RepairClaimed(uint256 indexed dealId, uint8 indexed shard, address indexed provider, uint32 seedEpoch);
+    /// @notice `provider` took over the shard and was paid `reward`.
+    event ShardRepaired(uint256 indexed dealId, uint8 indexed shard, address indexed provider, uint256 entry, uint256 reward);
+    /// @notice `account` withdrew `amount`.
+    event Withdrawn(address indexed account, uint256 amount);
+    /// @notice Governance changed the parameters.
+    event ParamsUpdated(Params params);
+    /// @notice Governance changed the epoch length from `fromEpoch` on.
+    event EpochLengthUpdated(uint256 indexed fromEpoch, uint256 length);
+}

@@ -1,0 +1,687 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+pragma solidity ^0.8.30;
+
+import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {IERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Permit.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
+
+import {ICoopMembership} from "../interfaces/ICoopMembership.sol";
+import {IPatronageTreasury} from "../interfaces/IPatronageTreasury.sol";
+import {SegmentMerkle} from "../libraries/SegmentMerkle.sol";
+import {StorageMarketBase} from "./StorageMarketBase.sol";
+
+/// @title StorageMarket
+/// @notice Storage deals between data owners and member providers. Each provider keeps one
+/// append-only proof set; every epoch it answers c challenges drawn over the leaves of its
+/// whole set with one batch proof, and each shard is paid per proven epoch from escrow.
+/// @dev Rules and reasons: docs/protocol.md, "Storage market". Tokens leave the contract
+/// only through `withdraw` (pull payments) and to the treasury. Faults and repair run in
+/// StorageMarketExtension by delegatecall (same storage layout through StorageMarketBase), so
+/// the market stays under the 24 KiB code-size limit; its ABI still lists every function.
+contract StorageMarket is StorageMarketBase, Ownable, ReentrancyGuardTransient {
+    using SafeERC20 for IERC20;
+
+    /// @notice Largest n (shards per deal).
+    uint256 public constant MAX_SHARDS = MAX_SHARDS_;
+
+    /// @notice The payment token (EIP-2612 permit for createDealWithPermit).
+    IERC20 public immutable token;
+    /// @notice Who may provide storage.
+    ICoopMembership public immutable membership;
+    /// @notice Receives the co-op fee and records patronage.
+    IPatronageTreasury public immutable treasury;
+    /// @notice The deal-management, faults and repair code this market delegates to.
+    address public immutable extension;
+
+    // ─────────────────────────── construction & governance ───────────────────────────
+
+    /// @param token_ Payment token.
+    /// @param membership_ Co-op membership.
+    /// @param treasury_ Patronage treasury (the market must be its recorder).
+    /// @param extension_ A StorageMarketExtension deployed with the same token, membership and treasury.
+    /// @param owner_ Governance (the timelock).
+    /// @param epochLength Initial epoch length in seconds; epoch 1 starts at deployment.
+    /// @param params_ Initial parameters.
+    constructor(
+        IERC20 token_,
+        ICoopMembership membership_,
+        IPatronageTreasury treasury_,
+        address extension_,
+        address owner_,
+        uint32 epochLength,
+        Params memory params_
+    ) StorageMarketBase(token_, membership_, treasury_) Ownable(owner_) {
+        token = token_;
+        membership = membership_;
+        treasury = treasury_;
+        extension = extension_;
+        if (epochLength == 0) revert MarketInvalidEpochLength(0);
+        _clock = Clock({anchorTime: uint64(block.timestamp), anchorEpoch: 1, length: epochLength});
+        _setParams(params_);
+    }
+
+    /// @notice Governance: replaces every parameter. Deals keep the price locked at creation.
+    /// @param params_ New parameters.
+    function setParams(Params calldata params_) external onlyOwner {
+        _setParams(params_);
+    }
+
+    /// @notice Governance: sets the epoch length from the next epoch on. Epoch numbers never
+    /// jump: the clock is re-anchored at the start of the next epoch.
+    /// @param length New length in seconds.
+    function setEpochLength(uint32 length) external onlyOwner {
+        if (length == 0) revert MarketInvalidEpochLength(0);
+        Clock memory c = _clock;
+        uint256 next = currentEpoch() + 1;
+        if (block.timestamp >= c.anchorTime) {
+            // Start of the next epoch under the current length becomes the new anchor.
+            c.anchorTime = uint64(c.anchorTime + (next - c.anchorEpoch) * c.length);
+            c.anchorEpoch = uint32(next);
+        }
+        c.length = length;
+        _clock = c;
+        emit EpochLengthUpdated(next, length);
+    }
+
+    function _setParams(Params memory p) private {
+        if (
+            p.pricePerByteEpoch == 0 || p.feeBps > BPS || p.bountyBps > BPS || p.challengesPerEpoch == 0
+                || p.challengesPerEpoch > 16 || p.maxMissedEpochs == 0 || p.acceptanceWindow == 0
+                || p.challengeWindow == 0 || p.repairWindow == 0
+        ) revert MarketInvalidParams();
+        _params = p;
+        emit ParamsUpdated(p);
+    }
+
+    // ─────────────────────────── providers ───────────────────────────
+
+    /// @notice Registers the caller (a co-op member) as a provider, staking `stake` tokens.
+    /// @param endpoint HTTP endpoint that receives shard uploads.
+    /// @param multiaddrs libp2p addresses of the provider's IPFS node.
+    /// @param capacity Bytes offered.
+    /// @param stake Tokens staked; at least minStakePerGiB per GiB of capacity.
+    function register(string calldata endpoint, string[] calldata multiaddrs, uint64 capacity, uint256 stake)
+        external
+        nonReentrant
+    {
+        if (!_membership.isMember(msg.sender)) revert MarketNotMember(msg.sender);
+        Provider storage p = _providers[msg.sender];
+        if (p.registered) revert MarketAlreadyRegistered(msg.sender);
+        _checkStake(stake, capacity);
+        p.registered = true;
+        p.capacity = capacity;
+        p.stake = uint128(stake);
+        p.failedEpoch = 0;
+        _infos[msg.sender] = ProviderInfo(endpoint, multiaddrs);
+        _totals.stakes += uint128(stake);
+        emit ProviderRegistered(msg.sender, endpoint, multiaddrs, capacity, stake);
+        _token.safeTransferFrom(msg.sender, address(this), stake);
+    }
+
+    /// @notice Changes the caller's endpoint, addresses and capacity.
+    /// @param endpoint New HTTP endpoint.
+    /// @param multiaddrs New libp2p addresses.
+    /// @param capacity New capacity; not below what is in use, and covered by the stake.
+    function updateProvider(string calldata endpoint, string[] calldata multiaddrs, uint64 capacity) external {
+        Provider storage p = _registered(msg.sender);
+        if (capacity < p.used) revert MarketCapacityBelowUsed(capacity, p.used);
+        _checkStake(p.stake, capacity);
+        p.capacity = capacity;
+        _infos[msg.sender] = ProviderInfo(endpoint, multiaddrs);
+        emit ProviderUpdated(msg.sender, endpoint, multiaddrs, capacity);
+    }
+
+    /// @notice Adds `amount` to the caller's stake.
+    /// @param amount Tokens to add.
+    function topUp(uint256 amount) external nonReentrant {
+        Provider storage p = _registered(msg.sender);
+        p.stake += uint128(amount);
+        _totals.stakes += uint128(amount);
+        emit StakeAdded(msg.sender, amount, p.stake);
+        _token.safeTransferFrom(msg.sender, address(this), amount);
+    }
+
+    /// @notice Deregisters the caller once it holds and reserves nothing; the stake moves to
+    /// its withdrawable balance.
+    function leave() external {
+        Provider storage p = _registered(msg.sender);
+        if (p.activeShards != 0 || p.used != 0) revert MarketProviderBusy(msg.sender, p.activeShards, p.used);
+        uint128 stake = p.stake;
+        p.stake = 0;
+        p.registered = false;
+        p.failedEpoch = 0;
+        _totals.stakes -= stake;
+        _credit(msg.sender, stake);
+        emit ProviderLeft(msg.sender, stake);
+    }
+
+    /// @notice Withdraws the caller's whole internal balance (earnings, refunds, bounties).
+    function withdraw() external nonReentrant {
+        uint256 amount = _balances[msg.sender];
+        if (amount == 0) revert MarketNothingToWithdraw(msg.sender);
+        _balances[msg.sender] = 0;
+        _totals.balances -= uint128(amount);
+        emit Withdrawn(msg.sender, amount);
+        _token.safeTransfer(msg.sender, amount);
+    }
+
+    // ─────────────────────────── deals ───────────────────────────
+
+    /// @notice Creates a deal, paying escrow plus the co-op fee (see quoteDeal).
+    /// @param req The deal's shape, roots, providers and manifest CID.
+    /// @return dealId The new deal's id.
+    function createDeal(DealRequest calldata req) external nonReentrant returns (uint256 dealId) {
+        return _createDeal(req);
+    }
+
+    /// @notice createDeal with an EIP-2612 permit for the payment, in one transaction.
+    /// @dev A failing permit is ignored (it may have been front-run); the transfer then
+    /// needs the allowance to be there anyway.
+    /// @param req The deal.
+    /// @param value Permit value (at least quoteDeal's total).
+    /// @param deadline Permit deadline.
+    /// @param v Signature v.
+    /// @param r Signature r.
+    /// @param s Signature s.
+    /// @return dealId The new deal's id.
+    function createDealWithPermit(
+        DealRequest calldata req,
+        uint256 value,
+        uint256 deadline,
+        uint8 v,
+        bytes32 r,
+        bytes32 s
+    ) external nonReentrant returns (uint256 dealId) {
+        try IERC20Permit(address(_token)).permit(msg.sender, address(this), value, deadline, v, r, s) {} catch {}
+        return _createDeal(req);
+    }
+
+    function _createDeal(DealRequest calldata req) private returns (uint256 dealId) {
+        uint256 n = req.roots.length;
+        if (
+            req.k == 0 || req.k > n || n > MAX_SHARDS || req.providers.length != n || req.shardSize == 0
+                || req.durationEpochs == 0 || Math.ceilDiv(req.shardSize, SegmentMerkle.SEGMENT_SIZE) > MAX_LEAVES
+        ) revert MarketInvalidDeal(req.k, n, req.shardSize, req.durationEpochs);
+        (uint256 rate, uint256 escrow, uint256 fee) = quoteDeal(req.shardSize, n, req.durationEpochs);
+        uint32 cur = uint32(currentEpoch());
+        dealId = ++_lastDealId;
+        for (uint256 i = 0; i < n; ++i) {
+            address provider = req.providers[i];
+            for (uint256 j = 0; j < i; ++j) {
+                if (req.providers[j] == provider) revert MarketDuplicateProvider(provider, i);
+            }
+            _reserve(provider, req.shardSize);
+            Shard storage s = _shards[dealId][i];
+            s.provider = provider;
+            s.epoch = cur;
+            s.status = ShardStatus.Assigned;
+        }
+        _deals[dealId] = Deal({
+            owner: msg.sender,
+            startEpoch: cur + 1,
+            endEpoch: cur + 1 + req.durationEpochs,
+            k: req.k,
+            n: uint8(n),
+            cancelled: false,
+            shardRate: uint128(rate),
+            shardSize: req.shardSize,
+            leafCount: uint32(Math.ceilDiv(req.shardSize, SegmentMerkle.SEGMENT_SIZE)),
+            createdEpoch: cur,
+            rootsHash: keccak256(abi.encodePacked(req.roots))
+        });
+        _manifests[dealId] = req.manifestCid;
+        _totals.escrow += uint128(escrow);
+        emit DealCreated(dealId, msg.sender, req, cur + 1, cur + 1 + req.durationEpochs, escrow, fee);
+        _collect(escrow, fee);
+    }
+
+    /// @notice The assigned provider accepts its shard (after checking the data against the
+    /// root); the shard joins its proof set and is paid from the next epoch on.
+    /// @param dealId The deal.
+    /// @param shard The shard index.
+    /// @param roots All roots of the deal (checked against its commitment).
+    function acceptShard(uint256 dealId, uint256 shard, bytes32[] calldata roots) external {
+        (Deal storage d, Shard storage s) = _shard(dealId, shard);
+        if (s.status != ShardStatus.Assigned) revert MarketWrongShardStatus(dealId, shard, s.status);
+        if (s.provider != msg.sender) revert MarketShardNotAssigned(dealId, shard, msg.sender);
+        uint256 cur = currentEpoch();
+        uint256 deadline = s.epoch + _params.acceptanceWindow;
+        if (cur > deadline) revert MarketAcceptanceWindow(dealId, shard, deadline);
+        if (cur + 1 >= d.endEpoch) revert MarketDealEnded(dealId, d.endEpoch);
+        if (keccak256(abi.encodePacked(roots)) != d.rootsHash) revert MarketRootsMismatch(dealId);
+        _checkProvider(msg.sender);
+        s.root = roots[shard];
+        uint256 entry = _join(dealId, shard, d.leafCount, s, msg.sender, cur);
+        emit ShardAccepted(dealId, uint8(shard), msg.sender, entry);
+    }
+
+
+
+
+
+    /// @notice Pays the holder of a shard for its proven epochs whose proof window has closed,
+    /// and, once the deal is over, closes the shard: the owner gets the unearned escrow, its
+    /// missed-epoch credits and any unused repair reward. Anyone may call.
+    /// @param dealId The deal.
+    /// @param shard The shard index.
+    function settleShard(uint256 dealId, uint256 shard) external nonReentrant {
+        (Deal storage d, Shard storage s) = _shard(dealId, shard);
+        if (s.challenger != address(0)) revert MarketChallengeOpen(dealId, shard);
+        uint256 cur = currentEpoch();
+        ShardStatus status = s.status;
+        if (status == ShardStatus.Active) {
+            Provider storage p = _providers[s.provider];
+            // Only epochs whose proof window has closed are final (a failed holder proves no more).
+            uint256 stop = Math.min(d.endEpoch, p.failedEpoch != 0 ? p.failedEpoch : cur - 1);
+            _pay(dealId, shard, d, s, stop);
+            if (cur <= d.endEpoch) return;
+            uint256 extra = _detach(d, s, p) + _takeFailShare(p, d.leafCount);
+            emit ShardSettled(dealId, uint8(shard), _close(d, s, extra));
+        } else if (status == ShardStatus.Assigned || status == ShardStatus.Lost) {
+            if (cur <= d.endEpoch) revert MarketDealEnded(dealId, d.endEpoch);
+            if (status == ShardStatus.Assigned) _providers[s.provider].used -= d.shardSize;
+            _dropClaim(d, s);
+            uint256 reward = s.repairReward;
+            s.repairReward = 0;
+            _totals.pools -= uint128(reward);
+            emit ShardSettled(dealId, uint8(shard), _close(d, s, reward));
+        } else {
+            revert MarketWrongShardStatus(dealId, shard, status);
+        }
+    }
+
+    // ─────────────────────────── proofs ───────────────────────────
+
+    /// @notice Fixes the current epoch's seed if nobody has yet, from block.prevrandao and the
+    /// previous block hash. Proofs for the epoch are accepted from the next block on.
+    /// @return seed The epoch's seed.
+    function fixSeed() external returns (bytes32 seed) {
+        uint256 epoch = currentEpoch();
+        seed = _seeds[epoch];
+        if (_seedBlocks[epoch] != 0) return seed;
+        seed = keccak256(abi.encode(block.prevrandao, blockhash(block.number - 1), epoch, address(this)));
+        _seeds[epoch] = seed;
+        _seedBlocks[epoch] = block.number;
+        emit SeedFixed(epoch, seed);
+    }
+
+    /// @notice The caller's batch proof for `epoch`: one proof per challenge, in challenge
+    /// order. Accepted during epochs `epoch` and `epoch + 1`, once the seed was fixed in an
+    /// earlier block, and only for an epoch after the caller's last proven one.
+    /// @param epoch The epoch proven.
+    /// @param proofs Entry hint, segment and path for each of the c challenges.
+    function submitProof(uint256 epoch, SegmentProof[] calldata proofs) external {
+        Provider storage p = _providers[msg.sender];
+        if (!p.registered) revert MarketNotRegistered(msg.sender);
+        if (p.failedEpoch != 0) revert MarketProviderFailed(msg.sender, p.failedEpoch);
+        uint256 cur = currentEpoch();
+        if (epoch > cur || epoch + 1 < cur) revert MarketProofWindowClosed(epoch, cur);
+        if (epoch <= p.lastProven) revert MarketEpochAlreadyProven(epoch, p.lastProven);
+        uint256 seedBlock = _seedBlocks[epoch];
+        if (seedBlock == 0 || seedBlock >= block.number) revert MarketSeedNotFixed(epoch);
+        uint256 range = _leavesBefore(p, epoch);
+        if (range == 0) revert MarketNothingToProve(msg.sender, epoch);
+        uint256 c = _params.challengesPerEpoch;
+        if (proofs.length != c) revert MarketWrongProofCount(proofs.length, c);
+        bytes32 seed = _seeds[epoch];
+        uint256 entryCount = p.entryCount;
+        for (uint256 i = 0; i < c; ++i) {
+            uint256 leaf = _challengeLeaf(seed, msg.sender, i, range);
+            SegmentProof calldata pr = proofs[i];
+            if (pr.entry >= entryCount) revert MarketWrongEntry(i, pr.entry, leaf);
+            ProofSetEntry memory e = _entries[msg.sender][pr.entry];
+            if (leaf < e.leafStart || leaf >= e.leafEnd) revert MarketWrongEntry(i, pr.entry, leaf);
+            Shard storage s = _shards[e.dealId][e.shard];
+            // A hole (shard settled, lost, handed over, or its deal over) needs no segment.
+            if (s.provider != msg.sender || s.status != ShardStatus.Active || epoch >= _deals[e.dealId].endEpoch) {
+                continue;
+            }
+            if (!SegmentMerkle.verify(s.root, e.leafEnd - e.leafStart, leaf - e.leafStart, pr.segment, pr.path)) {
+                revert MarketInvalidProof(i);
+            }
+        }
+        p.lastProven = uint32(epoch);
+        _proven[msg.sender].push(uint32(epoch));
+        emit EpochProven(msg.sender, epoch);
+    }
+
+    // ─────────────────────────── deal management, faults & repair (StorageMarketExtension) ───────────────────────────
+
+    /// @notice The owner hands an unaccepted shard, whose acceptance window has closed, to
+    /// another provider, who gets a fresh acceptance window.
+    /// @param dealId The deal.
+    /// @param shard The shard index.
+    /// @param provider The new provider.
+    function reassignShard(uint256 dealId, uint256 shard, address provider) external nonReentrant {
+        (dealId, shard, provider);
+        _delegate();
+    }
+
+    /// @notice The owner takes back the escrow of an unaccepted shard whose acceptance window
+    /// has closed; the shard is closed.
+    /// @param dealId The deal.
+    /// @param shard The shard index.
+    function refundShard(uint256 dealId, uint256 shard) external nonReentrant {
+        (dealId, shard);
+        _delegate();
+    }
+
+    /// @notice The owner adds `epochs` to a running deal, paying escrow and fee for every
+    /// shard that is not closed.
+    /// @param dealId The deal.
+    /// @param epochs Epochs to add.
+    function extendDeal(uint256 dealId, uint32 epochs) external nonReentrant {
+        (dealId, epochs);
+        _delegate();
+    }
+
+    /// @notice The owner cancels: the deal ends after the current epoch (which stays payable)
+    /// and the escrow of every later epoch is refunded now.
+    /// @param dealId The deal.
+    function cancelDeal(uint256 dealId) external nonReentrant {
+        dealId;
+        _delegate();
+    }
+
+    /// @notice Reports that `provider` did not prove `epoch`, which it owed (it held shards
+    /// then), after the epoch's proof window closed. Slashes the stake: the reporter gets the
+    /// bounty share, the owners of the provider's shards the rest (per leaf). After F
+    /// consecutive unproven epochs the provider fails and all its shards are lost.
+    /// @param provider The provider.
+    /// @param epoch The missed epoch.
+    function reportMissedEpoch(address provider, uint256 epoch) external nonReentrant {
+        (provider, epoch);
+        _delegate();
+    }
+
+    /// @notice The holder declares its shard lost (a smaller slash than being caught); the
+    /// slash becomes the shard's repair reward and the shard opens for repair.
+    /// @param dealId The deal.
+    /// @param shard The shard index.
+    function declareLost(uint256 dealId, uint256 shard) external nonReentrant {
+        (dealId, shard);
+        _delegate();
+    }
+
+    /// @notice Opens a targeted challenge on an active shard, escrowing the challenge fee. The
+    /// holder must answer from the seed of the next epoch within the challenge window.
+    /// @param dealId The deal.
+    /// @param shard The shard index.
+    function challengeShard(uint256 dealId, uint256 shard) external nonReentrant {
+        (dealId, shard);
+        _delegate();
+    }
+
+    /// @notice Answers the open targeted challenge with the segment drawn (see drawnSegment)
+    /// from the seed of the challenge's seed epoch; the fee goes to the holder.
+    /// @param dealId The deal.
+    /// @param shard The shard index.
+    /// @param segment The drawn segment.
+    /// @param path Its sibling path.
+    function answerChallenge(uint256 dealId, uint256 shard, bytes calldata segment, bytes32[] calldata path)
+        external
+        nonReentrant
+    {
+        (dealId, shard, segment, path);
+        _delegate();
+    }
+
+    /// @notice After an unanswered targeted challenge's deadline: the challenger gets its fee
+    /// back plus the bounty share of the slash, the rest of the slash becomes the repair
+    /// reward and the shard is lost. Anyone may call.
+    /// @param dealId The deal.
+    /// @param shard The shard index.
+    function finalizeChallenge(uint256 dealId, uint256 shard) external nonReentrant {
+        (dealId, shard);
+        _delegate();
+    }
+
+    /// @notice An eligible provider (registered member, not holding another shard of the
+    /// deal) claims a lost shard. It must prove the shard from the seed of the next epoch
+    /// within the repair window, or the claim lapses and anyone eligible may claim.
+    /// @param dealId The deal.
+    /// @param shard The shard index.
+    function claimRepair(uint256 dealId, uint256 shard) external nonReentrant {
+        (dealId, shard);
+        _delegate();
+    }
+
+    /// @notice The claimant proves the segment drawn for it (see drawnSegment) and takes
+    /// over the shard: it is paid the repair reward now, the remaining escrow per proven
+    /// epoch from the next epoch on, and the shard joins its proof set.
+    /// @param dealId The deal.
+    /// @param shard The shard index.
+    /// @param segment The drawn segment.
+    /// @param path Its sibling path.
+    function completeRepair(uint256 dealId, uint256 shard, bytes calldata segment, bytes32[] calldata path)
+        external
+        nonReentrant
+    {
+        (dealId, shard, segment, path);
+        _delegate();
+    }
+
+    /// @dev Runs the current call's function in StorageMarketExtension on this storage; bubbles reverts.
+    function _delegate() private {
+        address target = extension;
+        assembly ("memory-safe") {
+            let ptr := mload(0x40)
+            calldatacopy(ptr, 0, calldatasize())
+            if iszero(delegatecall(gas(), target, ptr, calldatasize(), 0, 0)) {
+                returndatacopy(ptr, 0, returndatasize())
+                revert(ptr, returndatasize())
+            }
+        }
+    }
+
+    // ─────────────────────────── views ───────────────────────────
+
+    /// @notice The current epoch (epoch 1 began at deployment).
+    /// @return The epoch number.
+    function currentEpoch() public view returns (uint256) {
+        return _currentEpoch();
+    }
+
+    /// @notice The epoch clock: from `anchorTime` on, epoch `anchorEpoch + floor((t -
+    /// anchorTime) / length)`; before it, `anchorEpoch - 1`.
+    /// @return anchorTime Anchor timestamp.
+    /// @return anchorEpoch Epoch starting at the anchor.
+    /// @return length Epoch length in seconds.
+    function epochClock() external view returns (uint64 anchorTime, uint32 anchorEpoch, uint32 length) {
+        Clock memory c = _clock;
+        return (c.anchorTime, c.anchorEpoch, c.length);
+    }
+
+    /// @notice Current governance parameters.
+    /// @return The parameters.
+    function params() external view returns (Params memory) {
+        return _params;
+    }
+
+    /// @notice Price of a deal at the current parameters.
+    /// @param shardSize Bytes per shard.
+    /// @param n Number of shards.
+    /// @param durationEpochs Epochs.
+    /// @return shardRate Tokens per shard per epoch: ceil(shardSize · pricePerByteEpoch / 1e18).
+    /// @return escrow shardRate · n · durationEpochs, held in escrow.
+    /// @return fee escrow · feeBps / 10000, sent to the treasury.
+    function quoteDeal(uint256 shardSize, uint256 n, uint256 durationEpochs)
+        public
+        view
+        returns (uint256 shardRate, uint256 escrow, uint256 fee)
+    {
+        shardRate = Math.mulDiv(shardSize, _params.pricePerByteEpoch, WAD, Math.Rounding.Ceil);
+        escrow = shardRate * n * durationEpochs;
+        fee = (escrow * _params.feeBps) / BPS;
+    }
+
+    /// @notice A deal.
+    /// @param dealId The deal.
+    /// @return v The deal.
+    function getDeal(uint256 dealId) external view returns (DealView memory v) {
+        Deal storage d = _deals[dealId];
+        if (d.owner == address(0)) revert MarketUnknownDeal(dealId);
+        v = DealView({
+            owner: d.owner,
+            k: d.k,
+            n: d.n,
+            shardSize: d.shardSize,
+            leafCount: d.leafCount,
+            createdEpoch: d.createdEpoch,
+            startEpoch: d.startEpoch,
+            endEpoch: d.endEpoch,
+            shardRate: d.shardRate,
+            cancelled: d.cancelled,
+            rootsHash: d.rootsHash,
+            manifestCid: _manifests[dealId]
+        });
+    }
+
+    /// @notice A shard slot.
+    /// @param dealId The deal.
+    /// @param shard The shard index.
+    /// @return v The shard.
+    function getShard(uint256 dealId, uint256 shard) external view returns (ShardView memory v) {
+        (, Shard storage s) = _shard(dealId, shard);
+        v = ShardView({
+            status: s.status,
+            lost: _isLost(s),
+            provider: s.provider,
+            root: s.root,
+            epoch: s.epoch,
+            paidEpochs: s.paidEpochs,
+            repairReward: s.repairReward,
+            challenger: s.challenger,
+            challengeEpoch: s.challengeEpoch,
+            repairClaimant: s.claimant,
+            repairClaimEpoch: s.claimEpoch
+        });
+    }
+
+    /// @notice A provider.
+    /// @param provider The provider.
+    /// @return v The provider.
+    function getProvider(address provider) external view returns (ProviderView memory v) {
+        Provider storage p = _providers[provider];
+        ProviderInfo storage info = _infos[provider];
+        v = ProviderView({
+            registered: p.registered,
+            endpoint: info.endpoint,
+            multiaddrs: info.multiaddrs,
+            capacity: p.capacity,
+            used: p.used,
+            stake: p.stake,
+            entryCount: p.entryCount,
+            totalLeaves: p.totalLeaves,
+            activeLeaves: p.activeLeaves,
+            activeShards: p.activeShards,
+            lastProvenEpoch: p.lastProven,
+            failedEpoch: p.failedEpoch,
+            provenEpochs: _proven[provider].length
+        });
+    }
+
+    /// @notice A page of a provider's proof set.
+    /// @param provider The provider.
+    /// @param offset First entry.
+    /// @param limit Most entries to return.
+    /// @return entries The entries [offset, offset + limit) that exist.
+    function getProofSet(address provider, uint256 offset, uint256 limit)
+        external
+        view
+        returns (ProofSetEntry[] memory entries)
+    {
+        uint256 count = _providers[provider].entryCount;
+        uint256 end = Math.min(count, offset + limit);
+        if (offset >= end) return entries;
+        entries = new ProofSetEntry[](end - offset);
+        for (uint256 i = offset; i < end; ++i) {
+            entries[i - offset] = _entries[provider][i];
+        }
+    }
+
+    /// @notice The challenges of `provider` in `epoch` (empty until the seed is fixed):
+    /// each challenged leaf of its leaf space and the proof-set entry holding it.
+    /// @param provider The provider.
+    /// @param epoch The epoch (exact for the current and previous epoch).
+    /// @return leaves Challenged leaves.
+    /// @return entries Entry holding each leaf.
+    function getEpochChallenges(address provider, uint256 epoch)
+        external
+        view
+        returns (uint256[] memory leaves, uint256[] memory entries)
+    {
+        Provider storage p = _providers[provider];
+        uint256 range = _leavesBefore(p, epoch);
+        if (_seedBlocks[epoch] == 0 || range == 0) return (leaves, entries);
+        uint256 c = _params.challengesPerEpoch;
+        leaves = new uint256[](c);
+        entries = new uint256[](c);
+        for (uint256 i = 0; i < c; ++i) {
+            uint256 leaf = _challengeLeaf(_seeds[epoch], provider, i, range);
+            leaves[i] = leaf;
+            // Binary search for the entry whose [leafStart, leafEnd) holds `leaf`.
+            uint256 lo = 0;
+            uint256 hi = p.entryCount;
+            while (lo < hi) {
+                uint256 mid = (lo + hi) / 2;
+                if (_entries[provider][mid].leafEnd <= leaf) lo = mid + 1;
+                else hi = mid;
+            }
+            entries[i] = lo;
+        }
+    }
+
+    /// @notice An epoch's seed and the block that fixed it (zero while unfixed).
+    /// @param epoch The epoch.
+    /// @return seed The seed.
+    /// @return blockNumber The block that fixed it.
+    function seedOf(uint256 epoch) external view returns (bytes32 seed, uint256 blockNumber) {
+        return (_seeds[epoch], _seedBlocks[epoch]);
+    }
+
+    /// @notice The segment index a targeted challenge (`claimant` zero) or a repair claim
+    /// must prove, once its seed epoch's seed is fixed.
+    /// @param dealId The deal.
+    /// @param shard The shard index.
+    /// @param claimant Zero for the targeted challenge, else the repair claimant.
+    /// @return index The segment index.
+    function drawnSegment(uint256 dealId, uint256 shard, address claimant) external view returns (uint256 index) {
+        (Deal storage d, Shard storage s) = _shard(dealId, shard);
+        uint256 seedEpoch = claimant == address(0) ? s.challengeEpoch : s.claimEpoch;
+        return _drawSegment(seedEpoch, dealId, shard, claimant, d.leafCount);
+    }
+
+    /// @notice Number of epochs in [fromEpoch, toEpoch) that `provider` proved.
+    /// @param provider The provider.
+    /// @param fromEpoch First epoch.
+    /// @param toEpoch Epoch after the last.
+    /// @return count Proven epochs.
+    function provenEpochsBetween(address provider, uint256 fromEpoch, uint256 toEpoch)
+        external
+        view
+        returns (uint256 count)
+    {
+        return _provenBetween(provider, fromEpoch, toEpoch);
+    }
+
+    /// @notice An account's withdrawable balance.
+    /// @param account The account.
+    /// @return The balance.
+    function balanceOf(address account) external view returns (uint256) {
+        return _balances[account];
+    }
+
+    /// @notice What the market owes, by kind; together equal to its token balance.
+    /// @return balances Withdrawable balances.
+    /// @return escrow Deal escrow not yet paid or refunded.
+    /// @return stakes Provider stakes.
+    /// @return pools Missed-epoch credits, repair rewards, failure pools, challenge fees.
+    function totals() external view returns (uint256 balances, uint256 escrow, uint256 stakes, uint256 pools) {
+        Totals memory t = _totals;
+        return (t.balances, t.escrow, t.stakes, t.pools);
+    }
+}

@@ -1,0 +1,390 @@
+// SPDX-License-Identifier: AGPL-3.0-or-later
+pragma solidity ^0.8.30;
+
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
+import {BitMaps} from "@openzeppelin/contracts/utils/structs/BitMaps.sol";
+
+import {ICoopMembership} from "../interfaces/ICoopMembership.sol";
+import {IPatronageTreasury} from "../interfaces/IPatronageTreasury.sol";
+import {IStorageMarket} from "../interfaces/IStorageMarket.sol";
+import {SegmentMerkle} from "../libraries/SegmentMerkle.sol";
+
+/// @title StorageMarketBase
+/// @notice Storage layout and shared rules of the storage market. StorageMarket (deals,
+/// proofs, views, governance) and StorageMarketExtension (deal management, faults and repair, reached by
+/// delegatecall from StorageMarket so the market fits the 24 KiB code-size limit) both
+/// inherit it, so both see the same storage at the same slots.
+/// @dev Never add state variables to StorageMarket or StorageMarketExtension themselves: only here.
+abstract contract StorageMarketBase is IStorageMarket {
+    using SafeERC20 for IERC20;
+    using BitMaps for BitMaps.BitMap;
+
+    uint256 internal constant MAX_SHARDS_ = 32;
+    uint256 internal constant BPS = 10_000;
+    uint256 internal constant WAD = 1e18;
+    uint256 internal constant GIB = 1 << 30;
+    uint256 internal constant MAX_LEAVES = type(uint32).max;
+
+    IERC20 internal immutable _token;
+    ICoopMembership internal immutable _membership;
+    IPatronageTreasury internal immutable _treasury;
+
+
+    struct Deal {
+        address owner;
+        uint32 startEpoch;
+        uint32 endEpoch;
+        uint8 k;
+        uint8 n;
+        bool cancelled;
+        uint128 shardRate;
+        uint64 shardSize;
+        uint32 leafCount;
+        uint32 createdEpoch;
+        bytes32 rootsHash;
+    }
+
+    /// @dev Slot 0 is all a deal writes at creation; the rest is written by providers.
+    struct Shard {
+        address provider;
+        uint32 epoch; // Assigned: assignment epoch; Active: first epoch not yet paid
+        uint32 paidEpochs;
+        ShardStatus status;
+        bytes32 root;
+        uint256 creditAcc; // holder's creditPerLeaf when the shard joined its proof set
+        uint128 repairReward;
+        uint128 challengeFee;
+        address challenger;
+        uint32 challengeEpoch; // seed epoch of the open targeted challenge
+        address claimant;
+        uint32 claimEpoch; // seed epoch of the repair claim
+    }
+
+    /// @dev Slot 1 is all a batch proof reads and writes (besides entries and seeds).
+    struct Provider {
+        uint128 stake;
+        uint64 capacity;
+        uint64 used;
+        // slot 1
+        uint48 totalLeaves;
+        uint48 leavesBeforeA; // total before the appends of epoch appendEpochA
+        uint32 appendEpochA; // latest epoch with an append
+        uint32 entryCount;
+        uint32 lastProven;
+        uint32 failedEpoch;
+        bool registered;
+        // slot 2
+        uint48 leavesBeforeB;
+        uint32 appendEpochB; // the append epoch before appendEpochA
+        uint48 activeLeaves;
+        uint32 activeShards;
+        uint32 busySince; // epoch when activeShards last went 0 → 1
+        uint32 idleSince; // epoch when activeShards last went 1 → 0
+        // slot 3
+        uint128 failPool; // stake left at failure, shared among its shards by leaves
+        uint48 failLeaves;
+        // slot 4
+        uint256 creditPerLeaf; // missed-epoch credit per leaf, WAD-scaled
+    }
+
+    struct ProviderInfo {
+        string endpoint;
+        string[] multiaddrs;
+    }
+
+    struct Clock {
+        uint64 anchorTime;
+        uint32 anchorEpoch;
+        uint32 length;
+    }
+
+    struct Totals {
+        uint128 balances;
+        uint128 escrow;
+        uint128 stakes;
+        uint128 pools; // missed-epoch credits, repair rewards, failure pools, challenge fees
+    }
+
+    Params internal _params;
+    Clock internal _clock;
+    Totals internal _totals;
+    uint64 internal _lastDealId;
+
+    mapping(uint256 dealId => Deal) internal _deals;
+    mapping(uint256 dealId => bytes) internal _manifests;
+    mapping(uint256 dealId => mapping(uint256 shard => Shard)) internal _shards;
+    mapping(address provider => Provider) internal _providers;
+    mapping(address provider => ProviderInfo) internal _infos;
+    mapping(address provider => mapping(uint256 entry => ProofSetEntry)) internal _entries;
+    /// @dev Proven epochs of each provider, strictly increasing (8 per slot).
+    mapping(address provider => uint32[]) internal _proven;
+    mapping(address provider => BitMaps.BitMap) internal _reported;
+    mapping(uint256 epoch => bytes32) internal _seeds;
+    mapping(uint256 epoch => uint256) internal _seedBlocks;
+    mapping(address account => uint256) internal _balances;
+
+    /// @param token_ Payment token.
+    /// @param membership_ Co-op membership.
+    /// @param treasury_ Patronage treasury.
+    constructor(IERC20 token_, ICoopMembership membership_, IPatronageTreasury treasury_) {
+        _token = token_;
+        _membership = membership_;
+        _treasury = treasury_;
+    }
+
+    /// @dev The current epoch: see StorageMarket.currentEpoch.
+    function _currentEpoch() internal view returns (uint256) {
+        Clock memory c = _clock;
+        if (block.timestamp < c.anchorTime) return c.anchorEpoch - 1;
+        return c.anchorEpoch + (block.timestamp - c.anchorTime) / c.length;
+    }
+
+
+    function _credit(address account, uint256 amount) internal {
+        if (amount == 0) return;
+        _balances[account] += amount;
+        _totals.balances += uint128(amount);
+    }
+
+    /// @dev Pulls escrow + fee from the caller, forwards the fee and records patronage.
+    function _collect(uint256 escrow, uint256 fee) internal {
+        _token.safeTransferFrom(msg.sender, address(this), escrow + fee);
+        if (fee != 0) _token.safeTransfer(address(_treasury), fee);
+        _treasury.recordPatronage(msg.sender, escrow + fee, 0);
+    }
+
+    function _checkStake(uint256 stake, uint64 capacity) internal view {
+        uint256 required = Math.mulDiv(capacity, _params.minStakePerGiB, GIB, Math.Rounding.Ceil);
+        if (stake < required) revert MarketStakeTooLow(stake, required);
+    }
+
+    function _registered(address account) internal view returns (Provider storage p) {
+        p = _providers[account];
+        if (!p.registered) revert MarketNotRegistered(account);
+    }
+
+    /// @dev A provider that may take a shard: registered, still a member, not failed.
+    function _checkProvider(address account) internal view returns (Provider storage p) {
+        p = _registered(account);
+        if (p.failedEpoch != 0) revert MarketProviderFailed(account, p.failedEpoch);
+        if (!_membership.isMember(account)) revert MarketNotMember(account);
+    }
+
+    function _reserve(address account, uint64 size) internal {
+        Provider storage p = _checkProvider(account);
+        uint256 free = p.capacity - p.used;
+        if (size > free) revert MarketInsufficientCapacity(account, size, free);
+        p.used += size;
+    }
+
+    function _shard(uint256 dealId, uint256 shard) internal view returns (Deal storage d, Shard storage s) {
+        d = _deals[dealId];
+        if (d.owner == address(0)) revert MarketUnknownDeal(dealId);
+        if (shard >= d.n) revert MarketUnknownShard(dealId, shard);
+        s = _shards[dealId][shard];
+    }
+
+    function _ownedDeal(uint256 dealId) internal view returns (Deal storage d) {
+        d = _deals[dealId];
+        if (d.owner == address(0)) revert MarketUnknownDeal(dealId);
+        if (d.owner != msg.sender) revert MarketNotDealOwner(dealId, msg.sender);
+    }
+
+    function _ownedUnaccepted(uint256 dealId, uint256 shard) internal view returns (Deal storage d, Shard storage s) {
+        d = _ownedDeal(dealId);
+        (, s) = _shard(dealId, shard);
+        if (s.status != ShardStatus.Assigned) revert MarketWrongShardStatus(dealId, shard, s.status);
+        uint256 deadline = s.epoch + _params.acceptanceWindow;
+        if (_currentEpoch() <= deadline) revert MarketAcceptanceWindow(dealId, shard, deadline);
+    }
+
+    /// @dev Reverts when `account` is assigned or holds (not lost) any shard of the deal.
+    function _checkNotHolding(Deal storage d, uint256 dealId, address account) internal view {
+        for (uint256 i = 0; i < d.n; ++i) {
+            Shard storage s = _shards[dealId][i];
+            if (s.provider != account) continue;
+            if (s.status == ShardStatus.Assigned || (s.status == ShardStatus.Active && !_isLost(s))) {
+                revert MarketRepairIneligible(account, i);
+            }
+        }
+    }
+
+    function _openShards(Deal storage d, uint256 dealId) internal view returns (uint256 open) {
+        for (uint256 i = 0; i < d.n; ++i) {
+            if (_shards[dealId][i].status != ShardStatus.Closed) ++open;
+        }
+    }
+
+    function _isLost(Shard storage s) internal view returns (bool) {
+        return s.status == ShardStatus.Lost
+            || (s.status == ShardStatus.Active && _providers[s.provider].failedEpoch != 0);
+    }
+
+    /// @dev Appends the shard to `account`'s proof set; it is challengeable and paid from
+    /// the next epoch on.
+    function _join(uint256 dealId, uint256 shard, uint32 leafCount, Shard storage s, address account, uint256 cur)
+        internal
+        returns (uint256 entry)
+    {
+        Provider storage p = _providers[account];
+        if (p.appendEpochA != cur) {
+            // Keep the leaf totals before the last two append epochs: challenges of epoch e
+            // are drawn only over leaves appended before e (no re-rolling by appending).
+            p.leavesBeforeB = p.leavesBeforeA;
+            p.appendEpochB = p.appendEpochA;
+            p.leavesBeforeA = p.totalLeaves;
+            p.appendEpochA = uint32(cur);
+        }
+        entry = p.entryCount;
+        uint48 start = p.totalLeaves;
+        _entries[account][entry] = ProofSetEntry({
+            dealId: uint64(dealId),
+            shard: uint8(shard),
+            leafStart: start,
+            leafEnd: start + leafCount
+        });
+        p.totalLeaves = start + leafCount;
+        p.entryCount = uint32(entry + 1);
+        if (p.activeShards == 0) p.busySince = uint32(cur);
+        p.activeShards += 1;
+        p.activeLeaves += leafCount;
+        s.status = ShardStatus.Active;
+        s.epoch = uint32(cur + 1);
+        uint256 acc = p.creditPerLeaf;
+        if (s.creditAcc != acc) s.creditAcc = acc;
+    }
+
+    /// @dev Removes an active shard from its holder's live counts and releases its capacity;
+    /// returns the owner's missed-epoch credit for it (moved out of the pools).
+    function _detach(Deal storage d, Shard storage s, Provider storage p) internal returns (uint256 credit) {
+        uint48 leaves = d.leafCount;
+        credit = ((p.creditPerLeaf - s.creditAcc) * leaves) / WAD;
+        _totals.pools -= uint128(credit);
+        p.activeShards -= 1;
+        p.activeLeaves -= leaves;
+        p.used -= d.shardSize;
+        if (p.activeShards == 0) p.idleSince = uint32(_currentEpoch());
+    }
+
+    /// @dev The failure-pool share of `leaves` leaves (exact: the last shard takes the rest).
+    /// Moved out of the pools.
+    function _takeFailShare(Provider storage p, uint256 leaves) internal returns (uint256 share) {
+        uint256 poolLeaves = p.failLeaves;
+        if (poolLeaves == 0) return 0;
+        share = leaves >= poolLeaves ? p.failPool : (uint256(p.failPool) * leaves) / poolLeaves;
+        p.failPool -= uint128(share);
+        p.failLeaves = uint48(poolLeaves - Math.min(leaves, poolLeaves));
+        _totals.pools -= uint128(share);
+    }
+
+    /// @dev Pays the holder for its proven epochs in [s.epoch, stop).
+    function _pay(uint256 dealId, uint256 shard, Deal storage d, Shard storage s, uint256 stop) internal {
+        uint256 from = s.epoch;
+        if (stop <= from) return;
+        address holder = s.provider;
+        uint256 epochs = _provenBetween(holder, from, stop);
+        s.epoch = uint32(stop);
+        if (epochs == 0) return;
+        uint256 amount = d.shardRate * epochs;
+        s.paidEpochs += uint32(epochs);
+        _totals.escrow -= uint128(amount);
+        _credit(holder, amount);
+        emit ShardPaid(dealId, uint8(shard), holder, epochs, amount);
+        _treasury.recordPatronage(holder, 0, amount);
+    }
+
+    /// @dev Closes a shard: the owner gets the unpaid escrow of [start, end) plus `extra`.
+    function _close(Deal storage d, Shard storage s, uint256 extra) internal returns (uint256 refund) {
+        uint256 unpaid = d.shardRate * (d.endEpoch - d.startEpoch - s.paidEpochs);
+        _totals.escrow -= uint128(unpaid);
+        s.status = ShardStatus.Closed;
+        refund = unpaid + extra;
+        _credit(d.owner, refund);
+    }
+
+    /// @dev Releases a lapsed or moot repair claim's reserved capacity.
+    function _dropClaim(Deal storage d, Shard storage s) internal {
+        address claimant = s.claimant;
+        if (claimant == address(0)) return;
+        _providers[claimant].used -= d.shardSize;
+        s.claimant = address(0);
+        s.claimEpoch = 0;
+    }
+
+    /// @dev Pays the holder's final epochs, slashes up to `amount` into the shard's repair
+    /// reward, credits the owner's missed-epoch credit and marks the shard lost.
+    function _loseShard(
+        uint256 dealId,
+        uint256 shard,
+        Deal storage d,
+        Shard storage s,
+        Provider storage p,
+        uint256 amount,
+        uint256 cur
+    ) internal returns (uint256 slashed) {
+        _pay(dealId, shard, d, s, Math.min(d.endEpoch, cur - 1));
+        slashed = Math.min(amount, p.stake);
+        p.stake -= uint128(slashed);
+        _totals.stakes -= uint128(slashed);
+        s.repairReward += uint128(slashed);
+        _totals.pools += uint128(slashed);
+        _credit(d.owner, _detach(d, s, p));
+        s.status = ShardStatus.Lost;
+    }
+
+    /// @dev Leaves appended before epoch `epoch` (exact for the two latest append epochs).
+    function _leavesBefore(Provider storage p, uint256 epoch) internal view returns (uint256) {
+        if (epoch > p.appendEpochA) return p.totalLeaves;
+        if (epoch > p.appendEpochB) return p.leavesBeforeA;
+        return p.leavesBeforeB;
+    }
+
+    /// @dev Whether `epoch` was owed a proof: the provider held an active shard then.
+    function _due(Provider storage p, uint256 epoch) internal view returns (bool) {
+        return epoch > p.busySince && (p.activeShards != 0 || epoch < p.idleSince);
+    }
+
+    function _challengeLeaf(bytes32 seed, address provider, uint256 i, uint256 range) internal pure returns (uint256) {
+        return uint256(keccak256(abi.encode(seed, provider, i))) % range;
+    }
+
+    function _drawSegment(uint256 seedEpoch, uint256 dealId, uint256 shard, address claimant, uint256 leafCount)
+        internal
+        view
+        returns (uint256)
+    {
+        uint256 seedBlock = _seedBlocks[seedEpoch];
+        if (seedBlock == 0 || seedBlock >= block.number) revert MarketSeedNotFixed(seedEpoch);
+        return uint256(keccak256(abi.encode(_seeds[seedEpoch], dealId, shard, claimant))) % leafCount;
+    }
+
+    /// @dev Reverts unless the deadline epoch has passed (`passed`) or has not (`!passed`).
+    function _checkDeadline(uint256 deadline, bool passed) internal view {
+        uint256 cur = _currentEpoch();
+        if ((cur > deadline) != passed) revert MarketDeadline(deadline, cur);
+    }
+
+    /// @dev Proven epochs of `provider` in [fromEpoch, toEpoch): O(log P) over its P proven
+    /// epochs (one per epoch at most; never grows with deals, shards or users).
+    function _provenBetween(address provider, uint256 fromEpoch, uint256 toEpoch) internal view returns (uint256) {
+        if (toEpoch <= fromEpoch) return 0;
+        uint32[] storage a = _proven[provider];
+        return _lowerBound(a, toEpoch) - _lowerBound(a, fromEpoch);
+    }
+
+    /// @dev Number of elements of the sorted array below `x`; checks the tail first since
+    /// most lookups concern recent epochs.
+    function _lowerBound(uint32[] storage a, uint256 x) internal view returns (uint256) {
+        uint256 hi = a.length;
+        if (hi == 0 || a[hi - 1] < x) return hi;
+        uint256 lo = 0;
+        while (lo < hi) {
+            uint256 mid = (lo + hi) / 2;
+            if (a[mid] < x) lo = mid + 1;
+            else hi = mid;
+        }
+        return lo;
+    }
+}
