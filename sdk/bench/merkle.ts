@@ -15,7 +15,7 @@ const MiB = 1024 * 1024;
 const total = Number(process.argv[2] ?? 64) * MiB;
 const data = randomFillSync(new Uint8Array(total));
 
-const concat = (...parts: Uint8Array[]): Uint8Array => {
+const concat = (...parts: Uint8Array[]): Uint8Array<ArrayBuffer> => {
   const out = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
   let off = 0;
   for (const p of parts) {
@@ -62,7 +62,7 @@ run(
 // WebCrypto is native in browsers but async only: one promise per 513- or 65-byte hash.
 async function webCryptoTree(bytes: number): Promise<void> {
   const subtle = globalThis.crypto.subtle;
-  const h = async (m: Uint8Array): Promise<Uint8Array> =>
+  const h = async (m: Uint8Array<ArrayBuffer>): Promise<Uint8Array> =>
     new Uint8Array(await subtle.digest("SHA-256", m));
   const t0 = performance.now();
   let level: Uint8Array[] = [];

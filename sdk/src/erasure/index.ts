@@ -18,7 +18,7 @@ export {
   encodeStripe,
   getStripeLayout,
   rebuildShards,
-  type ByteSource,
+  type ShardSource,
   type EncodedStripe,
   type Stripe,
   type StripeLayout,

@@ -170,7 +170,7 @@ export function encodeStripe(codec: ReedSolomon, stripe: Stripe): Uint8Array[] {
   return [...data, ...parity];
 }
 
-export type ByteSource = AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
+export type ShardSource = AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
 
 export interface EncodedStripe extends Stripe {
   /** n blocks of `blockSize` bytes; append block i to shard i. */
@@ -182,7 +182,7 @@ export interface EncodedStripe extends Stripe {
  * Shard i is the concatenation of `blocks[i]` of the yielded stripes, in order.
  */
 export async function* encodeStream(
-  source: ByteSource,
+  source: ShardSource,
   options: ReedSolomonOptions & { blockSize?: number },
 ): AsyncGenerator<EncodedStripe> {
   const codec = createReedSolomon(options);
@@ -201,7 +201,7 @@ class ExactReader {
   #pending: Uint8Array = new Uint8Array(0);
   #consumed = 0;
 
-  constructor(source: ByteSource, shardIndex: number) {
+  constructor(source: ShardSource, shardIndex: number) {
     this.shardIndex = shardIndex;
     this.#it =
       Symbol.asyncIterator in source
@@ -259,7 +259,7 @@ class ExactReader {
 /** Picks the k shards to read: data shards first (no decoding when all are there). */
 function pickShards(
   layout: StripeLayout,
-  shards: readonly (ByteSource | null | undefined)[],
+  shards: readonly (ShardSource | null | undefined)[],
 ): ExactReader[] {
   const { dataShards: k, totalShards: n } = layout;
   if (shards.length !== n)
@@ -268,12 +268,12 @@ function pickShards(
   const missing: number[] = [];
   for (let i = 0; i < n; i++) (shards[i] == null ? missing : present).push(i);
   if (present.length < k) throw new NotEnoughShardsError(missing, present.length, k);
-  return present.slice(0, k).map((i) => new ExactReader(shards[i] as ByteSource, i));
+  return present.slice(0, k).map((i) => new ExactReader(shards[i] as ShardSource, i));
 }
 
 async function* stripesOf(
   layout: StripeLayout,
-  shards: readonly (ByteSource | null | undefined)[],
+  shards: readonly (ShardSource | null | undefined)[],
   wanted: readonly number[],
 ): AsyncGenerator<{ blockSize: number; blocks: Uint8Array[] }> {
   const codec = createReedSolomon(layout);
@@ -297,7 +297,7 @@ async function* stripesOf(
  */
 export async function* decodeStream(
   layout: StripeLayout,
-  shards: readonly (ByteSource | null | undefined)[],
+  shards: readonly (ShardSource | null | undefined)[],
 ): AsyncGenerator<Uint8Array> {
   const k = layout.dataShards;
   const wanted = Array.from({ length: k }, (_, j) => j);
@@ -319,7 +319,7 @@ export async function* decodeStream(
  */
 export async function* rebuildShards(
   layout: StripeLayout,
-  shards: readonly (ByteSource | null | undefined)[],
+  shards: readonly (ShardSource | null | undefined)[],
   wanted: readonly number[],
 ): AsyncGenerator<Uint8Array[]> {
   for (const t of wanted)
