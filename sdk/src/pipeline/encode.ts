@@ -1,0 +1,280 @@
+// encodeFile: plaintext in → n shards out, in one pass (docs/protocol.md, "Pipeline").
+// The calling thread only reads, cuts plaintext at chunk boundaries, writes shard bytes and
+// combines one Merkle node and one CID leaf per block; the workers do all the byte work.
+import { UnixfsCidBuilder } from "../cid/unixfs.ts";
+import { STREAM_HEADER_LENGTH, TAG_LENGTH, createStreamHeader, getCiphertextLength } from "../crypto/format.ts";
+import { generateFileKey } from "../crypto/stream.ts";
+import { DEFAULT_CHUNK_SIZE } from "../crypto/format.ts";
+import { InvalidParametersError } from "../errors.ts";
+import { DEFAULT_BLOCK_SIZE } from "../erasure/stripes.ts";
+import {
+  type EncodedLayout,
+  type PipelineOptions,
+  type ShardInfo,
+  planLayout,
+  resolveImplementation,
+  resolveRunner,
+  throwIfAborted,
+  toHex,
+} from "./common.ts";
+import { MerkleCombiner, ceilLog2, getSegmentHasher, getSha256, SEGMENT_SIZE } from "./hash.ts";
+import { iterateBytes, nullSink, toShardSink, type ByteInput, type ShardSink, type ShardSinkLike } from "./io.ts";
+import type { EncodeResult, EncodeTask } from "./tasks.ts";
+import { UnixFsCombiner } from "./unixfs.ts";
+
+export interface EncodeFileOptions extends PipelineOptions {
+  /**
+   * The file key (32 bytes).
+   * @default a fresh random key
+   */
+  key?: Uint8Array;
+  /**
+   * k: data shards; any k of the n shards rebuild the file.
+   * @default 4
+   */
+  dataShards?: number;
+  /**
+   * n: data plus parity shards (k ≤ n ≤ 32).
+   * @default 6
+   */
+  totalShards?: number;
+  /**
+   * Block size B: bytes of each shard per stripe, 512·2^h. At 1 MiB a block is exactly one
+   * UnixFS leaf, so workers hash leaves too.
+   * @default 1048576
+   */
+  blockSize?: number;
+  /**
+   * STREAM plaintext chunk size.
+   * @default 65536
+   */
+  chunkSize?: number;
+  /**
+   * Where each shard's bytes go: an array of n sinks, or a function returning shard i's sink.
+   * Writes to the n sinks of one stripe run concurrently; the next stripe waits for them.
+   * @default every shard discarded (only the commitments are computed)
+   */
+  sinks?: readonly ShardSinkLike[] | ((shardIndex: number) => ShardSinkLike);
+  /** Only for test vectors: the STREAM nonce prefix (16 bytes). @default random */
+  noncePrefix?: Uint8Array;
+}
+
+export interface EncodeFileResult extends EncodedLayout {
+  /** The file key (keep it secret; the manifest wraps it). */
+  key: Uint8Array;
+  /** The 41-byte STREAM header (also the first bytes of the ciphertext in the shards). */
+  header: Uint8Array;
+  /** STREAM plaintext chunk size. */
+  chunkSize: number;
+  /** Plaintext bytes read. */
+  plaintextLength: number;
+  /** Number of stripes. */
+  stripeCount: number;
+  /** Bytes of every shard. */
+  shardSize: number;
+  /** Per shard: index, size, CID, Merkle root, leaf count. */
+  shards: ShardInfo[];
+}
+
+function sinkList(sinks: EncodeFileOptions["sinks"], n: number): ShardSink[] {
+  if (sinks === undefined) return Array.from({ length: n }, () => nullSink);
+  if (typeof sinks === "function") return Array.from({ length: n }, (_, i) => toShardSink(sinks(i)));
+  if (sinks.length !== n) throw new InvalidParametersError("sinks", sinks.length, `expected ${n} sinks`);
+  return sinks.map(toShardSink);
+}
+
+/**
+ * Encrypts, erasure-codes and commits a file in one pass: STREAM XChaCha20-Poly1305 over the
+ * plaintext, Reed–Solomon k-of-n over the ciphertext in stripes of k × blockSize, and per
+ * shard its segment Merkle root and UnixFS CID, while the shard bytes stream to the sinks.
+ * Memory stays bounded by `maxStripesInFlight` whatever the file size.
+ */
+export async function encodeFile(input: ByteInput, options: EncodeFileOptions = {}): Promise<EncodeFileResult> {
+  const k = options.dataShards ?? 4;
+  const n = options.totalShards ?? 6;
+  const B = options.blockSize ?? DEFAULT_BLOCK_SIZE;
+  const key = options.key ?? generateFileKey();
+  const C = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
+  const header = createStreamHeader(key, { chunkSize: C, noncePrefix: options.noncePrefix }).bytes;
+  const { blockHeight, cidChunkSize } = planLayout(k, n, B, 0); // validates k, n, B
+  const implementation = resolveImplementation(options.implementation);
+  const sinks = sinkList(options.sinks, n);
+  const { runner, owned } = resolveRunner(options.workers);
+  const maxInFlight = Math.max(1, options.maxStripesInFlight ?? 2 * runner.concurrency + 2);
+  const signal = options.signal;
+
+  const H = STREAM_HEADER_LENGTH;
+  const U = C + TAG_LENGTH;
+  const kB = k * B;
+  // Chunks covering ciphertext [a, e): [lo, hi).
+  const chunkLo = (a: number): number => (a < H ? 0 : Math.floor((a - H) / U));
+  const chunkHi = (e: number): number => Math.ceil((e - H) / U);
+
+  const hasher = getSegmentHasher(implementation === "native" ? "native" : "portable");
+  const sha = getSha256(implementation === "native" ? "native" : "portable");
+  const merkle: MerkleCombiner[] = [];
+  const cids: UnixFsCombiner[] = [];
+  const cidBytes: UnixfsCidBuilder[] = [];
+  for (let i = 0; i < n; i++) {
+    merkle.push(new MerkleCombiner(hasher, blockHeight));
+    if (cidChunkSize > 0) cids.push(new UnixFsCombiner(sha));
+    else cidBytes.push(new UnixfsCidBuilder());
+  }
+
+  let nextId = 0;
+  let plaintextRead = 0;
+  let shardBytes = 0;
+  let stripesDone = 0;
+  let singleStripeRoot = false;
+  const inflight: Promise<EncodeResult>[] = [];
+
+  const dispatch = (task: Omit<EncodeTask, "type" | "id" | "key" | "header" | "dataShards" | "totalShards" | "implementation" | "cidChunkSize">): void => {
+    const p = runner.run({
+      ...task,
+      type: "encode",
+      id: nextId++,
+      key,
+      header,
+      dataShards: k,
+      totalShards: n,
+      implementation,
+      cidChunkSize,
+    }) as Promise<EncodeResult>;
+    p.catch(() => {}); // awaited in order below; avoid an unhandled rejection meanwhile
+    inflight.push(p);
+  };
+
+  const writeOldest = async (): Promise<void> => {
+    const r = await inflight.shift()!;
+    throwIfAborted(signal);
+    const b = r.stripe.length / n;
+    const perBlock = cidChunkSize > 0 ? Math.ceil(b / cidChunkSize) : 0;
+    const writes: unknown[] = [];
+    for (let i = 0; i < n; i++) {
+      const block = r.stripe.subarray(i * b, (i + 1) * b);
+      merkle[i]!.push(r.roots.subarray(i * 32, i * 32 + 32));
+      if (perBlock > 0)
+        for (let j = 0; j < perBlock; j++)
+          cids[i]!.pushLeaf(
+            r.digests.subarray((i * perBlock + j) * 32, (i * perBlock + j + 1) * 32),
+            Math.min(cidChunkSize, b - j * cidChunkSize),
+          );
+      else cidBytes[i]!.update(block);
+      writes.push(sinks[i]!.write(block));
+    }
+    await Promise.all(writes);
+    shardBytes += r.stripe.length;
+    stripesDone++;
+    options.onProgress?.({ phase: "encode", plaintextBytes: plaintextRead, shardBytes, stripes: stripesDone });
+  };
+
+  const submit = async (task: Parameters<typeof dispatch>[0]): Promise<void> => {
+    while (inflight.length >= maxInFlight) await writeOldest();
+    throwIfAborted(signal);
+    dispatch(task);
+  };
+
+  try {
+    // Plaintext window: chunk-aligned, starting at plaintext offset winStart.
+    const maxChunks = Math.ceil(kB / U) + 2;
+    const cap = (maxChunks + 1) * C;
+    let win = new Uint8Array(cap);
+    let winStart = 0;
+    let filled = 0;
+    let s = 0; // next stripe to dispatch
+
+    for await (const piece of iterateBytes(input)) {
+      throwIfAborted(signal);
+      let off = 0;
+      while (off < piece.length) {
+        const take = Math.min(piece.length - off, cap - filled);
+        win.set(piece.subarray(off, off + take), filled);
+        filled += take;
+        off += take;
+        plaintextRead += take;
+        // Stripe s is full and not the last once a byte past its last chunk has arrived.
+        for (;;) {
+          const a = s * kB;
+          const lo = chunkLo(a);
+          const hi = chunkHi(a + kB);
+          const needEnd = hi * C - winStart;
+          if (filled <= needEnd) break;
+          const next = new Uint8Array(cap);
+          const nextStart = chunkLo(a + kB) * C;
+          next.set(win.subarray(nextStart - winStart, filled), 0);
+          await submit({
+            stripeOffset: a,
+            dataBytes: kB,
+            blockSize: B,
+            treeHeight: blockHeight,
+            finalChunk: -1,
+            plaintext: win.subarray(lo * C - winStart, needEnd),
+            firstChunk: lo,
+          });
+          filled -= nextStart - winStart;
+          win = next;
+          winStart = nextStart;
+          s++;
+        }
+      }
+    }
+
+    // End of input: the remaining stripes (one, sometimes two) follow from the final length.
+    const P = plaintextRead;
+    const ctLen = getCiphertextLength(P, C);
+    const { layout } = planLayout(k, n, B, ctLen);
+    const finalChunk = Math.max(1, Math.ceil(P / C)) - 1;
+    singleStripeRoot = layout.stripeCount === 1;
+    for (; s < layout.stripeCount; s++) {
+      const a = s * kB;
+      const last = s === layout.stripeCount - 1;
+      const e = last ? ctLen : a + kB;
+      const b = last ? layout.lastBlockSize : B;
+      const lo = chunkLo(a);
+      const hi = Math.min(chunkHi(e), finalChunk + 1);
+      await submit({
+        stripeOffset: a,
+        dataBytes: e - a,
+        blockSize: b,
+        treeHeight: singleStripeRoot ? ceilLog2(b / SEGMENT_SIZE) : blockHeight,
+        finalChunk,
+        plaintext: win.slice(lo * C - winStart, Math.min(hi * C, P) - winStart),
+        firstChunk: lo,
+      });
+    }
+    while (inflight.length > 0) await writeOldest();
+    await Promise.all(sinks.map((x) => x.close?.()));
+
+    const shards: ShardInfo[] = [];
+    for (let i = 0; i < n; i++) {
+      const cid = cidChunkSize > 0 ? cids[i]!.finish() : cidBytes[i]!.finish().cid;
+      shards.push({
+        index: i,
+        size: layout.shardSize,
+        cid: cid.toString(),
+        root: toHex(merkle[i]!.finish()),
+        leafCount: layout.shardSize / SEGMENT_SIZE,
+      });
+    }
+    options.onProgress?.({ phase: "done", plaintextBytes: P, shardBytes, stripes: stripesDone });
+    return {
+      key,
+      header,
+      chunkSize: C,
+      plaintextLength: P,
+      ciphertextLength: ctLen,
+      dataShards: k,
+      totalShards: n,
+      blockSize: B,
+      stripeCount: layout.stripeCount,
+      shardSize: layout.shardSize,
+      shards,
+    };
+  } catch (err) {
+    await Promise.allSettled(inflight.splice(0));
+    await Promise.allSettled(sinks.map(async (x) => x.abort?.(err)));
+    throw err;
+  } finally {
+    if (owned) await runner.close();
+  }
+}

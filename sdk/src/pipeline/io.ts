@@ -1,0 +1,128 @@
+// Byte sources and shard sinks of the pipeline: the shapes callers bring (async iterables,
+// WHATWG streams, Blobs, arrays) reduced to two small interfaces.
+import { InvalidParametersError, ShardMismatchError } from "../errors.ts";
+
+/** Plaintext or shard bytes: an (async) iterable of pieces, a ReadableStream, a Blob or one array. */
+export type ByteInput =
+  | AsyncIterable<Uint8Array>
+  | Iterable<Uint8Array>
+  | ReadableStream<Uint8Array>
+  | Blob
+  | Uint8Array;
+
+/** Where the bytes of one shard go. `write` may return a promise: the pipeline waits for it (backpressure). */
+export interface ShardSink {
+  /** Receives the next bytes of the shard. The pipeline never reuses or modifies them afterwards. */
+  write(bytes: Uint8Array): unknown;
+  /** Called once after the last write. */
+  close?(): unknown;
+  /** Called instead of `close` when the pipeline fails. */
+  abort?(reason: unknown): unknown;
+}
+
+/** A sink or a WHATWG WritableStream (e.g. an HTTP request body, a file stream). */
+export type ShardSinkLike = ShardSink | WritableStream<Uint8Array>;
+
+/** A sink that drops every byte (benchmarks, or when only CIDs and roots are wanted). */
+export const nullSink: ShardSink = { write() {} };
+
+/** Wraps a WritableStream in the sink interface, waiting for each write (strict backpressure). */
+export function toShardSink(sink: ShardSinkLike): ShardSink {
+  if (typeof (sink as WritableStream).getWriter !== "function") return sink as ShardSink;
+  const writer = (sink as WritableStream<Uint8Array>).getWriter();
+  return {
+    async write(bytes) {
+      await writer.ready;
+      await writer.write(bytes);
+    },
+    close: () => writer.close(),
+    abort: (reason) => writer.abort(reason),
+  };
+}
+
+/** Iterates any {@link ByteInput} as Uint8Array pieces. */
+export async function* iterateBytes(input: ByteInput): AsyncGenerator<Uint8Array> {
+  if (input instanceof Uint8Array) {
+    yield input;
+    return;
+  }
+  if (typeof Blob !== "undefined" && input instanceof Blob) {
+    yield* iterateBytes(input.stream());
+    return;
+  }
+  if (Symbol.asyncIterator in input || Symbol.iterator in input) {
+    for await (const piece of input as AsyncIterable<Uint8Array>) {
+      if (!(piece instanceof Uint8Array))
+        throw new InvalidParametersError("source", typeof piece, "must yield Uint8Array pieces");
+      yield piece;
+    }
+    return;
+  }
+  const reader = (input as ReadableStream<Uint8Array>).getReader();
+  try {
+    for (;;) {
+      const r = await reader.read();
+      if (r.done) return;
+      yield r.value;
+    }
+  } finally {
+    reader.releaseLock();
+  }
+}
+
+/** Reads exact-length pieces of one shard into caller buffers. */
+export class ShardReader {
+  readonly shardIndex: number;
+  readonly #it: AsyncIterator<Uint8Array>;
+  #pending: Uint8Array = new Uint8Array(0);
+  #consumed = 0;
+
+  constructor(shardIndex: number, input: ByteInput) {
+    this.shardIndex = shardIndex;
+    this.#it = iterateBytes(input)[Symbol.asyncIterator]();
+  }
+
+  /** Fills `dst` entirely; ShardMismatchError if the shard ends first. */
+  async readInto(dst: Uint8Array, expectedSize: number): Promise<void> {
+    let filled = 0;
+    while (filled < dst.length) {
+      if (this.#pending.length === 0) {
+        const r = await this.#it.next();
+        if (r.done)
+          throw new ShardMismatchError(`shard ${this.shardIndex} ended early`, {
+            shardIndex: this.shardIndex,
+            expected: expectedSize,
+            actual: this.#consumed + filled,
+          });
+        this.#pending = r.value;
+        continue;
+      }
+      const n = Math.min(dst.length - filled, this.#pending.length);
+      dst.set(this.#pending.subarray(0, n), filled);
+      this.#pending = this.#pending.subarray(n);
+      filled += n;
+    }
+    this.#consumed += filled;
+  }
+
+  /** ShardMismatchError if the shard holds more bytes than expected. */
+  async end(expectedSize: number): Promise<void> {
+    let extra = this.#pending.length;
+    while (extra === 0) {
+      const r = await this.#it.next();
+      if (r.done) return;
+      extra += r.value.length;
+    }
+    await this.cancel();
+    throw new ShardMismatchError(`shard ${this.shardIndex} is longer than expected`, {
+      shardIndex: this.shardIndex,
+      expected: expectedSize,
+      actual: this.#consumed + extra,
+    });
+  }
+
+  /** Stops reading (closes the underlying stream). */
+  async cancel(): Promise<void> {
+    await this.#it.return?.(undefined);
+  }
+}

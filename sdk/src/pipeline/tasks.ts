@@ -1,0 +1,308 @@
+// The per-stripe work of the pipeline, as pure functions over transferable messages: the same
+// code runs in a worker thread, a Web Worker or inline on the calling thread. No node: imports;
+// native crypto and hashing are reached through the crypto and merkle modules' own adapters.
+import { createChunkSession, type ChunkSession } from "../crypto/backend.ts";
+import {
+  STREAM_HEADER_LENGTH,
+  TAG_LENGTH,
+  chunkNonceTail,
+  getPlaintextLength,
+  keyMatchesHeader,
+  parseStreamHeader,
+} from "../crypto/format.ts";
+import { createReedSolomon, type ReedSolomon } from "../erasure/reed-solomon.ts";
+import { blockSubtreeRoot, getSegmentHasher, getSha256, type HashImplementation } from "./hash.ts";
+
+/** Which implementations run: node:crypto (`"native"`) or noble/portable hashing (`"portable"`). */
+export type PipelineImplementation = "native" | "portable";
+
+interface StripeGeometry {
+  /** Byte offset of this stripe in the ciphertext stream (s · k · B). */
+  stripeOffset: number;
+  /** Ciphertext bytes in this stripe (k·B except for the last stripe). */
+  dataBytes: number;
+  /** This stripe's block size (B, or the shrunk last block size). */
+  blockSize: number;
+  dataShards: number;
+  totalShards: number;
+  /** Height of the segment subtree each block's root is computed at. */
+  treeHeight: number;
+  /** UnixFS leaf size to digest each block in; 0 when blocks do not hold whole leaves. */
+  cidChunkSize: number;
+  /** Index of the stream's last chunk, or -1 while the end of the input is not known. */
+  finalChunk: number;
+  implementation: PipelineImplementation;
+}
+
+export interface EncodeTask extends StripeGeometry {
+  type: "encode";
+  id: number;
+  key: Uint8Array;
+  /** The 41-byte STREAM header (its bytes are the first bytes of the ciphertext). */
+  header: Uint8Array;
+  /** Plaintext of chunks firstChunk, firstChunk+1, … covering this stripe's ciphertext. */
+  plaintext: Uint8Array;
+  firstChunk: number;
+}
+
+export interface EncodeResult {
+  type: "encode";
+  id: number;
+  /** n blocks of `blockSize` bytes, block i at i·blockSize: block i goes to shard i. */
+  stripe: Uint8Array;
+  /** n segment subtree roots of 32 bytes. */
+  roots: Uint8Array;
+  /** n × leavesPerBlock SHA-256 digests of the blocks' UnixFS leaves (empty when not aligned). */
+  digests: Uint8Array;
+}
+
+export interface DecodeTask extends StripeGeometry {
+  type: "decode";
+  id: number;
+  key: Uint8Array;
+  /** The STREAM header; undefined for stripe 0, which carries it (the worker parses it). */
+  header: Uint8Array | undefined;
+  /** Indexes of the k shards whose blocks are given, ascending. */
+  present: number[];
+  /** The present blocks, concatenated in the order of `present` (k · blockSize bytes). */
+  blocks: Uint8Array;
+  /** Whether to decrypt (false: only hash the blocks, to find a tampered shard). */
+  decrypt: boolean;
+  /** Whether to compute segment subtree roots of the given blocks. */
+  hashRoots: boolean;
+  /** Bytes of the whole ciphertext stream (header included). */
+  ciphertextLength: number;
+}
+
+export type DecodeFailure =
+  | { kind: "wrong-key" }
+  | { kind: "tampered"; chunkIndex: number }
+  | { kind: "bad-header"; message: string };
+
+export interface DecodeResult {
+  type: "decode";
+  id: number;
+  /** Plaintext of the chunks wholly inside this stripe, in order. */
+  plaintext: Uint8Array;
+  /** Index of the first chunk wholly inside this stripe (the chunk `tail` begins when none). */
+  firstFullChunk: number;
+  /** Chunks wholly inside this stripe. */
+  fullChunks: number;
+  /** Ciphertext before the first whole chunk: the end of a chunk begun in earlier stripes. */
+  head: Uint8Array;
+  /** Ciphertext after the last whole chunk: the start of a chunk that ends in later stripes. */
+  tail: Uint8Array;
+  /** The 41-byte header, from stripe 0. */
+  header: Uint8Array | undefined;
+  /** Segment subtree roots of the present blocks (k × 32 bytes, order of `present`), or empty. */
+  roots: Uint8Array;
+  /** UnixFS leaf digests of the present blocks, or empty. */
+  digests: Uint8Array;
+  failure: DecodeFailure | undefined;
+}
+
+export type Task = EncodeTask | DecodeTask;
+export type TaskResult = EncodeResult | DecodeResult;
+
+const codecs = new Map<string, ReedSolomon>();
+function codecFor(k: number, n: number): ReedSolomon {
+  const key = `${k}/${n}`;
+  let c = codecs.get(key);
+  if (c === undefined) codecs.set(key, (c = createReedSolomon({ dataShards: k, totalShards: n })));
+  return c;
+}
+
+/** Sessions are per stream; a worker serves one or two streams at a time, so keep a few. */
+const sessions = new Map<string, ChunkSession>();
+function sessionFor(key: Uint8Array, header: Uint8Array, impl: PipelineImplementation): ChunkSession {
+  let id = impl;
+  for (let i = 0; i < 32; i++) id += key[i]!.toString(16).padStart(2, "0");
+  for (let i = 0; i < STREAM_HEADER_LENGTH; i++) id += header[i]!.toString(16).padStart(2, "0");
+  let s = sessions.get(id);
+  if (s === undefined) {
+    const h = parseStreamHeader(header);
+    s = createChunkSession(key, h.noncePrefix, h.aad, impl === "native" ? "native" : "noble");
+    if (sessions.size >= 8) sessions.delete(sessions.keys().next().value as string);
+    sessions.set(id, s);
+  }
+  return s;
+}
+
+function hashImpl(impl: PipelineImplementation): HashImplementation {
+  return impl === "native" ? "native" : "portable";
+}
+
+/** Roots and UnixFS leaf digests of `count` consecutive blocks of `buf`. */
+function hashBlocks(
+  g: StripeGeometry,
+  buf: Uint8Array,
+  count: number,
+  withRoots: boolean,
+): { roots: Uint8Array; digests: Uint8Array } {
+  const b = g.blockSize;
+  const hasher = getSegmentHasher(hashImpl(g.implementation));
+  const roots = new Uint8Array(withRoots ? count * 32 : 0);
+  const perBlock = g.cidChunkSize > 0 ? Math.ceil(b / g.cidChunkSize) : 0;
+  const digests = new Uint8Array(count * perBlock * 32);
+  const sha = perBlock > 0 ? getSha256(hashImpl(g.implementation)) : undefined;
+  for (let i = 0; i < count; i++) {
+    const block = buf.subarray(i * b, (i + 1) * b);
+    if (withRoots) roots.set(blockSubtreeRoot(hasher, block, g.treeHeight), i * 32);
+    for (let j = 0; j < perBlock; j++) {
+      const piece = block.subarray(j * g.cidChunkSize, Math.min(b, (j + 1) * g.cidChunkSize));
+      digests.set(sha!(piece), (i * perBlock + j) * 32);
+    }
+  }
+  return { roots, digests };
+}
+
+/** Encrypts the stripe's chunks, erasure-codes it and hashes every block. */
+export function runEncodeTask(t: EncodeTask): EncodeResult {
+  const { blockSize: b, dataShards: k, totalShards: n, stripeOffset: a } = t;
+  const e = a + t.dataBytes;
+  const H = STREAM_HEADER_LENGTH;
+  const stripe = new Uint8Array(n * b);
+  if (a < H) stripe.set(t.header.subarray(a, Math.min(H, e)), 0);
+  const session = sessionFor(t.key, t.header, t.implementation);
+  const C = parseStreamHeader(t.header).chunkSize;
+  const U = C + TAG_LENGTH;
+  const chunks = Math.max(1, Math.ceil(t.plaintext.length / C));
+  for (let i = 0; i < chunks; i++) {
+    const j = t.firstChunk + i;
+    const pt = t.plaintext.subarray(i * C, Math.min(t.plaintext.length, (i + 1) * C));
+    let pos = H + j * U; // stream offset of this part of the sealed chunk
+    for (const part of session.seal(chunkNonceTail(j, j === t.finalChunk), pt)) {
+      const from = Math.max(pos, a);
+      const to = Math.min(pos + part.length, e);
+      if (to > from) stripe.set(part.subarray(from - pos, to - pos), from - a);
+      pos += part.length;
+    }
+  }
+  if (n > k) {
+    const data = Array.from({ length: k }, (_, i) => stripe.subarray(i * b, (i + 1) * b));
+    const parity = Array.from({ length: n - k }, (_, i) => stripe.subarray((k + i) * b, (k + i + 1) * b));
+    codecFor(k, n).encode(data, parity);
+  }
+  const { roots, digests } = hashBlocks(t, stripe, n, true);
+  return { type: "encode", id: t.id, stripe, roots, digests };
+}
+
+/** Hashes the given blocks, rebuilds the stripe's ciphertext and decrypts the chunks wholly inside it. */
+export function runDecodeTask(t: DecodeTask): DecodeResult {
+  const { blockSize: b, dataShards: k, totalShards: n, stripeOffset: a } = t;
+  const e = a + t.dataBytes;
+  const H = STREAM_HEADER_LENGTH;
+  const { roots, digests } = hashBlocks(t, t.blocks, k, t.hashRoots);
+  const empty = new Uint8Array(0);
+  const result: DecodeResult = {
+    type: "decode",
+    id: t.id,
+    plaintext: empty,
+    firstFullChunk: 0,
+    fullChunks: 0,
+    head: empty,
+    tail: empty,
+    header: undefined,
+    roots,
+    digests,
+    failure: undefined,
+  };
+  if (!t.decrypt) return result;
+
+  // Ciphertext of the stripe: the data blocks 0..k-1, rebuilt where missing.
+  let ct: Uint8Array;
+  if (t.present.every((s, i) => s === i)) ct = t.blocks;
+  else {
+    const shards: (Uint8Array | undefined)[] = new Array(n);
+    t.present.forEach((s, i) => (shards[s] = t.blocks.subarray(i * b, (i + 1) * b)));
+    const wanted = [];
+    for (let i = 0; i < k; i++) if (shards[i] === undefined) wanted.push(i);
+    const full = codecFor(k, n).reconstruct(shards, { wanted });
+    ct = new Uint8Array(k * b);
+    for (let i = 0; i < k; i++) ct.set(full[i]!, i * b);
+  }
+
+  let header = t.header;
+  let finalChunk = t.finalChunk;
+  if (a === 0) {
+    header = ct.slice(0, H);
+    result.header = header;
+    try {
+      const parsed = parseStreamHeader(header);
+      const P = getPlaintextLength(t.ciphertextLength, parsed.chunkSize);
+      if (P === undefined) throw new Error(`chunk size ${parsed.chunkSize} does not fit the ciphertext length`);
+      finalChunk = Math.max(1, Math.ceil(P / parsed.chunkSize)) - 1;
+      if (!keyMatchesHeader(t.key, parsed)) {
+        // Certain only if chunk 0 (when whole here) does not open either; else the header was altered.
+        const U0 = Math.min(parsed.chunkSize + TAG_LENGTH, t.ciphertextLength - H);
+        const session = sessionFor(t.key, header, t.implementation);
+        const opened =
+          H + U0 <= e
+            ? session.open(chunkNonceTail(0, finalChunk === 0), ct.subarray(H, H + U0))
+            : undefined;
+        result.failure = opened === undefined ? { kind: "wrong-key" } : { kind: "tampered", chunkIndex: 0 };
+        return result;
+      }
+    } catch (err) {
+      result.failure = { kind: "bad-header", message: (err as Error).message };
+      return result;
+    }
+  }
+  if (header === undefined) throw new Error("decode task without a header");
+  const session = sessionFor(t.key, header, t.implementation);
+  const C = parseStreamHeader(header).chunkSize;
+  const U = C + TAG_LENGTH;
+  const start = (j: number): number => H + j * U;
+  const end = (j: number): number => Math.min(H + (j + 1) * U, t.ciphertextLength);
+  // Chunks wholly inside [max(a, H), e).
+  const lo = Math.max(a, H);
+  const j0 = Math.ceil((lo - H) / U);
+  let j1 = j0;
+  while (j1 <= finalChunk && end(j1) <= e) j1++;
+  if (j1 <= j0) {
+    // No whole chunk: the stripe is the middle of one.
+    result.firstFullChunk = Math.floor((lo - H) / U);
+    result.head = ct.slice(lo - a, e - a);
+    return result;
+  }
+  result.firstFullChunk = j0;
+  result.fullChunks = j1 - j0;
+  result.head = ct.slice(lo - a, start(j0) - a);
+  result.tail = ct.slice(end(j1 - 1) - a, e - a);
+  let plainBytes = 0;
+  for (let j = j0; j < j1; j++) plainBytes += end(j) - start(j) - TAG_LENGTH;
+  const plaintext = new Uint8Array(plainBytes);
+  let off = 0;
+  for (let j = j0; j < j1; j++) {
+    const pt = session.open(chunkNonceTail(j, j === finalChunk), ct.subarray(start(j) - a, end(j) - a));
+    if (pt === undefined) {
+      result.failure = { kind: "tampered", chunkIndex: j };
+      return result;
+    }
+    plaintext.set(pt, off);
+    off += pt.length;
+  }
+  result.plaintext = plaintext;
+  return result;
+}
+
+export function runTask(t: Task): TaskResult {
+  return t.type === "encode" ? runEncodeTask(t) : runDecodeTask(t);
+}
+
+/** The buffers of a message that can be transferred rather than copied. */
+export function transferablesOf(m: Task | TaskResult): ArrayBuffer[] {
+  const list: ArrayBufferLike[] = [];
+  switch (m.type) {
+    case "encode":
+      if ("stripe" in m) list.push(m.stripe.buffer, m.roots.buffer, m.digests.buffer);
+      else list.push(m.plaintext.buffer);
+      break;
+    case "decode":
+      if ("blocks" in m) list.push(m.blocks.buffer);
+      else list.push(m.plaintext.buffer, m.roots.buffer, m.digests.buffer);
+      break;
+  }
+  // Only whole, distinct, non-shared buffers; a view on a larger pool buffer is copied instead.
+  return [...new Set(list)].filter((x): x is ArrayBuffer => x instanceof ArrayBuffer && x.byteLength > 0);
+}
