@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { MemoryBlockstore } from "blockstore-core";
 import { importer, type ImporterOptions } from "ipfs-unixfs-importer";
 import { fixedSize } from "ipfs-unixfs-importer/chunker";
@@ -121,5 +121,46 @@ describe("multi-layer balanced trees (small chunk size and width, same code path
   it("rejects invalid parameters", () => {
     expect(() => new UnixfsCidBuilder({ chunkSize: 0 })).toThrow(InvalidParametersError);
     expect(() => new UnixfsCidBuilder({ maxChildrenPerNode: 1 })).toThrow(InvalidParametersError);
+  });
+});
+
+describe("pushLeaf: leaves hashed elsewhere (workers, WebCrypto)", () => {
+  it("gives the same CID as feeding the bytes, with WebCrypto digests", async () => {
+    const chunkSize = 4096;
+    for (const size of [0, 1, chunkSize, 5 * chunkSize + 7, 40 * chunkSize]) {
+      const data = randomBytes(size);
+      const expected = await importerCid(data, { chunkSize, maxChildrenPerNode: 4 });
+      const b = new UnixfsCidBuilder({ chunkSize, maxChildrenPerNode: 4 });
+      let off = 0;
+      do {
+        const leaf = data.subarray(off, off + chunkSize);
+        b.pushLeaf(new Uint8Array(await crypto.subtle.digest("SHA-256", leaf)), leaf.length);
+        off += chunkSize;
+      } while (off < size);
+      expect(b.finish().cid.toString(), `${size} bytes`).toBe(expected);
+    }
+  });
+
+  it("mixes with update() at leaf boundaries, and refuses leaves after a short one", () => {
+    const data = randomBytes(3 * 1024 + 5);
+    const fed = new UnixfsCidBuilder({ chunkSize: 1024 });
+    fed.update(data);
+    const mixed = new UnixfsCidBuilder({ chunkSize: 1024 });
+    mixed.update(data.subarray(0, 1024));
+    mixed.pushLeaf(
+      new Uint8Array(createHash("sha256").update(data.subarray(1024, 2048)).digest()),
+      1024,
+    );
+    mixed.update(data.subarray(2048));
+    expect(mixed.finish().cid.toString()).toBe(fed.finish().cid.toString());
+
+    const b = new UnixfsCidBuilder({ chunkSize: 1024 });
+    b.pushLeaf(new Uint8Array(32), 10);
+    expect(() => b.pushLeaf(new Uint8Array(32), 10)).toThrow(InvalidParametersError);
+    expect(() => b.update(Uint8Array.of(1))).toThrow(InvalidParametersError);
+    const c = new UnixfsCidBuilder({ chunkSize: 1024 });
+    c.update(Uint8Array.of(1));
+    expect(() => c.pushLeaf(new Uint8Array(32), 1024)).toThrow(InvalidParametersError);
+    expect(() => c.pushLeaf(new Uint8Array(31), 1024)).toThrow(InvalidParametersError);
   });
 });

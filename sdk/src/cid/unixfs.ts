@@ -97,6 +97,7 @@ export class UnixfsCidBuilder {
   /** levels[l]: children waiting for their parent at height l+1 (level 0 holds leaves). */
   readonly #levels: Child[][] = [[]];
   #finished = false;
+  #lastLeafPushed = false;
 
   constructor(options: UnixfsCidOptions = {}) {
     this.chunkSize = options.chunkSize ?? SHARD_UNIXFS_PARAMS.chunkSize;
@@ -117,6 +118,8 @@ export class UnixfsCidBuilder {
   update(chunk: Uint8Array): void {
     if (this.#finished)
       throw new InvalidParametersError("chunk", chunk.length, "update() after finish()");
+    if (this.#lastLeafPushed && chunk.length > 0)
+      throw new InvalidParametersError("chunk", chunk.length, "update() after the last leaf");
     let off = 0;
     while (off < chunk.length) {
       const n = Math.min(this.chunkSize - this.#leafFilled, chunk.length - off);
@@ -128,12 +131,44 @@ export class UnixfsCidBuilder {
     this.#size += chunk.length;
   }
 
+  /**
+   * Adds a whole leaf whose SHA-256 was computed elsewhere (a worker thread, or WebCrypto's
+   * async `digest` in a browser), instead of its bytes. Leaves must be `chunkSize` bytes except
+   * the last; not to be mixed with a partly fed leaf.
+   */
+  pushLeaf(digest: Uint8Array, size: number): void {
+    if (this.#finished) throw new InvalidParametersError("leaf", size, "pushLeaf() after finish()");
+    if (this.#leafFilled !== 0)
+      throw new InvalidParametersError(
+        "leaf",
+        size,
+        "pushLeaf() while a leaf is partly fed by update()",
+      );
+    if (this.#lastLeafPushed)
+      throw new InvalidParametersError(
+        "leaf",
+        size,
+        "a leaf shorter than chunkSize must be the last",
+      );
+    if (!Number.isSafeInteger(size) || size < 0 || size > this.chunkSize)
+      throw new InvalidParametersError("size", size, `a leaf holds 0..${this.chunkSize} bytes`);
+    if (digest.length !== 32)
+      throw new InvalidParametersError("digest", digest.length, "must be 32 bytes");
+    if (size < this.chunkSize) this.#lastLeafPushed = true;
+    this.#addLeaf(digest.slice(), size);
+    this.#size += size;
+  }
+
   #endLeaf(): void {
-    const cid = CID.createV1(raw.code, Digest.create(SHA2_256, this.#leafHash.digest()));
-    this.#push(0, { cid, fileSize: this.#leafFilled, tsize: this.#leafFilled });
-    this.#leafCount++;
+    this.#addLeaf(this.#leafHash.digest(), this.#leafFilled);
     this.#leafHash = this.#sha.create();
     this.#leafFilled = 0;
+  }
+
+  #addLeaf(digest: Uint8Array, size: number): void {
+    const cid = CID.createV1(raw.code, Digest.create(SHA2_256, digest));
+    this.#push(0, { cid, fileSize: size, tsize: size });
+    this.#leafCount++;
   }
 
   #push(level: number, child: Child): void {
