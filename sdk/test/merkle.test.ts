@@ -264,3 +264,38 @@ describe("proofs from the prover's tree cache", () => {
     expect(parseSegmentTreeCache(good).leafCount).toBe(300);
   });
 });
+
+describe("pushSubtree: block roots computed elsewhere (worker threads)", () => {
+  it("full blocks pushed as subtree roots plus a partial tail fed as bytes give the same root and cache", () => {
+    const height = 3; // blocks of 8 segments
+    const block = SEGMENT_SIZE * 2 ** height;
+    for (const size of [block, 2 * block, 5 * block, 5 * block + 1, 7 * block + 3000, 16 * block]) {
+      const data = randomBytes(size);
+      const whole = computeSegmentTree(data, { cacheLevel: 4 });
+      const b = new SegmentTreeBuilder({ cacheLevel: 4 });
+      let off = 0;
+      for (; off + block <= size; off += block)
+        b.pushSubtree(computeSegmentTree(data.subarray(off, off + block)).root, height);
+      b.update(data.subarray(off));
+      const r = b.finish();
+      expect(toHex(r.root), `${size}`).toBe(toHex(whole.root));
+      expect(r.leafCount).toBe(whole.leafCount);
+      expect(toHex(serializeSegmentTreeCache(r.cache!))).toBe(
+        toHex(serializeSegmentTreeCache(whole.cache!)),
+      );
+    }
+  });
+
+  it("refuses misaligned subtrees and heights above the cache level", () => {
+    const b = new SegmentTreeBuilder();
+    b.update(new Uint8Array(SEGMENT_SIZE));
+    expect(() => b.pushSubtree(new Uint8Array(32), 1)).toThrow();
+    b.pushSubtree(new Uint8Array(32), 0);
+    b.pushSubtree(new Uint8Array(32), 1);
+    b.update(new Uint8Array(10));
+    expect(() => b.pushSubtree(new Uint8Array(32), 0)).toThrow();
+    expect(() =>
+      new SegmentTreeBuilder({ cacheLevel: 2 }).pushSubtree(new Uint8Array(32), 3),
+    ).toThrow();
+  });
+});

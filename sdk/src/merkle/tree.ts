@@ -121,6 +121,45 @@ export class SegmentTreeBuilder {
     this.#leafCount++;
   }
 
+  /**
+   * Appends a complete subtree of 2^height segments whose root was computed elsewhere (e.g. a
+   * worker ran `computeSegmentTree` on a full 1 MiB block: height 11). The builder must be at a
+   * multiple of 2^height segments with no partial segment; a last, shorter block is fed with
+   * `update()`. With a cache level, height must not exceed it.
+   */
+  pushSubtree(root: Uint8Array, height: number): void {
+    if (this.#finished)
+      throw new InvalidParametersError("subtree", height, "pushSubtree() after finish()");
+    if (!Number.isInteger(height) || height < 0 || height > 52)
+      throw new InvalidParametersError("height", height, "must be an integer in [0, 52]");
+    if (root.length !== 32)
+      throw new InvalidParametersError("root", root.length, "must be 32 bytes");
+    if (this.#cacheLevel !== undefined && height > this.#cacheLevel)
+      throw new InvalidParametersError(
+        "height",
+        height,
+        `must be ≤ the cache level ${this.#cacheLevel}`,
+      );
+    if (this.#partialLength !== 0 || this.#leafCount % 2 ** height !== 0)
+      throw new InvalidParametersError(
+        "height",
+        height,
+        `subtree must start at a multiple of ${2 ** height} segments (at ${this.bytesIn} bytes)`,
+      );
+    const stack = this.#stack;
+    let h: Uint8Array = Uint8Array.from(root);
+    let l = height;
+    if (l === this.#cacheLevel) this.#cached.push(h);
+    while (stack[l] !== undefined) {
+      h = this.#hasher.node(stack[l] as Uint8Array, h);
+      stack[l] = undefined;
+      l++;
+      if (l === this.#cacheLevel) this.#cached.push(h);
+    }
+    stack[l] = h;
+    this.#leafCount += 2 ** height;
+  }
+
   update(chunk: Uint8Array): void {
     if (this.#finished)
       throw new InvalidParametersError("chunk", chunk.length, "update() after finish()");
