@@ -174,8 +174,6 @@ interface IStorageMarket {
     error MarketDealEnded(uint256 dealId, uint256 endEpoch);
     /// @notice The seed of `epoch` is not fixed yet (or was fixed in this very block).
     error MarketSeedNotFixed(uint256 epoch);
-    /// @notice The seed of `epoch` can no longer be fixed (only during the epoch itself).
-    error MarketSeedEpochPassed(uint256 epoch, uint256 currentEpoch);
     /// @notice Proofs for `epoch` are not accepted at `currentEpoch` (only during epoch and epoch + 1).
     error MarketProofWindowClosed(uint256 epoch, uint256 currentEpoch);
     /// @notice `epoch` is not after the provider's last proven epoch `lastProven`.
