@@ -174,6 +174,30 @@ describe("createReedSolomon", () => {
     expect(() => createReedSolomon({ dataShards: 1, totalShards: 1 })).not.toThrow();
   });
 
+  it("parity equals the matrix definition, computed byte by byte with gfMul", () => {
+    const rand = rng(3);
+    for (const [k, n] of [
+      [1, 3],
+      [4, 6],
+      [5, 9],
+      [10, 14],
+      [16, 32],
+    ] as const) {
+      const p = parityMatrix(k, n);
+      const rs = createReedSolomon({ dataShards: k, totalShards: n });
+      for (const len of [64, 40 * 1024 + 12, 13]) {
+        const data = Array.from({ length: k }, () => randomBytes(len, rand));
+        const parity = rs.encode(data);
+        for (let i = 0; i < n - k; i++)
+          for (let x = 0; x < len; x += 1 + Math.floor(rand() * 50)) {
+            let acc = 0;
+            for (let j = 0; j < k; j++) acc ^= gfMul(p[i][j], data[j][x]);
+            expect(parity[i][x]).toBe(acc);
+          }
+      }
+    }
+  });
+
   it("rejects blocks of different lengths", () => {
     const rs = createReedSolomon({ dataShards: 2, totalShards: 3 });
     expect(() => rs.encode([new Uint8Array(8), new Uint8Array(9)])).toThrow(InvalidParametersError);
