@@ -1,0 +1,272 @@
+// The manifest: everything needed to find, check and decrypt one stored file. Validated on
+// parse (InvalidManifestError names the field), serialized as canonical JSON.
+// docs/protocol.md, "Keys, manifest and share links".
+import { CID } from "multiformats/cid";
+import { InvalidManifestError } from "../errors.ts";
+import { getStripeLayout } from "../erasure/index.ts";
+import { MAX_CHUNK_SIZE, MIN_CHUNK_SIZE, getCiphertextLength } from "../crypto/format.ts";
+import { type JsonValue, canonicalJson } from "./canonical-json.ts";
+
+export const MANIFEST_VERSION = 1;
+/** The encryption scheme of the file's ciphertext: STREAM format CCST, version 1. */
+export const ENCRYPTION_SCHEME = "CCST-1";
+/** Segment commitments: SHA-256 Merkle tree over 512-byte segments (docs/protocol.md). */
+export const COMMITMENT_HASH = "sha256";
+export const COMMITMENT_SEGMENT_SIZE = 512;
+const MAX_NAME_LENGTH = 1024;
+const MAX_UINT256 = (1n << 256n) - 1n;
+
+/** One shard's address and commitment; shard i is `shards[i]`. */
+export interface ManifestShard {
+  /** Bytes in the shard (equal for every shard). */
+  readonly size: number;
+  /** The shard's UnixFS CIDv1 in its canonical base32 string form. */
+  readonly cid: string;
+  /** Root of the shard's segment Merkle tree: `0x` and 64 lowercase hex digits. */
+  readonly merkleRoot: `0x${string}`;
+  /** Real leaves of the tree: ceil(size / 512), at least 1. */
+  readonly leafCount: number;
+}
+
+/** A version-1 manifest. */
+export interface Manifest {
+  readonly version: 1;
+  /** Random 16-byte file id, `0x` and 32 lowercase hex digits; also in the envelope, in clear. */
+  readonly fileId: `0x${string}`;
+  /** The file's name (a base name: no `/`, `\`, control characters, not `.` or `..`). */
+  readonly name: string;
+  /** Plaintext bytes. */
+  readonly size: number;
+  /** MIME type, e.g. `application/pdf`. */
+  readonly mimeType: string;
+  /** When the file was stored: `Date.prototype.toISOString()` form (UTC, milliseconds). */
+  readonly createdAt: string;
+  readonly encryption: {
+    /** `"CCST-1"`. */
+    readonly scheme: typeof ENCRYPTION_SCHEME;
+    /** Plaintext bytes per STREAM chunk. */
+    readonly chunkSize: number;
+    /** Bytes of the ciphertext (header included): the data that is erasure-coded. */
+    readonly ciphertextSize: number;
+  };
+  readonly erasure: {
+    /** Data shards. */
+    readonly k: number;
+    /** Total shards. */
+    readonly n: number;
+    /** Block size B of full stripes. */
+    readonly blockSize: number;
+  };
+  readonly commitment: {
+    readonly hash: typeof COMMITMENT_HASH;
+    readonly segmentSize: typeof COMMITMENT_SEGMENT_SIZE;
+  };
+  readonly shards: readonly ManifestShard[];
+  /** The storage deal's id on chain (decimal uint256), once the deal exists. */
+  readonly dealId?: string;
+  /** The chain the deal lives on. */
+  readonly chainId?: number;
+}
+
+type Json = { [key: string]: unknown };
+
+function isObject(value: unknown): value is Json {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function fail(field: string, message: string): never {
+  throw new InvalidManifestError(field, message);
+}
+
+function onlyKeys(obj: Json, field: string, required: readonly string[], optional: readonly string[] = []): void {
+  for (const key of required) if (!(key in obj)) fail(field === "" ? key : `${field}.${key}`, "is missing");
+  for (const key of Object.keys(obj)) {
+    if (!required.includes(key) && !optional.includes(key)) {
+      fail(field === "" ? key : `${field}.${key}`, "is not a field of a version-1 manifest");
+    }
+  }
+}
+
+function integer(value: unknown, field: string, min: number, max: number = Number.MAX_SAFE_INTEGER): number {
+  if (typeof value !== "number" || !Number.isSafeInteger(value)) fail(field, `must be an integer, got ${JSON.stringify(value)}`);
+  if (value < min || value > max) fail(field, `must be from ${min} to ${max}, got ${value}`);
+  return value;
+}
+
+function string(value: unknown, field: string): string {
+  if (typeof value !== "string") fail(field, `must be a string, got ${JSON.stringify(value)}`);
+  return value;
+}
+
+function hex(value: unknown, field: string, bytes: number): `0x${string}` {
+  const s = string(value, field);
+  if (!new RegExp(`^0x[0-9a-f]{${2 * bytes}}$`).test(s)) fail(field, `must be 0x and ${2 * bytes} lowercase hex digits`);
+  return s as `0x${string}`;
+}
+
+function fileName(value: unknown, field: string): string {
+  const s = string(value, field);
+  if (s.length === 0 || s.length > MAX_NAME_LENGTH) fail(field, `must be 1 to ${MAX_NAME_LENGTH} characters`);
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f/\\]/.test(s) || s === "." || s === "..") {
+    fail(field, "must be a base name (no path separators or control characters)");
+  }
+  return s;
+}
+
+function mimeType(value: unknown, field: string): string {
+  const s = string(value, field);
+  const token = "[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}";
+  if (s.length > 255 || !new RegExp(`^${token}/${token}(\\s*;\\s*[^\\u0000-\\u001f]*)?$`).test(s)) {
+    fail(field, `must be a MIME type like "application/pdf", got ${JSON.stringify(s)}`);
+  }
+  return s;
+}
+
+function timestamp(value: unknown, field: string): string {
+  const s = string(value, field);
+  const time = Date.parse(s);
+  if (Number.isNaN(time) || new Date(time).toISOString() !== s) {
+    fail(field, `must be an ISO 8601 UTC time like "2026-01-31T12:00:00.000Z", got ${JSON.stringify(s)}`);
+  }
+  return s;
+}
+
+function cid(value: unknown, field: string): string {
+  const s = string(value, field);
+  let parsed: CID;
+  try {
+    parsed = CID.parse(s);
+  } catch {
+    fail(field, `is not a CID: ${JSON.stringify(s)}`);
+  }
+  if (parsed.version !== 1) fail(field, "must be a CIDv1");
+  if (parsed.toString() !== s) fail(field, `must be in canonical base32 form (${parsed.toString()})`);
+  return s;
+}
+
+function dealId(value: unknown, field: string): string {
+  const s = string(value, field);
+  if (!/^(0|[1-9][0-9]{0,77})$/.test(s) || BigInt(s) > MAX_UINT256) fail(field, "must be a decimal uint256");
+  return s;
+}
+
+/**
+ * Validates an untrusted value (e.g. `JSON.parse` output) as a version-1 manifest: every field
+ * present with the right type and range, nothing extra, and the sizes consistent with each
+ * other. Throws InvalidManifestError naming the first bad field.
+ */
+export function parseManifest(value: unknown): Manifest {
+  if (!isObject(value)) fail("", "must be a JSON object");
+  if (!("version" in value)) fail("version", "is missing");
+  if (value.version !== MANIFEST_VERSION) {
+    fail("version", `version ${JSON.stringify(value.version)} is not supported (this SDK reads version ${MANIFEST_VERSION})`);
+  }
+  onlyKeys(
+    value,
+    "",
+    ["version", "fileId", "name", "size", "mimeType", "createdAt", "encryption", "erasure", "commitment", "shards"],
+    ["dealId", "chainId"],
+  );
+
+  const enc = value.encryption;
+  if (!isObject(enc)) fail("encryption", "must be an object");
+  onlyKeys(enc, "encryption", ["scheme", "chunkSize", "ciphertextSize"]);
+  if (enc.scheme !== ENCRYPTION_SCHEME) fail("encryption.scheme", `must be "${ENCRYPTION_SCHEME}"`);
+  const size = integer(value.size, "size", 0);
+  const chunkSize = integer(enc.chunkSize, "encryption.chunkSize", MIN_CHUNK_SIZE, MAX_CHUNK_SIZE);
+  const ciphertextSize = integer(enc.ciphertextSize, "encryption.ciphertextSize", 1);
+  if (ciphertextSize !== getCiphertextLength(size, chunkSize)) {
+    fail("encryption.ciphertextSize", `must be ${getCiphertextLength(size, chunkSize)} for size ${size} in chunks of ${chunkSize}`);
+  }
+
+  const era = value.erasure;
+  if (!isObject(era)) fail("erasure", "must be an object");
+  onlyKeys(era, "erasure", ["k", "n", "blockSize"]);
+  const k = integer(era.k, "erasure.k", 1);
+  const n = integer(era.n, "erasure.n", k);
+  const blockSize = integer(era.blockSize, "erasure.blockSize", 1);
+  let shardSize: number;
+  try {
+    shardSize = getStripeLayout({ dataShards: k, totalShards: n, blockSize, dataLength: ciphertextSize }).shardSize;
+  } catch (error) {
+    fail("erasure", (error as Error).message);
+  }
+
+  const com = value.commitment;
+  if (!isObject(com)) fail("commitment", "must be an object");
+  onlyKeys(com, "commitment", ["hash", "segmentSize"]);
+  if (com.hash !== COMMITMENT_HASH) fail("commitment.hash", `must be "${COMMITMENT_HASH}"`);
+  if (com.segmentSize !== COMMITMENT_SEGMENT_SIZE) fail("commitment.segmentSize", `must be ${COMMITMENT_SEGMENT_SIZE}`);
+  const leafCount = Math.max(1, Math.ceil(shardSize / COMMITMENT_SEGMENT_SIZE));
+
+  if (!Array.isArray(value.shards)) fail("shards", "must be an array");
+  if (value.shards.length !== n) fail("shards", `must list n = ${n} shards, lists ${value.shards.length}`);
+  const shards = value.shards.map((shard: unknown, i: number): ManifestShard => {
+    const field = `shards[${i}]`;
+    if (!isObject(shard)) fail(field, "must be an object");
+    onlyKeys(shard, field, ["size", "cid", "merkleRoot", "leafCount"]);
+    const s = {
+      size: integer(shard.size, `${field}.size`, 0),
+      cid: cid(shard.cid, `${field}.cid`),
+      merkleRoot: hex(shard.merkleRoot, `${field}.merkleRoot`, 32),
+      leafCount: integer(shard.leafCount, `${field}.leafCount`, 1),
+    };
+    if (s.size !== shardSize) fail(`${field}.size`, `must be ${shardSize} (the stripe layout's shard size)`);
+    if (s.leafCount !== leafCount) fail(`${field}.leafCount`, `must be ${leafCount} (ceil(size / ${COMMITMENT_SEGMENT_SIZE}))`);
+    return s;
+  });
+
+  const manifest: {
+    -readonly [K in keyof Manifest]: Manifest[K];
+  } = {
+    version: MANIFEST_VERSION,
+    fileId: hex(value.fileId, "fileId", 16),
+    name: fileName(value.name, "name"),
+    size,
+    mimeType: mimeType(value.mimeType, "mimeType"),
+    createdAt: timestamp(value.createdAt, "createdAt"),
+    encryption: { scheme: ENCRYPTION_SCHEME, chunkSize, ciphertextSize },
+    erasure: { k, n, blockSize },
+    commitment: { hash: COMMITMENT_HASH, segmentSize: COMMITMENT_SEGMENT_SIZE },
+    shards,
+  };
+  if (value.dealId !== undefined) manifest.dealId = dealId(value.dealId, "dealId");
+  if (value.chainId !== undefined) manifest.chainId = integer(value.chainId, "chainId", 1);
+  return manifest;
+}
+
+function toJson(manifest: Manifest): JsonValue {
+  const json: { [key: string]: JsonValue } = {
+    version: manifest.version,
+    fileId: manifest.fileId,
+    name: manifest.name,
+    size: manifest.size,
+    mimeType: manifest.mimeType,
+    createdAt: manifest.createdAt,
+    encryption: { ...manifest.encryption },
+    erasure: { ...manifest.erasure },
+    commitment: { ...manifest.commitment },
+    shards: manifest.shards.map((s) => ({ size: s.size, cid: s.cid, merkleRoot: s.merkleRoot, leafCount: s.leafCount })),
+  };
+  if (manifest.dealId !== undefined) json.dealId = manifest.dealId;
+  if (manifest.chainId !== undefined) json.chainId = manifest.chainId;
+  return json;
+}
+
+/** Validates and serializes a manifest as canonical JSON (UTF-8 bytes). */
+export function serializeManifest(manifest: Manifest): Uint8Array {
+  const checked = parseManifest(JSON.parse(JSON.stringify(manifest)) as unknown);
+  return new TextEncoder().encode(canonicalJson(toJson(checked)));
+}
+
+/** Parses manifest bytes (UTF-8 JSON) and validates them; InvalidManifestError if they are not a valid manifest. */
+export function deserializeManifest(bytes: Uint8Array): Manifest {
+  let value: unknown;
+  try {
+    value = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
+  } catch {
+    fail("", "is not UTF-8 JSON");
+  }
+  return parseManifest(value);
+}

@@ -1,0 +1,316 @@
+import { CID } from "multiformats/cid";
+import { create as createDigest } from "multiformats/hashes/digest";
+import { createHash } from "node:crypto";
+import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
+import { describe, expect, it } from "vitest";
+import { decryptBytes, encryptBytes, generateFileKey, getCiphertextLength } from "../src/crypto/index.ts";
+import { getStripeLayout } from "../src/erasure/index.ts";
+import {
+  InvalidManifestError,
+  InvalidShareLinkError,
+  TamperedDataError,
+  TruncatedDataError,
+  UnsupportedFormatError,
+  WrongKeyError,
+} from "../src/errors.ts";
+import { deriveKeyEncryptionKey, getKeyDerivationTypedData, unwrapFileKey } from "../src/keys/index.ts";
+import {
+  ENVELOPE_PREFIX_LENGTH,
+  type Manifest,
+  canonicalJson,
+  decryptManifest,
+  deriveManifestKey,
+  deserializeManifest,
+  encryptManifest,
+  formatShareLink,
+  fromBase64Url,
+  generateFileId,
+  parseManifest,
+  parseShareLink,
+  readManifestEnvelope,
+  serializeManifest,
+  toBase64Url,
+} from "../src/manifest/index.ts";
+import vectors from "./vectors/keys.json" with { type: "json" };
+
+const hex = (b: Uint8Array): string => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+const unhex = (s: string): Uint8Array => Uint8Array.from(s.match(/../g) ?? [], (b) => parseInt(b, 16));
+
+function rawCid(label: string): string {
+  const digest = createHash("sha256").update(label).digest();
+  return CID.createV1(0x55, createDigest(0x12, digest)).toString();
+}
+
+function makeManifest(size = 1_000_000, overrides: Partial<Manifest> = {}): Manifest {
+  const chunkSize = 65_536;
+  const ciphertextSize = getCiphertextLength(size, chunkSize);
+  const layout = getStripeLayout({ dataShards: 4, totalShards: 6, blockSize: 1_048_576, dataLength: ciphertextSize });
+  return {
+    version: 1,
+    fileId: generateFileId(),
+    name: "annual report (final).pdf",
+    size,
+    mimeType: "application/pdf",
+    createdAt: "2026-11-25T17:32:29.123Z",
+    encryption: { scheme: "CCST-1", chunkSize, ciphertextSize },
+    erasure: { k: 4, n: 6, blockSize: 1_048_576 },
+    commitment: { hash: "sha256", segmentSize: 512 },
+    shards: Array.from({ length: 6 }, (_, i) => ({
+      size: layout.shardSize,
+      cid: rawCid(`shard ${i}`),
+      merkleRoot: `0x${createHash("sha256").update(`root ${i}`).digest("hex")}` as `0x${string}`,
+      leafCount: Math.ceil(layout.shardSize / 512),
+    })),
+    ...overrides,
+  };
+}
+
+async function ownerKek(privateKey = generatePrivateKey()): Promise<Uint8Array> {
+  const account = privateKeyToAccount(privateKey);
+  return deriveKeyEncryptionKey(await account.signTypedData(getKeyDerivationTypedData({ account: account.address, chainId: 31337 })));
+}
+
+/** A JSON copy of the manifest with one field changed by `edit`. */
+function edited(manifest: Manifest, edit: (json: Record<string, any>) => void): unknown {
+  const json = JSON.parse(JSON.stringify(manifest)) as Record<string, any>;
+  edit(json);
+  return json;
+}
+
+function expectManifestError(value: unknown, field: string): void {
+  try {
+    parseManifest(value);
+  } catch (error) {
+    expect(error).toBeInstanceOf(InvalidManifestError);
+    expect((error as InvalidManifestError).field).toBe(field);
+    return;
+  }
+  throw new Error(`expected InvalidManifestError on ${field}`);
+}
+
+describe("manifest validation and canonical serialization", () => {
+  it("serializes canonically: sorted keys, no whitespace, same bytes whatever the key order", () => {
+    const m = makeManifest(1_000_000, { dealId: "42", chainId: 31337 });
+    const bytes = serializeManifest(m);
+    const text = new TextDecoder().decode(bytes);
+    expect(text.startsWith('{"chainId":31337,"commitment":{"hash":"sha256","segmentSize":512},"createdAt":')).toBe(true);
+    expect(text).not.toMatch(/\s"|":\s/);
+    const reordered = Object.fromEntries(Object.entries(m).reverse()) as unknown as Manifest;
+    expect(serializeManifest(reordered)).toEqual(bytes);
+    expect(deserializeManifest(bytes)).toEqual(m);
+    expect(serializeManifest(deserializeManifest(bytes))).toEqual(bytes);
+  });
+
+  it("canonicalJson sorts nested keys by UTF-16 code units and refuses non-integers", () => {
+    expect(canonicalJson({ b: [1, { z: null, a: true }], a: "é\n", B: 0 })).toBe('{"B":0,"a":"é\\n","b":[1,{"a":true,"z":null}]}');
+    expect(() => canonicalJson({ x: 1.5 })).toThrow();
+  });
+
+  it("accepts an empty file (one chunk, one stripe, one leaf per shard)", () => {
+    const m = makeManifest(0);
+    expect(parseManifest(JSON.parse(JSON.stringify(m)))).toEqual(m);
+    expect(m.shards[0]!.leafCount).toBe(1);
+  });
+
+  it("names the bad field", () => {
+    const m = makeManifest();
+    expectManifestError(null, "");
+    expectManifestError(edited(m, (j) => delete j.name), "name");
+    expectManifestError(edited(m, (j) => (j.size = "1000000")), "size");
+    expectManifestError(edited(m, (j) => (j.size = -1)), "size");
+    expectManifestError(edited(m, (j) => (j.name = "../../etc/passwd")), "name");
+    expectManifestError(edited(m, (j) => (j.mimeType = "pdf")), "mimeType");
+    expectManifestError(edited(m, (j) => (j.createdAt = "2026-11-25 17:32")), "createdAt");
+    expectManifestError(edited(m, (j) => (j.fileId = "0x1234")), "fileId");
+    expectManifestError(edited(m, (j) => (j.encryption.scheme = "AES-GCM")), "encryption.scheme");
+    expectManifestError(edited(m, (j) => (j.encryption.ciphertextSize += 1)), "encryption.ciphertextSize");
+    expectManifestError(edited(m, (j) => (j.erasure.n = 40)), "erasure");
+    expectManifestError(edited(m, (j) => (j.erasure.k = 7)), "erasure.n");
+    expectManifestError(edited(m, (j) => j.shards.pop()), "shards");
+    expectManifestError(edited(m, (j) => (j.shards[2].cid = "not-a-cid")), "shards[2].cid");
+    expectManifestError(edited(m, (j) => (j.shards[2].cid = "QmYwAPJzv5CZsnA625s3Xf2nemtYgPpHdWEz79ojWnPbdG")), "shards[2].cid");
+    expectManifestError(edited(m, (j) => (j.shards[1].merkleRoot = j.shards[1].merkleRoot.toUpperCase())), "shards[1].merkleRoot");
+    expectManifestError(edited(m, (j) => (j.shards[0].leafCount += 1)), "shards[0].leafCount");
+    expectManifestError(edited(m, (j) => (j.shards[5].size = 512)), "shards[5].size");
+    expectManifestError(edited(m, (j) => (j.shards[3].extra = 1)), "shards[3].extra");
+    expectManifestError(edited(m, (j) => (j.owner = "0xabc")), "owner");
+    expectManifestError(edited(m, (j) => (j.dealId = "-1")), "dealId");
+    expectManifestError(edited(m, (j) => (j.dealId = (2n ** 256n).toString())), "dealId");
+    expectManifestError(edited(m, (j) => (j.chainId = 0)), "chainId");
+  });
+
+  it("refuses an unsupported version", () => {
+    const m = makeManifest();
+    expectManifestError(edited(m, (j) => (j.version = 2)), "version");
+    expectManifestError(edited(m, (j) => delete j.version), "version");
+    expect(() => deserializeManifest(new Uint8Array([0xff, 0xfe]))).toThrow(InvalidManifestError);
+  });
+});
+
+describe("manifest envelope", () => {
+  it("the owner recovers the manifest and the file key from the wallet signature and the envelope bytes alone", async () => {
+    const privateKey = generatePrivateKey();
+    const fileKey = generateFileKey();
+    const manifest = makeManifest();
+    const envelope = encryptManifest({ manifest, fileKey, kek: await ownerKek(privateKey) });
+    // later, on another device: sign again, open
+    const opened = decryptManifest(envelope, { kek: await ownerKek(privateKey) });
+    expect(opened.manifest).toEqual(manifest);
+    expect(opened.fileKey).toEqual(fileKey);
+    expect(readManifestEnvelope(envelope).fileId).toBe(manifest.fileId);
+  });
+
+  it("the noble and native paths read each other's envelopes", async () => {
+    const kek = await ownerKek();
+    const fileKey = generateFileKey();
+    const manifest = makeManifest();
+    const a = encryptManifest({ manifest, fileKey, kek, implementation: "noble" });
+    expect(decryptManifest(a, { kek }, { implementation: "native" }).manifest).toEqual(manifest);
+    const b = encryptManifest({ manifest, fileKey, kek, implementation: "native" });
+    expect(decryptManifest(b, { fileKey }, { implementation: "noble" }).manifest).toEqual(manifest);
+  });
+
+  it("another wallet's KEK: WrongKeyError", async () => {
+    const envelope = encryptManifest({ manifest: makeManifest(), fileKey: generateFileKey(), kek: await ownerKek() });
+    expect(() => decryptManifest(envelope, { kek: generateFileKey() })).toThrow(WrongKeyError);
+  });
+
+  it("another file's key: WrongKeyError", async () => {
+    const envelope = encryptManifest({ manifest: makeManifest(), fileKey: generateFileKey(), kek: await ownerKek() });
+    expect(() => decryptManifest(envelope, { fileKey: generateFileKey() })).toThrow(WrongKeyError);
+  });
+
+  it("a tampered envelope is detected", async () => {
+    const kek = await ownerKek();
+    const fileKey = generateFileKey();
+    const envelope = encryptManifest({ manifest: makeManifest(), fileKey, kek });
+    const flip = (offset: number): Uint8Array => {
+      const copy = envelope.slice();
+      copy[offset]! ^= 1;
+      return copy;
+    };
+    // a byte of the encrypted manifest
+    expect(() => decryptManifest(flip(envelope.length - 40), { kek })).toThrow(TamperedDataError);
+    expect(() => decryptManifest(flip(envelope.length - 40), { fileKey })).toThrow(TamperedDataError);
+    // the wrapped key: it no longer opens (cannot be told from a wrong key)
+    expect(() => decryptManifest(flip(40), { kek })).toThrow(WrongKeyError);
+    // the clear file id: the wrapped key is bound to it; the manifest inside names the real one
+    expect(() => decryptManifest(flip(6), { kek })).toThrow(WrongKeyError);
+    expect(() => decryptManifest(flip(6), { fileKey })).toThrow(InvalidManifestError);
+    // the body of another envelope of the same owner spliced in
+    const other = encryptManifest({ manifest: makeManifest(), fileKey: generateFileKey(), kek });
+    const spliced = new Uint8Array([...envelope.subarray(0, ENVELOPE_PREFIX_LENGTH), ...other.subarray(ENVELOPE_PREFIX_LENGTH)]);
+    expect(() => decryptManifest(spliced, { kek })).toThrow(TamperedDataError);
+    // cut short
+    expect(() => decryptManifest(envelope.subarray(0, envelope.length - 1), { kek })).toThrow(TamperedDataError);
+    expect(() => decryptManifest(envelope.subarray(0, 50), { kek })).toThrow(TruncatedDataError);
+  });
+
+  it("an unsupported envelope version or foreign bytes: UnsupportedFormatError", async () => {
+    const kek = await ownerKek();
+    const envelope = encryptManifest({ manifest: makeManifest(), fileKey: generateFileKey(), kek });
+    const v2 = envelope.slice();
+    v2[4] = 2;
+    expect(() => decryptManifest(v2, { kek })).toThrow(UnsupportedFormatError);
+    expect(() => decryptManifest(new TextEncoder().encode("{\"version\":1}"), { kek })).toThrow(UnsupportedFormatError);
+  });
+
+  it("a well-encrypted manifest of an unsupported version: InvalidManifestError on version", async () => {
+    const kek = await ownerKek();
+    const fileKey = generateFileKey();
+    const manifest = makeManifest();
+    const envelope = encryptManifest({ manifest, fileKey, kek });
+    const future = new TextEncoder().encode(canonicalJson({ ...(JSON.parse(JSON.stringify(manifest)) as object), version: 2 }));
+    const forged = new Uint8Array([...envelope.subarray(0, ENVELOPE_PREFIX_LENGTH), ...encryptBytes(future, deriveManifestKey(fileKey))]);
+    try {
+      decryptManifest(forged, { kek });
+      throw new Error("expected an error");
+    } catch (error) {
+      expect(error).toBeInstanceOf(InvalidManifestError);
+      expect((error as InvalidManifestError).field).toBe("version");
+    }
+  });
+});
+
+describe("share links", () => {
+  it("format and parse round trip; the pinned vector", () => {
+    const v = vectors.shareLink;
+    expect(formatShareLink({ manifestCid: v.manifestCid, fileKey: unhex(v.fileKey) })).toBe(v.link);
+    const parsed = parseShareLink(v.link);
+    expect(parsed.manifestCid).toBe(v.manifestCid);
+    expect(hex(parsed.fileKey)).toBe(v.fileKey);
+    const key = generateFileKey();
+    const cid = rawCid("manifest");
+    expect(parseShareLink(formatShareLink({ manifestCid: cid, fileKey: key }))).toEqual({ manifestCid: cid, fileKey: key });
+    expect(parseShareLink(`COOP://${cid}/#x=1&k=${toBase64Url(key)}`).fileKey).toEqual(key);
+  });
+
+  it("base64url is canonical and unpadded", () => {
+    for (let n = 0; n < 40; n++) {
+      const bytes = generateFileKey().subarray(0, n % 33);
+      expect(fromBase64Url(toBase64Url(bytes))).toEqual(bytes);
+      expect(toBase64Url(bytes)).toBe(Buffer.from(bytes).toString("base64url"));
+    }
+    expect(fromBase64Url("AB")).toBeUndefined(); // non-zero padding bits
+    expect(fromBase64Url("A")).toBeUndefined();
+  });
+
+  it("malformed links: InvalidShareLinkError naming the part", () => {
+    const key = toBase64Url(generateFileKey());
+    const cid = rawCid("manifest");
+    const cases: [string, InvalidShareLinkError["part"]][] = [
+      [`https://${cid}#k=${key}`, "scheme"],
+      [`coop:${cid}#k=${key}`, "scheme"],
+      [`coop://${cid}`, "fragment"],
+      [`coop://${cid}#key=${key}`, "fragment"],
+      [`coop://${cid}#k=${key}&k=${key}`, "fragment"],
+      [`coop://#k=${key}`, "cid"],
+      [`coop://not-a-cid#k=${key}`, "cid"],
+      [`coop://QmYwAPJzv5CZsnA625s3Xf2nemtYgPpHdWEz79ojWnPbdG#k=${key}`, "cid"],
+      [`coop://${cid}/extra/path#k=${key}`, "cid"],
+      [`coop://${cid}?q=1#k=${key}`, "cid"],
+      [`coop://${cid}#k=`, "key"],
+      [`coop://${cid}#k=${key.slice(0, 42)}`, "key"],
+      [`coop://${cid}#k=${key}=`, "key"],
+      [`coop://${cid}#k=${key.slice(0, 42)}+`, "key"],
+      [`coop://${cid}#k=${toBase64Url(new Uint8Array(16))}`, "key"],
+    ];
+    for (const [link, part] of cases) {
+      try {
+        parseShareLink(link);
+        throw new Error(`accepted ${link}`);
+      } catch (error) {
+        expect(error, link).toBeInstanceOf(InvalidShareLinkError);
+        expect((error as InvalidShareLinkError).part, link).toBe(part);
+      }
+    }
+    expect(() => formatShareLink({ manifestCid: cid, fileKey: new Uint8Array(31) })).toThrow(InvalidShareLinkError);
+  });
+
+  it("a link opens its one file and nothing else: not the KEK, not the owner's other files", async () => {
+    const kek = await ownerKek();
+    // two files of the same owner
+    const files = [0, 1].map((i) => {
+      const plaintext = new TextEncoder().encode(`file ${i}: `.repeat(10_000));
+      const fileKey = generateFileKey();
+      const ciphertext = encryptBytes(plaintext, fileKey);
+      const manifest = makeManifest(plaintext.length);
+      const envelope = encryptManifest({ manifest, fileKey, kek });
+      const link = formatShareLink({ manifestCid: rawCid(`envelope ${i}`), fileKey });
+      return { plaintext, ciphertext, envelope, link };
+    });
+    const [a, b] = files as [(typeof files)[0], (typeof files)[0]];
+    const { fileKey } = parseShareLink(a.link);
+    // the recipient reads file A: manifest, then content
+    const opened = decryptManifest(a.envelope, { fileKey });
+    expect(decryptBytes(a.ciphertext, opened.fileKey, { expectedPlaintextLength: opened.manifest.size })).toEqual(a.plaintext);
+    // but not file B, its manifest, or its wrapped key
+    expect(() => decryptManifest(b.envelope, { fileKey })).toThrow(WrongKeyError);
+    expect(() => decryptBytes(b.ciphertext, fileKey)).toThrow(WrongKeyError);
+    const env = readManifestEnvelope(b.envelope);
+    expect(() => unwrapFileKey(fileKey, env.wrappedKey, { fileId: unhex(env.fileId.slice(2)), manifestVersion: 1 })).toThrow(WrongKeyError);
+    // and the link carries nothing derived from the KEK
+    expect(a.link).not.toContain(toBase64Url(kek));
+    expect(fileKey).not.toEqual(kek);
+  });
+});
