@@ -1,0 +1,325 @@
+import { createHash, randomBytes } from "node:crypto";
+import { afterAll, describe, expect, it } from "vitest";
+import { SHARD_UNIXFS_PARAMS, UnixfsCidBuilder, computeUnixfsCid } from "../src/cid/index.ts";
+import { decryptBytes } from "../src/crypto/index.ts";
+import { computeSegmentTree, portableHasher } from "../src/merkle/index.ts";
+import {
+  createPipelinePool,
+  decodeFile,
+  decodeFileStream,
+  encodeFile,
+  type EncodeFileOptions,
+  type EncodeFileResult,
+  type PipelineProgress,
+} from "../src/pipeline/index.ts";
+import { MerkleCombiner, blockSubtreeRoot, getSha256 } from "../src/pipeline/hash.ts";
+import { UnixFsCombiner } from "../src/pipeline/unixfs.ts";
+
+const MiB = 1024 * 1024;
+const C = 65536;
+/** Plaintext bytes whose ciphertext (41-byte header + 16-byte tag per chunk) fills exactly one 4 MiB stripe. */
+const STRIPE_PLAIN = 4 * MiB - 41 - 16 * 64;
+
+const pool = createPipelinePool({ size: 2 });
+afterAll(() => pool.close());
+
+interface Encoded {
+  result: EncodeFileResult;
+  shards: Uint8Array[];
+}
+
+async function encodeToMemory(data: Uint8Array, options: EncodeFileOptions = {}): Promise<Encoded> {
+  const n = options.totalShards ?? 6;
+  const parts: Uint8Array[][] = Array.from({ length: n }, () => []);
+  // Feed in uneven pieces so window handling is exercised.
+  const pieces: Uint8Array[] = [];
+  for (let off = 0, step = 1; off < data.length; off += step, step = (step * 7 + 3) % 200_003 || 1)
+    pieces.push(data.subarray(off, Math.min(data.length, off + step)));
+  const result = await encodeFile(pieces, {
+    workers: pool,
+    ...options,
+    sinks: Array.from({ length: n }, (_, i) => ({ write: (b: Uint8Array) => void parts[i]!.push(b.slice()) })),
+  });
+  return { result, shards: parts.map((p) => Buffer.concat(p)) };
+}
+
+async function collect(it: AsyncIterable<Uint8Array>): Promise<Buffer> {
+  const out: Uint8Array[] = [];
+  for await (const p of it) out.push(p);
+  return Buffer.concat(out);
+}
+
+function pick(shards: Uint8Array[], indexes: number[]): (Uint8Array[] | undefined)[] {
+  // Each shard as a stream of 100 KiB pieces (not aligned to blocks).
+  return shards.map((s, i) => {
+    if (!indexes.includes(i)) return undefined;
+    const pieces: Uint8Array[] = [];
+    for (let off = 0; off < s.length; off += 100_000) pieces.push(s.subarray(off, off + 100_000));
+    return pieces;
+  });
+}
+
+async function catchError(p: Promise<unknown>): Promise<Error & Record<string, unknown>> {
+  try {
+    await p;
+  } catch (err) {
+    return err as Error & Record<string, unknown>;
+  }
+  throw new Error("expected a rejection");
+}
+
+describe("encodeFile / decodeFile round trips (k=4, n=6, 1 MiB blocks)", () => {
+  const sizes: [string, number][] = [
+    ["0", 0],
+    ["1", 1],
+    ["chunk-1", C - 1],
+    ["chunk", C],
+    ["chunk+1", C + 1],
+    ["stripe-1", STRIPE_PLAIN - 1],
+    ["stripe", STRIPE_PLAIN],
+    ["stripe+1", STRIPE_PLAIN + 1],
+    ["3 stripes + 12345", 3 * STRIPE_PLAIN + 12345],
+  ];
+  for (const [name, size] of sizes) {
+    it(`size ${name} (${size} bytes): shards are the STREAM ciphertext, any 4 rebuild it`, async () => {
+      const data = randomBytes(size);
+      const { result, shards } = await encodeToMemory(data);
+      expect(result.plaintextLength).toBe(size);
+      expect(result.shards).toHaveLength(6);
+      for (const s of shards) expect(s.length).toBe(result.shardSize);
+      // The data shards, concatenated per stripe, are exactly the STREAM ciphertext.
+      const ct = new Uint8Array(result.stripeCount * 4 * MiB);
+      let off = 0;
+      for (let st = 0; st < result.stripeCount; st++) {
+        const b = st === result.stripeCount - 1 ? result.shardSize - st * MiB : MiB;
+        for (let i = 0; i < 4; i++) {
+          ct.set(shards[i]!.subarray(st * MiB, st * MiB + b), off);
+          off += b;
+        }
+      }
+      expect(Buffer.from(decryptBytes(ct.subarray(0, result.ciphertextLength), result.key)).equals(data)).toBe(true);
+      // All data shards; two data shards lost; only parity plus two data shards.
+      for (const use of [
+        [0, 1, 2, 3],
+        [2, 3, 4, 5],
+        [0, 2, 4, 5],
+      ]) {
+        const out = await collect(decodeFile(pick(shards, use), { ...result, workers: pool, expected: result.shards }));
+        expect(out.equals(data)).toBe(true);
+      }
+    });
+  }
+
+  it("reports progress and accepts ReadableStream input and output", async () => {
+    const data = randomBytes(2 * STRIPE_PLAIN);
+    const events: PipelineProgress[] = [];
+    const result = await encodeFile(new Blob([data]).stream(), { workers: pool, onProgress: (e) => events.push(e) });
+    expect(events.at(-1)).toEqual({ phase: "done", plaintextBytes: data.length, shardBytes: 6 * result.shardSize, stripes: result.stripeCount });
+    expect(events.filter((e) => e.phase === "encode")).toHaveLength(result.stripeCount);
+    const { shards } = await encodeToMemory(data, { key: result.key, noncePrefix: result.header.subarray(9, 25) });
+    const stream = decodeFileStream(
+      shards.map((s, i) => (i === 1 ? undefined : new Blob([s]))),
+      { ...result, workers: pool },
+    );
+    expect((await collect(stream)).equals(data)).toBe(true);
+  });
+
+  it("waits for each sink write (backpressure) and closes every sink", async () => {
+    const data = randomBytes(3 * STRIPE_PLAIN);
+    let active = 0;
+    let maxActive = 0;
+    let closed = 0;
+    const sinks = Array.from({ length: 6 }, () => ({
+      async write() {
+        active++;
+        maxActive = Math.max(maxActive, active);
+        await new Promise((r) => setTimeout(r, 5));
+        active--;
+      },
+      close: () => void closed++,
+    }));
+    await encodeFile(data, { workers: pool, sinks });
+    expect(maxActive).toBeLessThanOrEqual(6); // one stripe's writes at a time
+    expect(closed).toBe(6);
+  });
+});
+
+describe("small geometry: every k-subset rebuilds", () => {
+  for (const [k, n, B, size] of [
+    [3, 5, 512, 5000],
+    [2, 4, 1024, 9001],
+    [1, 3, 512, 700],
+    [4, 4, 512, 3000],
+  ] as const) {
+    it(`k=${k} n=${n} B=${B}, ${size} bytes, 64-byte chunks`, async () => {
+      const data = randomBytes(size);
+      const opts = { dataShards: k, totalShards: n, blockSize: B, chunkSize: 64 };
+      const { result, shards } = await encodeToMemory(data, { ...opts, workers: "inline" });
+      const subsets: number[][] = [];
+      const rec = (start: number, acc: number[]): void => {
+        if (acc.length === k) return void subsets.push(acc);
+        for (let i = start; i < n; i++) rec(i + 1, [...acc, i]);
+      };
+      rec(0, []);
+      for (const use of subsets) {
+        const out = await collect(decodeFile(pick(shards, use), { ...result, workers: "inline", expected: result.shards }));
+        expect(out.equals(data), `subset ${use.join(",")}`).toBe(true);
+      }
+    });
+  }
+});
+
+describe("errors", () => {
+  let enc: Encoded;
+  const data = randomBytes(2 * STRIPE_PLAIN + 777);
+  it("setup", async () => {
+    enc = await encodeToMemory(data);
+  });
+
+  it("fewer than k shards: NotEnoughShardsError naming the missing ones", async () => {
+    const err = await catchError(collect(decodeFile(pick(enc.shards, [0, 3, 5]), { ...enc.result, workers: pool })));
+    expect(err.name).toBe("NotEnoughShardsError");
+    expect(err.missing).toEqual([1, 2, 4]);
+    expect(err.have).toBe(3);
+    expect(err.need).toBe(4);
+  });
+
+  it("wrong key: WrongKeyError", async () => {
+    const err = await catchError(
+      collect(decodeFile(pick(enc.shards, [0, 1, 2, 3]), { ...enc.result, key: randomBytes(32), workers: pool })),
+    );
+    expect(err.name).toBe("WrongKeyError");
+  });
+
+  const tamper = (shard: number, offset: number): Uint8Array[] =>
+    enc.shards.map((s, i) => {
+      if (i !== shard) return s;
+      const t = Uint8Array.from(s);
+      t[offset]! ^= 0x40;
+      return t;
+    });
+
+  for (const [where, shard, offset, use] of [
+    ["a data shard, middle of stripe 1", 2, MiB + 5000, [0, 1, 2, 3]],
+    ["a parity shard used to rebuild", 4, 300_000, [0, 2, 4, 5]],
+    ["a data shard, the stream header", 0, 20, [0, 1, 2, 3]],
+    ["a rebuilt stripe's boundary chunk", 3, MiB - 1, [1, 2, 3, 5]],
+  ] as const) {
+    it(`one flipped byte in ${where}: ShardMismatchError naming shard ${shard} (roots given), TamperedDataError (none)`, async () => {
+      const shards = tamper(shard, offset);
+      const named = await catchError(
+        collect(decodeFile(pick(shards, [...use]), { ...enc.result, workers: pool, expected: enc.result.shards })),
+      );
+      expect(named.name).toBe("ShardMismatchError");
+      expect(named.shardIndex).toBe(shard);
+      const plain = await catchError(collect(decodeFile(pick(shards, [...use]), { ...enc.result, workers: pool })));
+      expect(["TamperedDataError", "WrongKeyError"]).toContain(plain.name);
+      if (offset !== 20) expect(plain.name).toBe("TamperedDataError");
+    });
+  }
+
+  it("altered zero padding (not covered by the AEAD) is caught by the root check", async () => {
+    const shards = tamper(3, enc.result.shardSize - 1); // shard 3's last block is all padding
+    const out = decodeFile(pick(shards, [0, 1, 2, 3]), { ...enc.result, workers: pool, expected: enc.result.shards });
+    const err = await catchError(collect(out));
+    expect(err.name).toBe("ShardMismatchError");
+    expect(err.shardIndex).toBe(3);
+  });
+
+  it("a shard of the wrong length: ShardMismatchError", async () => {
+    const shards = enc.shards.map((s, i) => (i === 1 ? s.subarray(0, s.length - 512) : s));
+    const err = await catchError(collect(decodeFile(pick(shards, [0, 1, 2, 3]), { ...enc.result, workers: pool })));
+    expect(err.name).toBe("ShardMismatchError");
+    expect(err.shardIndex).toBe(1);
+    const longer = enc.shards.map((s, i) => (i === 2 ? Buffer.concat([s, new Uint8Array(1)]) : s));
+    const err2 = await catchError(collect(decodeFile(pick(longer, [0, 1, 2, 3]), { ...enc.result, workers: pool })));
+    expect(err2.name).toBe("ShardMismatchError");
+    expect(err2.shardIndex).toBe(2);
+  });
+
+  it("invalid parameters: InvalidParametersError", async () => {
+    for (const bad of [{ dataShards: 0 }, { totalShards: 33 }, { blockSize: 1536 }, { blockSize: 100 }]) {
+      const err = await catchError(encodeFile(new Uint8Array(10), { workers: "inline", ...bad }));
+      expect(err.name).toBe("InvalidParametersError");
+    }
+  });
+});
+
+describe("commitments equal the standalone merkle and cid modules", () => {
+  it("roots and CIDs of every shard (single-stripe, multi-stripe, small-block files)", async () => {
+    for (const [size, opts] of [
+      [1000, {}],
+      [STRIPE_PLAIN - 600_000, {}],
+      [3 * STRIPE_PLAIN + 999, {}],
+      [20_000, { blockSize: 1024, dataShards: 3, totalShards: 5, chunkSize: 256 }],
+    ] as const) {
+      const { result, shards } = await encodeToMemory(randomBytes(size), opts);
+      for (const [i, s] of shards.entries()) {
+        const tree = computeSegmentTree(s);
+        expect(result.shards[i]!.root).toBe(`0x${Buffer.from(tree.root).toString("hex")}`);
+        expect(result.shards[i]!.leafCount).toBe(tree.leafCount);
+        expect(result.shards[i]!.cid).toBe((await computeUnixfsCid([s])).cid.toString());
+        expect(result.shards[i]!.size).toBe(s.length);
+      }
+    }
+  });
+
+  it("MerkleCombiner over block subtree roots equals the whole tree, for every leaf count up to 70", () => {
+    for (const height of [0, 1, 2, 3]) {
+      for (let leaves = 1; leaves <= 70; leaves++) {
+        const shard = randomBytes(leaves * 512);
+        const per = 2 ** height;
+        const blocks = Math.ceil(leaves / per);
+        let root: Uint8Array;
+        if (blocks === 1) {
+          // A one-block shard is its own tree, at depth ceil(log2 leaves).
+          root = blockSubtreeRoot(portableHasher, shard, Math.ceil(Math.log2(leaves)));
+        } else {
+          const c = new MerkleCombiner(portableHasher, height);
+          for (let b = 0; b < blocks; b++) c.push(blockSubtreeRoot(portableHasher, shard.subarray(b * per * 512, (b + 1) * per * 512), height));
+          root = c.finish();
+        }
+        expect(Buffer.from(root).equals(computeSegmentTree(shard, { hasher: portableHasher }).root), `h=${height} leaves=${leaves}`).toBe(true);
+      }
+    }
+  });
+
+  it("UnixFsCombiner over leaf digests equals the cid module, multi-level trees included", () => {
+    const sha = getSha256("native");
+    for (const leaves of [1, 2, 3, 4, 5, 15, 16, 17, 63, 64, 65, 70]) {
+      const chunk = 100;
+      const data = randomBytes(leaves * chunk - (leaves > 1 ? 37 : 0));
+      const ours = new UnixFsCombiner(sha, 4);
+      for (let off = 0; off < data.length; off += chunk) {
+        const piece = data.subarray(off, off + chunk);
+        ours.pushLeaf(sha(piece), piece.length);
+      }
+      const theirs = new UnixfsCidBuilder({ chunkSize: chunk, maxChildrenPerNode: 4 });
+      theirs.update(data);
+      expect(ours.finish().toString(), `${leaves} leaves`).toBe(theirs.finish().cid.toString());
+    }
+    expect(SHARD_UNIXFS_PARAMS.chunkSize).toBe(MiB); // blocks are whole leaves
+  });
+});
+
+describe("paths give identical bytes", () => {
+  it("worker pool, inline, and the portable (browser) implementation", async () => {
+    const data = randomBytes(2 * STRIPE_PLAIN + 4321);
+    const key = randomBytes(32);
+    const noncePrefix = randomBytes(16);
+    const runs = [
+      await encodeToMemory(data, { key, noncePrefix, workers: pool }),
+      await encodeToMemory(data, { key, noncePrefix, workers: "inline" }),
+      await encodeToMemory(data, { key, noncePrefix, workers: pool, implementation: "portable" }),
+    ];
+    const digest = (e: Encoded): string[] => e.shards.map((s) => createHash("sha256").update(s).digest("hex"));
+    for (const r of runs.slice(1)) {
+      expect(digest(r)).toEqual(digest(runs[0]!));
+      expect(r.result.shards).toEqual(runs[0]!.result.shards);
+    }
+    const out = await collect(
+      decodeFile(pick(runs[0]!.shards, [1, 3, 4, 5]), { ...runs[0]!.result, workers: pool, implementation: "portable", expected: runs[0]!.result.shards }),
+    );
+    expect(out.equals(data)).toBe(true);
+  });
+});
