@@ -446,3 +446,28 @@ describe("encodeStream / decodeStream / rebuildShards", () => {
     expect((e3 as ShardMismatchError).shardIndex).toBe(2);
   });
 });
+
+describe("default block size (1 MiB)", () => {
+  it("24 MiB + 5 bytes streams through encode and a parity-using decode", async () => {
+    const MiB = 1024 * 1024;
+    const size = 24 * MiB + 5;
+    const data = new Uint8Array(size);
+    const rand = rng(24);
+    for (let off = 0; off < size; off += 4) data[off] = (rand() * 256) | 0; // sparse: fast to make
+    const layout = getStripeLayout({ dataShards: 4, totalShards: 6, dataLength: size });
+    expect(layout).toMatchObject({
+      blockSize: MiB,
+      stripeCount: 7,
+      lastBlockSize: 512,
+      shardSize: 6 * MiB + 512,
+    });
+    const shards = await encodeToShards(data, 4, 6, MiB, rng(1));
+    const given = shards.map((s, i) =>
+      i === 0 || i === 2 ? undefined : chunked(s, rng(i), 256 * 1024),
+    );
+    const out = await collect(decodeStream(layout, given));
+    // Buffer.equals: toEqual walks 24 M elements one by one (seconds).
+    expect(out.length).toBe(size);
+    expect(Buffer.from(out.buffer, out.byteOffset, out.length).equals(data)).toBe(true);
+  });
+});

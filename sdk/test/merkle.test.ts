@@ -299,3 +299,29 @@ describe("pushSubtree: block roots computed elsewhere (worker threads)", () => {
     ).toThrow();
   });
 });
+
+describe("a 64 MiB shard", () => {
+  it("cache level 6: ~1 byte per segment, proofs read 32 KiB and match full-tree paths", async () => {
+    const data = randomBytes(64 * 1024 * 1024 + 1000);
+    const { root, leafCount, cache } = computeSegmentTree(data, { cacheLevel: 6 });
+    const bytes = serializeSegmentTreeCache(cache!);
+    expect(bytes.length).toBeLessThan(leafCount * 1.01 + 100); // 32·(1/64 + 1/128 + …) per segment
+    const parsed = parseSegmentTreeCache(bytes);
+    const full = computeSegmentTree(data, { cacheLevel: 0 }).cache!; // every level: reference paths
+    for (const index of [0, 12345, leafCount - 2, leafCount - 1]) {
+      let read = 0;
+      const proof = await proveFromCache(parsed, index, (first, count) => {
+        const b = data.subarray(first * SEGMENT_SIZE, (first + count) * SEGMENT_SIZE);
+        read += b.length;
+        return b;
+      });
+      expect(read).toBeLessThanOrEqual(32 * 1024);
+      expect(proof.path.length).toBe(getSegmentTreeDepth(leafCount));
+      expect(verifySegmentProof(root, leafCount, index, proof.segment, proof.path)).toBe(true);
+      const reference = await proveFromCache(full, index, (first, count) =>
+        data.subarray(first * SEGMENT_SIZE, (first + count) * SEGMENT_SIZE),
+      );
+      expect(proof.path.map(toHex)).toEqual(reference.path.map(toHex));
+    }
+  });
+});
