@@ -6,6 +6,7 @@ import {
   decodeStream,
   encodeStream,
   getStripeLayout,
+  getStripeRange,
   parityMatrix,
   rebuildShards,
   type StripeLayout,
@@ -309,6 +310,24 @@ describe("stripe layout", () => {
       lastBlockSize: mib / 2,
       shardSize: 2.5 * mib,
     });
+  });
+
+  it("stripe ranges: block s at s·B in every shard, data at s·k·B", () => {
+    const mib = 1024 * 1024;
+    const layout = getStripeLayout({ dataShards: 4, totalShards: 6, dataLength: 10 * mib });
+    expect(getStripeRange(layout, 0)).toEqual({
+      shardOffset: 0,
+      blockSize: mib,
+      dataOffset: 0,
+      dataBytes: 4 * mib,
+    });
+    expect(getStripeRange(layout, 2)).toEqual({
+      shardOffset: 2 * mib,
+      blockSize: mib / 2,
+      dataOffset: 8 * mib,
+      dataBytes: 2 * mib,
+    });
+    expect(() => getStripeRange(layout, 3)).toThrow(InvalidParametersError);
   });
 
   it("rejects invalid block sizes and lengths", () => {

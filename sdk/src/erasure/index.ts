@@ -17,10 +17,12 @@ export {
   encodeStream,
   encodeStripe,
   getStripeLayout,
+  getStripeRange,
   rebuildShards,
   type ShardSource,
   type EncodedStripe,
   type Stripe,
   type StripeLayout,
   type StripeLayoutOptions,
+  type StripeRange,
 } from "./stripes.ts";

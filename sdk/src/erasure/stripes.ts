@@ -80,6 +80,32 @@ export function getStripeLayout(options: StripeLayoutOptions): StripeLayout {
   };
 }
 
+/** Where stripe s lives: in every shard, and in the data stream. For ranged reads. */
+export interface StripeRange {
+  /** Byte offset of the stripe's block in every shard: s·B. */
+  shardOffset: number;
+  /** Block size of this stripe (B, or `lastBlockSize` for the last). */
+  blockSize: number;
+  /** Offset of the stripe's first data byte in the data stream: s·k·B. */
+  dataOffset: number;
+  /** Data bytes the stripe carries (the rest of its k·blockSize bytes is padding). */
+  dataBytes: number;
+}
+
+/** The shard and stream byte ranges of stripe `stripe` (0 ≤ stripe < stripeCount). */
+export function getStripeRange(layout: StripeLayout, stripe: number): StripeRange {
+  if (!Number.isSafeInteger(stripe) || stripe < 0 || stripe >= layout.stripeCount)
+    throw new InvalidParametersError("stripe", stripe, `must be in [0, ${layout.stripeCount})`);
+  const last = stripe === layout.stripeCount - 1;
+  const dataOffset = stripe * layout.dataShards * layout.blockSize;
+  return {
+    shardOffset: stripe * layout.blockSize,
+    blockSize: last ? layout.lastBlockSize : layout.blockSize,
+    dataOffset,
+    dataBytes: last ? layout.dataLength - dataOffset : layout.dataShards * layout.blockSize,
+  };
+}
+
 /** One stripe of the data stream, zero-padded to k·blockSize bytes. */
 export interface Stripe {
   /** Stripe number s; its blocks sit at byte s·B of every shard. */
