@@ -652,7 +652,8 @@ contract StorageMarket is StorageMarketBase, Ownable, ReentrancyGuardTransient {
     function drawnSegment(uint256 dealId, uint256 shard, address claimant) external view returns (uint256 index) {
         (Deal storage d, Shard storage s) = _shard(dealId, shard);
         uint256 seedEpoch = claimant == address(0) ? s.challengeEpoch : s.claimEpoch;
-        return _drawSegment(seedEpoch, dealId, shard, claimant, d.leafCount);
+        if (_seedBlocks[seedEpoch] == 0) revert MarketSeedNotFixed(seedEpoch);
+        return _segmentIndex(seedEpoch, dealId, shard, claimant, d.leafCount);
     }
 
     /// @notice Number of epochs in [fromEpoch, toEpoch) that `provider` proved.

@@ -357,6 +357,15 @@ abstract contract StorageMarketBase is IStorageMarket {
     {
         uint256 seedBlock = _seedBlocks[seedEpoch];
         if (seedBlock == 0 || seedBlock >= block.number) revert MarketSeedNotFixed(seedEpoch);
+        return _segmentIndex(seedEpoch, dealId, shard, claimant, leafCount);
+    }
+
+    /// @dev The segment a targeted challenge (claimant zero) or repair claim must prove.
+    function _segmentIndex(uint256 seedEpoch, uint256 dealId, uint256 shard, address claimant, uint256 leafCount)
+        internal
+        view
+        returns (uint256)
+    {
         return uint256(keccak256(abi.encode(_seeds[seedEpoch], dealId, shard, claimant))) % leafCount;
     }
 
