@@ -330,6 +330,59 @@ describe.each(IMPLEMENTATIONS)("tampering is detected and named (%s)", (implemen
   });
 });
 
+describe("producers that reuse their buffer, and known lengths", () => {
+  /** Yields `total` bytes in pieces that are all views of one buffer, overwritten for each piece. */
+  function* reusing(total: number, pieceSize: number, copies: Uint8Array[]): Generator<Uint8Array> {
+    const buffer = new Uint8Array(pieceSize);
+    for (let offset = 0; offset < total; offset += pieceSize) {
+      const piece = buffer.subarray(0, Math.min(pieceSize, total - offset));
+      piece.set(randomBytes(piece.length));
+      copies.push(piece.slice());
+      yield piece;
+    }
+  }
+
+  it.each(IMPLEMENTATIONS)("a reused input buffer does not corrupt held chunks (%s)", async (implementation) => {
+    const key = generateFileKey();
+    for (const [total, pieceSize] of [
+      [4 * DEFAULT_CHUNK_SIZE, DEFAULT_CHUNK_SIZE],
+      [3 * DEFAULT_CHUNK_SIZE + 100, 2 * DEFAULT_CHUNK_SIZE],
+      [DEFAULT_CHUNK_SIZE, 1000],
+    ] as const) {
+      for (const plaintextLength of [undefined, total]) {
+        const copies: Uint8Array[] = [];
+        const ciphertext = await collect(encryptStream(reusing(total, pieceSize, copies), key, { implementation, plaintextLength }));
+        const plaintext = concat(copies);
+        expect(decryptBytes(ciphertext, key)).toEqual(plaintext);
+        // and decrypting from a reused buffer
+        function* reusedCiphertext(): Generator<Uint8Array> {
+          const buffer = new Uint8Array(pieceSize);
+          for (let offset = 0; offset < ciphertext.length; offset += pieceSize) {
+            const piece = buffer.subarray(0, Math.min(pieceSize, ciphertext.length - offset));
+            piece.set(ciphertext.subarray(offset, offset + piece.length));
+            yield piece;
+          }
+        }
+        for (const expectedPlaintextLength of [undefined, total]) {
+          const out = await collect(decryptStream(reusedCiphertext(), key, { implementation, expectedPlaintextLength }));
+          expect(out).toEqual(plaintext);
+        }
+      }
+    }
+  });
+
+  it("a declared plaintext length gives the same bytes and refuses more or fewer bytes", () => {
+    const key = generateFileKey();
+    const noncePrefix = randomBytes(16);
+    for (const size of [0, 1, DEFAULT_CHUNK_SIZE, 2 * DEFAULT_CHUNK_SIZE + 3]) {
+      const plaintext = randomBytes(size);
+      expect(encryptBytes(plaintext, key, { noncePrefix, plaintextLength: size })).toEqual(encryptBytes(plaintext, key, { noncePrefix }));
+    }
+    expect(() => encryptBytes(randomBytes(10), key, { plaintextLength: 9 })).toThrow(InvalidParametersError);
+    expect(() => encryptBytes(randomBytes(10), key, { plaintextLength: 11 })).toThrow(InvalidParametersError);
+  });
+});
+
 describe("length helpers", () => {
   it("getPlaintextLength inverts getCiphertextLength and rejects impossible lengths", () => {
     for (const cs of [64, 65_536]) {

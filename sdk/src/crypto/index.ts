@@ -9,9 +9,12 @@ export {
   TAG_LENGTH,
   type CreateStreamHeaderOptions,
   type StreamHeader,
+  chunkNonceTail,
+  computeKeyCheck,
   createStreamHeader,
   getCiphertextLength,
   getPlaintextLength,
+  keyMatchesHeader,
   parseStreamHeader,
 } from "./format.ts";
 export {

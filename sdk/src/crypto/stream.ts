@@ -24,7 +24,11 @@ import {
 
 const TARGET = "encrypted stream";
 
-/** Anything that yields byte pieces of any size. Pieces must not be modified after they are yielded. */
+/**
+ * Anything that yields byte pieces of any size. A piece may be reused by its producer once the
+ * consumer asks for the next one. Output pieces may be views into larger buffers (Node pools
+ * small allocations): copy one before transferring its ArrayBuffer to a worker.
+ */
 export type ByteSource = AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
 
 /** Options shared by every encrypt and decrypt function. */
@@ -39,6 +43,12 @@ export interface EncryptOptions extends CipherOptions {
   chunkSize?: number;
   /** The header's 16-byte nonce prefix. Only for test vectors: leave it out and a random one is drawn. */
   noncePrefix?: Uint8Array;
+  /**
+   * The plaintext length, when known in advance (a file's size). Then every chunk is sealed as
+   * soon as it is complete; without it the last full chunk of each piece is held (copied) until
+   * more input or the end says whether it is the last. Feeding more or fewer bytes throws.
+   */
+  plaintextLength?: number;
 }
 
 /** Options of the decrypting functions. */
@@ -192,16 +202,30 @@ class Rechunker {
   }
 }
 
+/** Index of the last chunk of a plaintext of `length` bytes. */
+function lastChunkIndex(length: number, chunkSize: number): number {
+  return Math.max(1, Math.ceil(length / chunkSize)) - 1;
+}
+
+function checkLength(name: string, length: number | undefined): void {
+  if (length !== undefined && (!Number.isSafeInteger(length) || length < 0)) {
+    throw new InvalidParametersError(name, length, "must be a non-negative safe integer");
+  }
+}
+
 /**
  * Push-style STREAM encryptor: feed plaintext pieces, collect ciphertext pieces. The header
- * comes out with the first output. A full chunk is held back until more input (or the end)
- * says whether it is the last, so a plaintext that fills its last chunk exactly needs no
- * empty extra chunk.
+ * comes out with the first output. Unless the plaintext length was given, a full chunk is held
+ * back until more input (or the end) says whether it is the last, so a plaintext that fills its
+ * last chunk exactly needs no empty extra chunk. Input pieces may be reused by the caller as
+ * soon as `push` returns; output pieces are fresh.
  */
 export class StreamEncryptor {
   readonly header: StreamHeader;
   private readonly session: ChunkSession;
   private readonly rechunker: Rechunker;
+  private readonly plaintextLength: number | undefined;
+  private readonly lastIndex: number | undefined;
   private pending: Uint8Array | undefined;
   private index = 0;
   private headerSent = false;
@@ -213,6 +237,11 @@ export class StreamEncryptor {
     this.header = createStreamHeader(key, options);
     this.session = createChunkSession(key, this.header.noncePrefix, this.header.aad, options.implementation);
     this.rechunker = new Rechunker(this.header.chunkSize);
+    checkLength("plaintextLength", options.plaintextLength);
+    this.plaintextLength = options.plaintextLength;
+    if (options.plaintextLength !== undefined) {
+      this.lastIndex = lastChunkIndex(options.plaintextLength, this.header.chunkSize);
+    }
   }
 
   get implementation(): "native" | "noble" {
@@ -242,10 +271,19 @@ export class StreamEncryptor {
     const out: Uint8Array[] = [];
     this.start(out);
     this.received += piece.length;
+    if (this.plaintextLength !== undefined && this.received > this.plaintextLength) {
+      throw new InvalidParametersError("plaintext", `${this.received} bytes`, `more than the declared plaintextLength ${this.plaintextLength}`);
+    }
     for (const chunk of this.rechunker.push(piece)) {
+      if (this.lastIndex !== undefined) {
+        this.seal(out, chunk, this.index === this.lastIndex);
+        continue;
+      }
       if (this.pending !== undefined) this.seal(out, this.pending, false);
       this.pending = chunk;
     }
+    // A held chunk that is a view of the caller's piece is copied: the caller may reuse it.
+    if (this.pending !== undefined && this.pending.buffer === piece.buffer) this.pending = this.pending.slice();
     return out;
   }
 
@@ -255,7 +293,12 @@ export class StreamEncryptor {
     const out: Uint8Array[] = [];
     this.start(out);
     const rest = this.rechunker.rest();
-    if (rest.length > 0 || this.pending === undefined) {
+    if (this.plaintextLength !== undefined) {
+      if (this.received !== this.plaintextLength) {
+        throw new InvalidParametersError("plaintext", `${this.received} bytes`, `fewer than the declared plaintextLength ${this.plaintextLength}`);
+      }
+      if (this.index === this.lastIndex) this.seal(out, rest, true); // else the last chunk was full and is sealed
+    } else if (rest.length > 0 || this.pending === undefined) {
       if (this.pending !== undefined) this.seal(out, this.pending, false);
       this.seal(out, rest, true);
     } else {
@@ -288,6 +331,7 @@ export class StreamDecryptor {
   private readonly implementation: Implementation | undefined;
   private readonly expectedPlaintextLength: number | undefined;
   private expectedCiphertextLength: number | undefined;
+  private lastIndex: number | undefined;
   private headerBytes: Uint8Array | undefined = new Uint8Array(STREAM_HEADER_LENGTH);
   private headerFilled = 0;
   private header: StreamHeader | undefined;
@@ -303,11 +347,8 @@ export class StreamDecryptor {
     assertKey(key);
     this.key = key.slice();
     this.implementation = options.implementation;
-    const expected = options.expectedPlaintextLength;
-    if (expected !== undefined && (!Number.isSafeInteger(expected) || expected < 0)) {
-      throw new InvalidParametersError("expectedPlaintextLength", expected, "must be a non-negative safe integer");
-    }
-    this.expectedPlaintextLength = expected;
+    checkLength("expectedPlaintextLength", options.expectedPlaintextLength);
+    this.expectedPlaintextLength = options.expectedPlaintextLength;
   }
 
   /** Ciphertext bytes taken in so far. */
@@ -334,6 +375,7 @@ export class StreamDecryptor {
     this.rechunker = new Rechunker(header.chunkSize + TAG_LENGTH);
     if (this.expectedPlaintextLength !== undefined) {
       this.expectedCiphertextLength = getCiphertextLength(this.expectedPlaintextLength, header.chunkSize);
+      this.lastIndex = lastChunkIndex(this.expectedPlaintextLength, header.chunkSize);
     }
   }
 
@@ -421,9 +463,16 @@ export class StreamDecryptor {
       );
     }
     for (const unit of this.rechunker!.push(piece)) {
+      if (this.lastIndex !== undefined) {
+        // The expected length says where the last chunk is: nothing needs holding back.
+        yield this.openUnit(unit, this.index === this.lastIndex);
+        continue;
+      }
       if (this.pending !== undefined) yield this.openUnit(this.pending, false);
       this.pending = unit;
     }
+    // A held unit that is a view of the caller's piece is copied: the caller may reuse it.
+    if (this.pending !== undefined && this.pending.buffer === piece.buffer) this.pending = this.pending.slice();
   }
 
   /** Ends the ciphertext; returns the last plaintext, or throws if the data did not end properly. */
@@ -456,6 +505,7 @@ export class StreamDecryptor {
     } else if (pending !== undefined) {
       yield this.openUnit(pending, true);
     } else {
+      if (this.lastIndex !== undefined && this.index > this.lastIndex) return; // all opened in push
       if (this.keyCheckFailed) {
         throw new WrongKeyError(TARGET, "wrong key: the key does not match this data's key check");
       }
