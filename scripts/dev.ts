@@ -21,6 +21,13 @@ const { values: opts } = parseArgs({
 });
 const rpcUrl = `http://127.0.0.1:${opts.port}`;
 const children: ChildProcess[] = [];
+// Children must run under the project's Node 24 even when this script was
+// started by hand with another node on PATH.
+const childEnv = {
+  ...process.env,
+  PATH: `${join(root, "node_modules/.bin")}:${process.env.PATH ?? ""}`,
+  COOP_CHAIN_PORT: opts.port,
+};
 
 function stopAll(code: number): never {
   for (const c of children) if (c.exitCode === null) c.kill("SIGTERM");
@@ -39,7 +46,7 @@ function run(args: string[], what: string): Promise<void> {
     const child = spawn(hardhatBin, args, {
       cwd: root,
       stdio: ["ignore", "inherit", "inherit"],
-      env: { ...process.env, COOP_CHAIN_PORT: opts.port },
+      env: childEnv,
     });
     child.on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`${what} exited with ${code}`))));
   });
@@ -65,6 +72,7 @@ async function startChain(): Promise<number> {
   }
   const node = spawn(hardhatBin, ["node", "--hostname", "127.0.0.1", "--port", opts.port], {
     cwd: root,
+    env: childEnv,
     stdio: ["ignore", "ignore", "inherit"],
   });
   children.push(node);
