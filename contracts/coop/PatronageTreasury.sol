@@ -396,7 +396,7 @@ contract PatronageTreasury is IPatronageTreasury, Ownable, ReentrancyGuardTransi
         Period memory totals = _periods[period];
         Patronage memory patronage = _patronage[period][member];
         if (totals.claimDeadline == 0 || block.timestamp > totals.claimDeadline || patronage.claimed) return 0;
-        if (patronage.points == 0) return 0;
+        // A declared period has points, so the division is safe; zero points give zero.
         return Math.mulDiv(totals.dividend, patronage.points, totals.totalPoints);
     }
 
