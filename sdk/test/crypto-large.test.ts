@@ -2,7 +2,12 @@
 // Runs in the normal suite; about 5–15 s on the native path on a 2-core machine.
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { decryptStream, encryptStream, generateFileKey, getCiphertextLength } from "../src/crypto/index.ts";
+import {
+  decryptStream,
+  encryptStream,
+  generateFileKey,
+  getCiphertextLength,
+} from "../src/crypto/index.ts";
 
 const GiB = 1024 ** 3;
 
@@ -12,7 +17,8 @@ const GiB = 1024 ** 3;
  */
 function* generate(total: number, hash: ReturnType<typeof createHash>): Generator<Uint8Array> {
   const base = new Uint8Array(4 * 1024 * 1024 + 4096);
-  for (let o = 0; o < base.length; o += 65_536) globalThis.crypto.getRandomValues(base.subarray(o, o + 65_536));
+  for (let o = 0; o < base.length; o += 65_536)
+    globalThis.crypto.getRandomValues(base.subarray(o, o + 65_536));
   const pieceSize = 1024 * 1024 + 13;
   let produced = 0;
   for (let i = 0; produced < total; i++) {
@@ -26,7 +32,10 @@ function* generate(total: number, hash: ReturnType<typeof createHash>): Generato
   }
 }
 
-async function* counting(source: AsyncIterable<Uint8Array>, counter: { bytes: number }): AsyncGenerator<Uint8Array> {
+async function* counting(
+  source: AsyncIterable<Uint8Array>,
+  counter: { bytes: number },
+): AsyncGenerator<Uint8Array> {
   for await (const piece of source) {
     counter.bytes += piece.length;
     yield piece;
@@ -44,11 +53,18 @@ describe("LARGE: multi-GiB streamed round trip", () => {
     let rssPeak = rssBefore;
     const started = performance.now();
     let outBytes = 0;
-    const encrypted = counting(encryptStream(generate(total, inHash), key, { implementation: "native" }), ciphertext);
-    for await (const piece of decryptStream(encrypted, key, { implementation: "native", expectedPlaintextLength: total })) {
+    const encrypted = counting(
+      encryptStream(generate(total, inHash), key, { implementation: "native" }),
+      ciphertext,
+    );
+    for await (const piece of decryptStream(encrypted, key, {
+      implementation: "native",
+      expectedPlaintextLength: total,
+    })) {
       outHash.update(piece);
       outBytes += piece.length;
-      if ((outBytes & 0xfffffff) < piece.length) rssPeak = Math.max(rssPeak, process.memoryUsage().rss);
+      if ((outBytes & 0xfffffff) < piece.length)
+        rssPeak = Math.max(rssPeak, process.memoryUsage().rss);
     }
     const seconds = (performance.now() - started) / 1000;
     expect(outBytes).toBe(total);
@@ -66,7 +82,8 @@ describe("LARGE: multi-GiB streamed round trip", () => {
     const inHash = createHash("sha256");
     const outHash = createHash("sha256");
     const encrypted = encryptStream(generate(total, inHash), key, { implementation: "native" });
-    for await (const piece of decryptStream(encrypted, key, { implementation: "noble" })) outHash.update(piece);
+    for await (const piece of decryptStream(encrypted, key, { implementation: "noble" }))
+      outHash.update(piece);
     expect(outHash.digest("hex")).toBe(inHash.digest("hex"));
   });
 });

@@ -76,7 +76,10 @@ async function decryptExpectingError(
 ): Promise<{ error: unknown; released: Uint8Array }> {
   const released: Uint8Array[] = [];
   try {
-    for await (const p of decryptStream([ciphertext], key, { implementation, expectedPlaintextLength })) {
+    for await (const p of decryptStream([ciphertext], key, {
+      implementation,
+      expectedPlaintextLength,
+    })) {
       released.push(p);
     }
   } catch (error) {
@@ -98,15 +101,24 @@ describe.each(IMPLEMENTATIONS)("STREAM round trips (%s)", (implementation) => {
   const cs = DEFAULT_CHUNK_SIZE;
   const sizes = [0, 1, cs - 1, cs, cs + 1, 3 * cs, 3 * cs + 7];
 
-  it.each(sizes)("%i bytes: encrypt → decrypt gives the plaintext, at the predicted length", async (size) => {
-    const plaintext = randomBytes(size);
-    const ciphertext = await collect(encryptStream(irregularPieces(plaintext), key, { implementation }));
-    expect(ciphertext.length).toBe(getCiphertextLength(size));
-    expect(getPlaintextLength(ciphertext.length)).toBe(size);
-    const decrypted = await collect(decryptStream(irregularPieces(ciphertext), key, { implementation }));
-    expect(decrypted).toEqual(plaintext);
-    expect(decryptBytes(ciphertext, key, { implementation, expectedPlaintextLength: size })).toEqual(plaintext);
-  });
+  it.each(sizes)(
+    "%i bytes: encrypt → decrypt gives the plaintext, at the predicted length",
+    async (size) => {
+      const plaintext = randomBytes(size);
+      const ciphertext = await collect(
+        encryptStream(irregularPieces(plaintext), key, { implementation }),
+      );
+      expect(ciphertext.length).toBe(getCiphertextLength(size));
+      expect(getPlaintextLength(ciphertext.length)).toBe(size);
+      const decrypted = await collect(
+        decryptStream(irregularPieces(ciphertext), key, { implementation }),
+      );
+      expect(decrypted).toEqual(plaintext);
+      expect(
+        decryptBytes(ciphertext, key, { implementation, expectedPlaintextLength: size }),
+      ).toEqual(plaintext);
+    },
+  );
 
   it("a stream whose plaintext fills its last chunk exactly has no empty extra chunk", () => {
     const ct = encryptBytes(randomBytes(2 * cs), key, { implementation });
@@ -115,7 +127,9 @@ describe.each(IMPLEMENTATIONS)("STREAM round trips (%s)", (implementation) => {
 
   it("the same plaintext encrypts differently each time (random nonce prefix)", () => {
     const plaintext = randomBytes(100);
-    expect(encryptBytes(plaintext, key, { implementation })).not.toEqual(encryptBytes(plaintext, key, { implementation }));
+    expect(encryptBytes(plaintext, key, { implementation })).not.toEqual(
+      encryptBytes(plaintext, key, { implementation }),
+    );
   });
 
   it("WHATWG TransformStreams round trip (file.stream().pipeThrough)", async () => {
@@ -128,9 +142,7 @@ describe.each(IMPLEMENTATIONS)("STREAM round trips (%s)", (implementation) => {
         else controller.enqueue(next.value);
       },
     });
-    const encrypted = source.pipeThrough(
-      createEncryptionStream(key, { implementation }),
-    );
+    const encrypted = source.pipeThrough(createEncryptionStream(key, { implementation }));
     const decrypted = encrypted.pipeThrough(createDecryptionStream(key, { implementation }));
     const parts: Uint8Array[] = [];
     const reader = decrypted.getReader();
@@ -165,20 +177,28 @@ describe("chunk-level functions (for worker pools)", () => {
   const chunkSize = 64;
   const header = createStreamHeader(key, { chunkSize });
   const plaintext = randomBytes(5 * chunkSize + 9);
-  const chunks = Array.from({ length: 6 }, (_, i) => plaintext.subarray(i * chunkSize, (i + 1) * chunkSize));
+  const chunks = Array.from({ length: 6 }, (_, i) =>
+    plaintext.subarray(i * chunkSize, (i + 1) * chunkSize),
+  );
 
-  it.each(IMPLEMENTATIONS)("chunks sealed out of order concatenate to the stream (%s)", (implementation) => {
-    const order = [3, 0, 5, 1, 4, 2];
-    const sealed: Uint8Array[] = [];
-    for (const i of order) sealed[i] = encryptChunk(key, header.bytes, i, i === 5, chunks[i]!, { implementation });
-    const ciphertext = concat([header.bytes, ...sealed]);
-    expect(decryptBytes(ciphertext, key)).toEqual(plaintext);
-    const stream = encryptBytes(plaintext, key, { chunkSize, noncePrefix: header.noncePrefix });
-    expect(ciphertext).toEqual(stream);
-    for (let i = 0; i < 6; i++) {
-      expect(decryptChunk(key, header, i, i === 5, sealed[i]!, { implementation })).toEqual(chunks[i]);
-    }
-  });
+  it.each(IMPLEMENTATIONS)(
+    "chunks sealed out of order concatenate to the stream (%s)",
+    (implementation) => {
+      const order = [3, 0, 5, 1, 4, 2];
+      const sealed: Uint8Array[] = [];
+      for (const i of order)
+        sealed[i] = encryptChunk(key, header.bytes, i, i === 5, chunks[i]!, { implementation });
+      const ciphertext = concat([header.bytes, ...sealed]);
+      expect(decryptBytes(ciphertext, key)).toEqual(plaintext);
+      const stream = encryptBytes(plaintext, key, { chunkSize, noncePrefix: header.noncePrefix });
+      expect(ciphertext).toEqual(stream);
+      for (let i = 0; i < 6; i++) {
+        expect(decryptChunk(key, header, i, i === 5, sealed[i]!, { implementation })).toEqual(
+          chunks[i],
+        );
+      }
+    },
+  );
 
   it("a chunk opened at another index or with the other flag fails with TamperedDataError", () => {
     const cipher = createChunkCipher(key, header);
@@ -188,9 +208,15 @@ describe("chunk-level functions (for worker pools)", () => {
   });
 
   it("rejects chunks of the wrong length and bad keys", () => {
-    expect(() => encryptChunk(key, header, 0, false, new Uint8Array(63))).toThrow(InvalidParametersError);
-    expect(() => encryptChunk(key, header, 0, true, new Uint8Array(65))).toThrow(InvalidParametersError);
-    expect(() => encryptChunk(new Uint8Array(16), header, 0, true, new Uint8Array(1))).toThrow(InvalidParametersError);
+    expect(() => encryptChunk(key, header, 0, false, new Uint8Array(63))).toThrow(
+      InvalidParametersError,
+    );
+    expect(() => encryptChunk(key, header, 0, true, new Uint8Array(65))).toThrow(
+      InvalidParametersError,
+    );
+    expect(() => encryptChunk(new Uint8Array(16), header, 0, true, new Uint8Array(1))).toThrow(
+      InvalidParametersError,
+    );
     expect(() => createStreamHeader(key, { chunkSize: 10 })).toThrow(InvalidParametersError);
   });
 
@@ -211,7 +237,8 @@ describe.each(IMPLEMENTATIONS)("tampering is detected and named (%s)", (implemen
   // exactly 4 full chunks: the last chunk is full
   const aligned = randomBytes(4 * chunkSize);
   const alignedCt = encryptBytes(aligned, key, { implementation, chunkSize });
-  const chunkAt = (ct: Uint8Array, i: number): Uint8Array => ct.subarray(H + i * unit, Math.min(ct.length, H + (i + 1) * unit));
+  const chunkAt = (ct: Uint8Array, i: number): Uint8Array =>
+    ct.subarray(H + i * unit, Math.min(ct.length, H + (i + 1) * unit));
   const flip = (ct: Uint8Array, offset: number): Uint8Array => {
     const copy = ct.slice();
     copy[offset]! ^= 0x01;
@@ -219,7 +246,14 @@ describe.each(IMPLEMENTATIONS)("tampering is detected and named (%s)", (implemen
   };
 
   it("two chunks swapped: TamperedDataError at the first moved chunk; nothing of it is released", async () => {
-    const swapped = concat([ciphertext.subarray(0, H), chunkAt(ciphertext, 0), chunkAt(ciphertext, 2), chunkAt(ciphertext, 1), chunkAt(ciphertext, 3), chunkAt(ciphertext, 4)]);
+    const swapped = concat([
+      ciphertext.subarray(0, H),
+      chunkAt(ciphertext, 0),
+      chunkAt(ciphertext, 2),
+      chunkAt(ciphertext, 1),
+      chunkAt(ciphertext, 3),
+      chunkAt(ciphertext, 4),
+    ]);
     const { error, released } = await decryptExpectingError(swapped, key, implementation);
     expect(error).toBeInstanceOf(TamperedDataError);
     expect((error as TamperedDataError).chunkIndex).toBe(1);
@@ -227,10 +261,18 @@ describe.each(IMPLEMENTATIONS)("tampering is detected and named (%s)", (implemen
   });
 
   it("last chunk dropped: TruncatedDataError", async () => {
-    const { error } = await decryptExpectingError(ciphertext.subarray(0, H + 4 * unit), key, implementation);
+    const { error } = await decryptExpectingError(
+      ciphertext.subarray(0, H + 4 * unit),
+      key,
+      implementation,
+    );
     expect(error).toBeInstanceOf(TruncatedDataError);
     expect((error as TruncatedDataError).chunksRead).toBe(4);
-    const aligned3 = await decryptExpectingError(alignedCt.subarray(0, H + 3 * unit), key, implementation);
+    const aligned3 = await decryptExpectingError(
+      alignedCt.subarray(0, H + 3 * unit),
+      key,
+      implementation,
+    );
     expect(aligned3.error).toBeInstanceOf(TruncatedDataError);
   });
 
@@ -240,7 +282,10 @@ describe.each(IMPLEMENTATIONS)("tampering is detected and named (%s)", (implemen
   });
 
   it("a middle chunk dropped: TamperedDataError at its index", async () => {
-    const dropped = concat([ciphertext.subarray(0, H + 2 * unit), ciphertext.subarray(H + 3 * unit)]);
+    const dropped = concat([
+      ciphertext.subarray(0, H + 2 * unit),
+      ciphertext.subarray(H + 3 * unit),
+    ]);
     const { error } = await decryptExpectingError(dropped, key, implementation);
     expect(error).toBeInstanceOf(TamperedDataError);
     expect((error as TamperedDataError).chunkIndex).toBe(2);
@@ -256,7 +301,9 @@ describe.each(IMPLEMENTATIONS)("tampering is detected and named (%s)", (implemen
 
   it("bytes appended after a short last chunk: tampered without the expected length, ExtendedDataError with it", async () => {
     const extended = concat([ciphertext, chunkAt(ciphertext, 1)]);
-    expect((await decryptExpectingError(extended, key, implementation)).error).toBeInstanceOf(TamperedDataError);
+    expect((await decryptExpectingError(extended, key, implementation)).error).toBeInstanceOf(
+      TamperedDataError,
+    );
     const withLength = await decryptExpectingError(extended, key, implementation, plaintext.length);
     expect(withLength.error).toBeInstanceOf(ExtendedDataError);
   });
@@ -268,7 +315,11 @@ describe.each(IMPLEMENTATIONS)("tampering is detected and named (%s)", (implemen
     expect((error as TamperedDataError).chunkIndex).toBe(2);
     const withLength = await decryptExpectingError(cut, key, implementation, plaintext.length);
     expect(withLength.error).toBeInstanceOf(TruncatedDataError);
-    const tiny = await decryptExpectingError(ciphertext.subarray(0, H + 2 * unit + 5), key, implementation);
+    const tiny = await decryptExpectingError(
+      ciphertext.subarray(0, H + 2 * unit + 5),
+      key,
+      implementation,
+    );
     expect(tiny.error).toBeInstanceOf(TruncatedDataError);
   });
 
@@ -304,7 +355,11 @@ describe.each(IMPLEMENTATIONS)("tampering is detected and named (%s)", (implemen
 
   it("a wrong key: WrongKeyError, and nothing is released", async () => {
     for (const ct of [ciphertext, encryptBytes(new Uint8Array(0), key, { implementation })]) {
-      const { error, released } = await decryptExpectingError(ct, generateFileKey(), implementation);
+      const { error, released } = await decryptExpectingError(
+        ct,
+        generateFileKey(),
+        implementation,
+      );
       expect(error).toBeInstanceOf(WrongKeyError);
       expect((error as Error).message).toMatch(/wrong key/);
       expect(released.length).toBe(0);
@@ -312,7 +367,11 @@ describe.each(IMPLEMENTATIONS)("tampering is detected and named (%s)", (implemen
   });
 
   it("not our format, or cut inside the header", async () => {
-    const other = await decryptExpectingError(new TextEncoder().encode("%PDF-1.7 not encrypted at all......................"), key, implementation);
+    const other = await decryptExpectingError(
+      new TextEncoder().encode("%PDF-1.7 not encrypted at all......................"),
+      key,
+      implementation,
+    );
     expect(other.error).toBeInstanceOf(UnsupportedFormatError);
     const short = await decryptExpectingError(ciphertext.subarray(0, 20), key, implementation);
     expect(short.error).toBeInstanceOf(TruncatedDataError);
@@ -342,44 +401,60 @@ describe("producers that reuse their buffer, and known lengths", () => {
     }
   }
 
-  it.each(IMPLEMENTATIONS)("a reused input buffer does not corrupt held chunks (%s)", async (implementation) => {
-    const key = generateFileKey();
-    for (const [total, pieceSize] of [
-      [4 * DEFAULT_CHUNK_SIZE, DEFAULT_CHUNK_SIZE],
-      [3 * DEFAULT_CHUNK_SIZE + 100, 2 * DEFAULT_CHUNK_SIZE],
-      [DEFAULT_CHUNK_SIZE, 1000],
-    ] as const) {
-      for (const plaintextLength of [undefined, total]) {
-        const copies: Uint8Array[] = [];
-        const ciphertext = await collect(encryptStream(reusing(total, pieceSize, copies), key, { implementation, plaintextLength }));
-        const plaintext = concat(copies);
-        expect(decryptBytes(ciphertext, key)).toEqual(plaintext);
-        // and decrypting from a reused buffer
-        function* reusedCiphertext(): Generator<Uint8Array> {
-          const buffer = new Uint8Array(pieceSize);
-          for (let offset = 0; offset < ciphertext.length; offset += pieceSize) {
-            const piece = buffer.subarray(0, Math.min(pieceSize, ciphertext.length - offset));
-            piece.set(ciphertext.subarray(offset, offset + piece.length));
-            yield piece;
+  it.each(IMPLEMENTATIONS)(
+    "a reused input buffer does not corrupt held chunks (%s)",
+    async (implementation) => {
+      const key = generateFileKey();
+      for (const [total, pieceSize] of [
+        [4 * DEFAULT_CHUNK_SIZE, DEFAULT_CHUNK_SIZE],
+        [3 * DEFAULT_CHUNK_SIZE + 100, 2 * DEFAULT_CHUNK_SIZE],
+        [DEFAULT_CHUNK_SIZE, 1000],
+      ] as const) {
+        for (const plaintextLength of [undefined, total]) {
+          const copies: Uint8Array[] = [];
+          const ciphertext = await collect(
+            encryptStream(reusing(total, pieceSize, copies), key, {
+              implementation,
+              plaintextLength,
+            }),
+          );
+          const plaintext = concat(copies);
+          expect(decryptBytes(ciphertext, key)).toEqual(plaintext);
+          // and decrypting from a reused buffer
+          function* reusedCiphertext(): Generator<Uint8Array> {
+            const buffer = new Uint8Array(pieceSize);
+            for (let offset = 0; offset < ciphertext.length; offset += pieceSize) {
+              const piece = buffer.subarray(0, Math.min(pieceSize, ciphertext.length - offset));
+              piece.set(ciphertext.subarray(offset, offset + piece.length));
+              yield piece;
+            }
+          }
+          for (const expectedPlaintextLength of [undefined, total]) {
+            const out = await collect(
+              decryptStream(reusedCiphertext(), key, { implementation, expectedPlaintextLength }),
+            );
+            expect(out).toEqual(plaintext);
           }
         }
-        for (const expectedPlaintextLength of [undefined, total]) {
-          const out = await collect(decryptStream(reusedCiphertext(), key, { implementation, expectedPlaintextLength }));
-          expect(out).toEqual(plaintext);
-        }
       }
-    }
-  });
+    },
+  );
 
   it("a declared plaintext length gives the same bytes and refuses more or fewer bytes", () => {
     const key = generateFileKey();
     const noncePrefix = randomBytes(16);
     for (const size of [0, 1, DEFAULT_CHUNK_SIZE, 2 * DEFAULT_CHUNK_SIZE + 3]) {
       const plaintext = randomBytes(size);
-      expect(encryptBytes(plaintext, key, { noncePrefix, plaintextLength: size })).toEqual(encryptBytes(plaintext, key, { noncePrefix }));
+      expect(encryptBytes(plaintext, key, { noncePrefix, plaintextLength: size })).toEqual(
+        encryptBytes(plaintext, key, { noncePrefix }),
+      );
     }
-    expect(() => encryptBytes(randomBytes(10), key, { plaintextLength: 9 })).toThrow(InvalidParametersError);
-    expect(() => encryptBytes(randomBytes(10), key, { plaintextLength: 11 })).toThrow(InvalidParametersError);
+    expect(() => encryptBytes(randomBytes(10), key, { plaintextLength: 9 })).toThrow(
+      InvalidParametersError,
+    );
+    expect(() => encryptBytes(randomBytes(10), key, { plaintextLength: 11 })).toThrow(
+      InvalidParametersError,
+    );
   });
 });
 
@@ -392,6 +467,8 @@ describe("length helpers", () => {
     }
     expect(getPlaintextLength(STREAM_HEADER_LENGTH + 15, 64)).toBeUndefined();
     expect(getPlaintextLength(STREAM_HEADER_LENGTH + 80 + 16, 64)).toBeUndefined(); // empty chunk after a full one
-    expect(getCiphertextLength(2 ** 40)).toBe(STREAM_HEADER_LENGTH + 2 ** 40 + 2 ** 24 * TAG_LENGTH);
+    expect(getCiphertextLength(2 ** 40)).toBe(
+      STREAM_HEADER_LENGTH + 2 ** 40 + 2 ** 24 * TAG_LENGTH,
+    );
   });
 });

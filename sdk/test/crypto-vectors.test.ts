@@ -10,8 +10,10 @@ import {
 } from "../src/crypto/index.ts";
 import vectors from "./vectors/stream-aead.json" with { type: "json" };
 
-const unhex = (s: string): Uint8Array => Uint8Array.from(s.match(/../g) ?? [], (b) => parseInt(b, 16));
-const hex = (b: Uint8Array): string => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+const unhex = (s: string): Uint8Array =>
+  Uint8Array.from(s.match(/../g) ?? [], (b) => parseInt(b, 16));
+const hex = (b: Uint8Array): string =>
+  Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
 const IMPLEMENTATIONS = ["native", "noble"] as const;
 
 describe("published primitive vectors (draft-irtf-cfrg-xchacha-03)", () => {
@@ -22,7 +24,12 @@ describe("published primitive vectors (draft-irtf-cfrg-xchacha-03)", () => {
   describe.each(IMPLEMENTATIONS)("XChaCha20-Poly1305 §A.3.1 on the %s path", (implementation) => {
     it.each(vectors.xchacha20poly1305)("$source seals and opens", (v) => {
       const nonce = unhex(v.nonce);
-      const session = createChunkSession(unhex(v.key), nonce.subarray(0, 16), unhex(v.aad), implementation);
+      const session = createChunkSession(
+        unhex(v.key),
+        nonce.subarray(0, 16),
+        unhex(v.aad),
+        implementation,
+      );
       const sealed = session.seal(nonce.subarray(16), unhex(v.plaintext));
       expect(hex(Uint8Array.from(sealed.flatMap((p) => Array.from(p))))).toBe(v.ciphertext + v.tag);
       expect(hex(session.open(nonce.subarray(16), unhex(v.ciphertext + v.tag))!)).toBe(v.plaintext);
@@ -33,29 +40,32 @@ describe("published primitive vectors (draft-irtf-cfrg-xchacha-03)", () => {
   });
 });
 
-describe.each(IMPLEMENTATIONS)("STREAM vectors (stream-aead.json) on the %s path", (implementation) => {
-  it.each(vectors.stream)("$name: encrypts to the vector bytes and decrypts them", (v) => {
-    const key = unhex(v.key);
-    const plaintext = unhex(v.plaintext);
-    const options = { implementation, chunkSize: v.chunkSize, noncePrefix: unhex(v.noncePrefix) };
-    expect(hex(encryptBytes(plaintext, key, options))).toBe(v.ciphertext);
-    expect(hex(decryptBytes(unhex(v.ciphertext), key, { implementation }))).toBe(v.plaintext);
-  });
+describe.each(IMPLEMENTATIONS)(
+  "STREAM vectors (stream-aead.json) on the %s path",
+  (implementation) => {
+    it.each(vectors.stream)("$name: encrypts to the vector bytes and decrypts them", (v) => {
+      const key = unhex(v.key);
+      const plaintext = unhex(v.plaintext);
+      const options = { implementation, chunkSize: v.chunkSize, noncePrefix: unhex(v.noncePrefix) };
+      expect(hex(encryptBytes(plaintext, key, options))).toBe(v.ciphertext);
+      expect(hex(decryptBytes(unhex(v.ciphertext), key, { implementation }))).toBe(v.plaintext);
+    });
 
-  it.each(vectors.stream)("$name: chunk by chunk", (v) => {
-    const key = unhex(v.key);
-    const ciphertext = unhex(v.ciphertext);
-    const header = parseStreamHeader(ciphertext.subarray(0, 41));
-    expect(hex(header.bytes)).toBe(v.header);
-    const plaintext = unhex(v.plaintext);
-    const count = Math.max(1, Math.ceil(plaintext.length / v.chunkSize));
-    const unit = v.chunkSize + 16;
-    for (let i = 0; i < count; i++) {
-      const chunk = plaintext.subarray(i * v.chunkSize, (i + 1) * v.chunkSize);
-      const sealed = ciphertext.subarray(41 + i * unit, 41 + (i + 1) * unit);
-      const isLast = i === count - 1;
-      expect(encryptChunk(key, header, i, isLast, chunk, { implementation })).toEqual(sealed);
-      expect(decryptChunk(key, header, i, isLast, sealed, { implementation })).toEqual(chunk);
-    }
-  });
-});
+    it.each(vectors.stream)("$name: chunk by chunk", (v) => {
+      const key = unhex(v.key);
+      const ciphertext = unhex(v.ciphertext);
+      const header = parseStreamHeader(ciphertext.subarray(0, 41));
+      expect(hex(header.bytes)).toBe(v.header);
+      const plaintext = unhex(v.plaintext);
+      const count = Math.max(1, Math.ceil(plaintext.length / v.chunkSize));
+      const unit = v.chunkSize + 16;
+      for (let i = 0; i < count; i++) {
+        const chunk = plaintext.subarray(i * v.chunkSize, (i + 1) * v.chunkSize);
+        const sealed = ciphertext.subarray(41 + i * unit, 41 + (i + 1) * unit);
+        const isLast = i === count - 1;
+        expect(encryptChunk(key, header, i, isLast, chunk, { implementation })).toEqual(sealed);
+        expect(decryptChunk(key, header, i, isLast, sealed, { implementation })).toEqual(chunk);
+      }
+    });
+  },
+);

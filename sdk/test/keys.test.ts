@@ -17,8 +17,10 @@ import {
 } from "../src/keys/index.ts";
 import vectors from "./vectors/keys.json" with { type: "json" };
 
-const hex = (b: Uint8Array): string => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
-const unhex = (s: string): Uint8Array => Uint8Array.from(s.replace(/^0x/, "").match(/../g) ?? [], (b) => parseInt(b, 16));
+const hex = (b: Uint8Array): string =>
+  Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+const unhex = (s: string): Uint8Array =>
+  Uint8Array.from(s.replace(/^0x/, "").match(/../g) ?? [], (b) => parseInt(b, 16));
 const toHex = (b: Uint8Array): `0x${string}` => `0x${hex(b)}`;
 const N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
 const fileId = unhex("000102030405060708090a0b0c0d0e0f");
@@ -29,21 +31,32 @@ describe("key-derivation typed data", () => {
     const td = getKeyDerivationTypedData({ account, chainId: 31337 });
     expect(td.domain).toEqual({ name: "Co-operative Cloud", version: "1", chainId: 31337 });
     expect(td.primaryType).toBe("DeriveStorageKey");
-    expect(td.message).toEqual({ purpose: KEY_DERIVATION_PURPOSE, account: "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266" });
+    expect(td.message).toEqual({
+      purpose: KEY_DERIVATION_PURPOSE,
+      account: "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266",
+    });
     expect(td.message.purpose).toMatch(/Derive my Co-operative Cloud storage key/);
   });
 
   it("hashes to the pinned vector (the dApp and the CLI sign exactly this)", () => {
     const v = vectors.keyDerivation;
-    const td = getKeyDerivationTypedData({ account: v.account as `0x${string}`, chainId: v.chainId });
+    const td = getKeyDerivationTypedData({
+      account: v.account as `0x${string}`,
+      chainId: v.chainId,
+    });
     expect(hashTypedData(td)).toBe(v.typedDataHash);
   });
 
   it("rejects a malformed account or chain id", () => {
-    expect(() => getKeyDerivationTypedData({ account: "0x1234", chainId: 1 })).toThrow(InvalidParametersError);
-    expect(() => getKeyDerivationTypedData({ account: "0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266", chainId: 0 })).toThrow(
+    expect(() => getKeyDerivationTypedData({ account: "0x1234", chainId: 1 })).toThrow(
       InvalidParametersError,
     );
+    expect(() =>
+      getKeyDerivationTypedData({
+        account: "0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266",
+        chainId: 0,
+      }),
+    ).toThrow(InvalidParametersError);
   });
 });
 
@@ -53,7 +66,9 @@ describe("key-encryption key from a wallet signature (viem local accounts)", () 
   it("matches the pinned vector: signature and KEK of Hardhat account #0", async () => {
     const v = vectors.keyDerivation;
     const account = privateKeyToAccount(v.privateKey as `0x${string}`);
-    const signature = await account.signTypedData(getKeyDerivationTypedData({ account: account.address, chainId: v.chainId }));
+    const signature = await account.signTypedData(
+      getKeyDerivationTypedData({ account: account.address, chainId: v.chainId }),
+    );
     expect(signature).toBe(v.signature);
     expect(hex(deriveKeyEncryptionKey(signature))).toBe(v.kek);
   });
@@ -62,18 +77,28 @@ describe("key-encryption key from a wallet signature (viem local accounts)", () 
     const privateKey = generatePrivateKey();
     const laptop = privateKeyToAccount(privateKey);
     const phone = privateKeyToAccount(privateKey);
-    const s1 = await laptop.signTypedData(getKeyDerivationTypedData({ account: laptop.address, chainId }));
-    const s2 = await phone.signTypedData(getKeyDerivationTypedData({ account: phone.address, chainId }));
+    const s1 = await laptop.signTypedData(
+      getKeyDerivationTypedData({ account: laptop.address, chainId }),
+    );
+    const s2 = await phone.signTypedData(
+      getKeyDerivationTypedData({ account: phone.address, chainId }),
+    );
     expect(s2).toBe(s1);
     expect(deriveKeyEncryptionKey(s2)).toEqual(deriveKeyEncryptionKey(s1));
-    expect(await getKeyEncryptionKey({ account: phone.address, chainId, signature: s2 })).toEqual(deriveKeyEncryptionKey(s1));
+    expect(await getKeyEncryptionKey({ account: phone.address, chainId, signature: s2 })).toEqual(
+      deriveKeyEncryptionKey(s1),
+    );
   });
 
   it("another wallet, or another chain, gets another KEK, and unwrapping fails with WrongKeyError", async () => {
     const owner = privateKeyToAccount(generatePrivateKey());
     const other = privateKeyToAccount(generatePrivateKey());
-    const kek = deriveKeyEncryptionKey(await owner.signTypedData(getKeyDerivationTypedData({ account: owner.address, chainId })));
-    const otherKek = deriveKeyEncryptionKey(await other.signTypedData(getKeyDerivationTypedData({ account: other.address, chainId })));
+    const kek = deriveKeyEncryptionKey(
+      await owner.signTypedData(getKeyDerivationTypedData({ account: owner.address, chainId })),
+    );
+    const otherKek = deriveKeyEncryptionKey(
+      await other.signTypedData(getKeyDerivationTypedData({ account: other.address, chainId })),
+    );
     const otherChainKek = deriveKeyEncryptionKey(
       await owner.signTypedData(getKeyDerivationTypedData({ account: owner.address, chainId: 1 })),
     );
@@ -82,19 +107,33 @@ describe("key-encryption key from a wallet signature (viem local accounts)", () 
     const fileKey = generateFileKey();
     const wrapped = wrapFileKey(kek, fileKey, { fileId, manifestVersion: 1 });
     expect(unwrapFileKey(kek, wrapped, { fileId, manifestVersion: 1 })).toEqual(fileKey);
-    expect(() => unwrapFileKey(otherKek, wrapped, { fileId, manifestVersion: 1 })).toThrow(WrongKeyError);
-    expect(() => unwrapFileKey(otherChainKek, wrapped, { fileId, manifestVersion: 1 })).toThrow(WrongKeyError);
+    expect(() => unwrapFileKey(otherKek, wrapped, { fileId, manifestVersion: 1 })).toThrow(
+      WrongKeyError,
+    );
+    expect(() => unwrapFileKey(otherChainKek, wrapped, { fileId, manifestVersion: 1 })).toThrow(
+      WrongKeyError,
+    );
   });
 
   it("verifies who signed: another account's signature is refused before deriving", async () => {
     const owner = privateKeyToAccount(generatePrivateKey());
     const other = privateKeyToAccount(generatePrivateKey());
-    const signature = await other.signTypedData(getKeyDerivationTypedData({ account: owner.address, chainId }));
+    const signature = await other.signTypedData(
+      getKeyDerivationTypedData({ account: owner.address, chainId }),
+    );
     expect(await verifyKeySignature({ account: owner.address, chainId, signature })).toBe(false);
-    await expect(getKeyEncryptionKey({ account: owner.address, chainId, signature })).rejects.toThrow(InvalidKeySignatureError);
-    const own = await owner.signTypedData(getKeyDerivationTypedData({ account: owner.address, chainId }));
-    expect(await verifyKeySignature({ account: owner.address, chainId, signature: own })).toBe(true);
-    expect(await verifyKeySignature({ account: owner.address, chainId: 5, signature: own })).toBe(false);
+    await expect(
+      getKeyEncryptionKey({ account: owner.address, chainId, signature }),
+    ).rejects.toThrow(InvalidKeySignatureError);
+    const own = await owner.signTypedData(
+      getKeyDerivationTypedData({ account: owner.address, chainId }),
+    );
+    expect(await verifyKeySignature({ account: owner.address, chainId, signature: own })).toBe(
+      true,
+    );
+    expect(await verifyKeySignature({ account: owner.address, chainId: 5, signature: own })).toBe(
+      false,
+    );
   });
 
   it("v as 0/1 or 27/28, EIP-2098 compact form and a malleated high s all derive the same KEK", () => {
@@ -121,13 +160,31 @@ describe("key-encryption key from a wallet signature (viem local accounts)", () 
       "0x" + "zz".repeat(65),
       sig.subarray(0, 63),
       new Uint8Array(66),
-      (() => { const b = sig.slice(); b[64] = 29; return b; })(),
-      (() => { const b = sig.slice(); b.fill(0, 0, 32); return b; })(), // r = 0
-      (() => { const b = sig.slice(); b.fill(0xff, 32, 64); return b; })(), // s >= n
-      (() => { const b = sig.slice(); b.fill(0, 32, 64); return b; })(), // s = 0
+      (() => {
+        const b = sig.slice();
+        b[64] = 29;
+        return b;
+      })(),
+      (() => {
+        const b = sig.slice();
+        b.fill(0, 0, 32);
+        return b;
+      })(), // r = 0
+      (() => {
+        const b = sig.slice();
+        b.fill(0xff, 32, 64);
+        return b;
+      })(), // s >= n
+      (() => {
+        const b = sig.slice();
+        b.fill(0, 32, 64);
+        return b;
+      })(), // s = 0
     ];
     for (const signature of bad) {
-      expect(() => deriveKeyEncryptionKey(signature as `0x${string}`), String(signature)).toThrow(InvalidKeySignatureError);
+      expect(() => deriveKeyEncryptionKey(signature as `0x${string}`), String(signature)).toThrow(
+        InvalidKeySignatureError,
+      );
     }
   });
 });
@@ -155,16 +212,28 @@ describe("file key wrapping", () => {
     const wrapped = wrapFileKey(kek, generateFileKey(), { fileId, manifestVersion: 1 });
     const otherId = fileId.slice();
     otherId[0]! ^= 1;
-    expect(() => unwrapFileKey(kek, wrapped, { fileId: otherId, manifestVersion: 1 })).toThrow(WrongKeyError);
-    expect(() => unwrapFileKey(kek, wrapped, { fileId, manifestVersion: 2 })).toThrow(WrongKeyError);
+    expect(() => unwrapFileKey(kek, wrapped, { fileId: otherId, manifestVersion: 1 })).toThrow(
+      WrongKeyError,
+    );
+    expect(() => unwrapFileKey(kek, wrapped, { fileId, manifestVersion: 2 })).toThrow(
+      WrongKeyError,
+    );
     const altered = wrapped.slice();
     altered[40]! ^= 1;
-    expect(() => unwrapFileKey(kek, altered, { fileId, manifestVersion: 1 })).toThrow(WrongKeyError);
+    expect(() => unwrapFileKey(kek, altered, { fileId, manifestVersion: 1 })).toThrow(
+      WrongKeyError,
+    );
   });
 
   it("rejects wrong sizes", () => {
-    expect(() => wrapFileKey(kek, new Uint8Array(31), { fileId, manifestVersion: 1 })).toThrow(InvalidParametersError);
-    expect(() => wrapFileKey(kek, generateFileKey(), { fileId: new Uint8Array(15), manifestVersion: 1 })).toThrow(InvalidParametersError);
-    expect(() => unwrapFileKey(kek, new Uint8Array(71), { fileId, manifestVersion: 1 })).toThrow(InvalidParametersError);
+    expect(() => wrapFileKey(kek, new Uint8Array(31), { fileId, manifestVersion: 1 })).toThrow(
+      InvalidParametersError,
+    );
+    expect(() =>
+      wrapFileKey(kek, generateFileKey(), { fileId: new Uint8Array(15), manifestVersion: 1 }),
+    ).toThrow(InvalidParametersError);
+    expect(() => unwrapFileKey(kek, new Uint8Array(71), { fileId, manifestVersion: 1 })).toThrow(
+      InvalidParametersError,
+    );
   });
 });

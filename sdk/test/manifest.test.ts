@@ -3,7 +3,12 @@ import { create as createDigest } from "multiformats/hashes/digest";
 import { createHash } from "node:crypto";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { describe, expect, it } from "vitest";
-import { decryptBytes, encryptBytes, generateFileKey, getCiphertextLength } from "../src/crypto/index.ts";
+import {
+  decryptBytes,
+  encryptBytes,
+  generateFileKey,
+  getCiphertextLength,
+} from "../src/crypto/index.ts";
 import { getStripeLayout } from "../src/erasure/index.ts";
 import {
   InvalidManifestError,
@@ -13,7 +18,11 @@ import {
   UnsupportedFormatError,
   WrongKeyError,
 } from "../src/errors.ts";
-import { deriveKeyEncryptionKey, getKeyDerivationTypedData, unwrapFileKey } from "../src/keys/index.ts";
+import {
+  deriveKeyEncryptionKey,
+  getKeyDerivationTypedData,
+  unwrapFileKey,
+} from "../src/keys/index.ts";
 import {
   ENVELOPE_PREFIX_LENGTH,
   type Manifest,
@@ -33,8 +42,10 @@ import {
 } from "../src/manifest/index.ts";
 import vectors from "./vectors/keys.json" with { type: "json" };
 
-const hex = (b: Uint8Array): string => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
-const unhex = (s: string): Uint8Array => Uint8Array.from(s.match(/../g) ?? [], (b) => parseInt(b, 16));
+const hex = (b: Uint8Array): string =>
+  Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+const unhex = (s: string): Uint8Array =>
+  Uint8Array.from(s.match(/../g) ?? [], (b) => parseInt(b, 16));
 
 function rawCid(label: string): string {
   const digest = createHash("sha256").update(label).digest();
@@ -44,7 +55,12 @@ function rawCid(label: string): string {
 function makeManifest(size = 1_000_000, overrides: Partial<Manifest> = {}): Manifest {
   const chunkSize = 65_536;
   const ciphertextSize = getCiphertextLength(size, chunkSize);
-  const layout = getStripeLayout({ dataShards: 4, totalShards: 6, blockSize: 1_048_576, dataLength: ciphertextSize });
+  const layout = getStripeLayout({
+    dataShards: 4,
+    totalShards: 6,
+    blockSize: 1_048_576,
+    dataLength: ciphertextSize,
+  });
   return {
     version: 1,
     fileId: generateFileId(),
@@ -67,12 +83,20 @@ function makeManifest(size = 1_000_000, overrides: Partial<Manifest> = {}): Mani
 
 async function ownerKek(privateKey = generatePrivateKey()): Promise<Uint8Array> {
   const account = privateKeyToAccount(privateKey);
-  return deriveKeyEncryptionKey(await account.signTypedData(getKeyDerivationTypedData({ account: account.address, chainId: 31337 })));
+  return deriveKeyEncryptionKey(
+    await account.signTypedData(
+      getKeyDerivationTypedData({ account: account.address, chainId: 31337 }),
+    ),
+  );
 }
 
+/** Untyped JSON, so tests can put any value anywhere. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the point is to write wrong types
+type AnyJson = Record<string, any>;
+
 /** A JSON copy of the manifest with one field changed by `edit`. */
-function edited(manifest: Manifest, edit: (json: Record<string, any>) => void): unknown {
-  const json = JSON.parse(JSON.stringify(manifest)) as Record<string, any>;
+function edited(manifest: Manifest, edit: (json: AnyJson) => void): unknown {
+  const json = JSON.parse(JSON.stringify(manifest)) as AnyJson;
   edit(json);
   return json;
 }
@@ -93,7 +117,11 @@ describe("manifest validation and canonical serialization", () => {
     const m = makeManifest(1_000_000, { dealId: "42", chainId: 31337 });
     const bytes = serializeManifest(m);
     const text = new TextDecoder().decode(bytes);
-    expect(text.startsWith('{"chainId":31337,"commitment":{"hash":"sha256","segmentSize":512},"createdAt":')).toBe(true);
+    expect(
+      text.startsWith(
+        '{"chainId":31337,"commitment":{"hash":"sha256","segmentSize":512},"createdAt":',
+      ),
+    ).toBe(true);
     expect(text).not.toMatch(/\s"|":\s/);
     const reordered = Object.fromEntries(Object.entries(m).reverse()) as unknown as Manifest;
     expect(serializeManifest(reordered)).toEqual(bytes);
@@ -102,7 +130,9 @@ describe("manifest validation and canonical serialization", () => {
   });
 
   it("canonicalJson sorts nested keys by UTF-16 code units and refuses non-integers", () => {
-    expect(canonicalJson({ b: [1, { z: null, a: true }], a: "é\n", B: 0 })).toBe('{"B":0,"a":"é\\n","b":[1,{"a":true,"z":null}]}');
+    expect(canonicalJson({ b: [1, { z: null, a: true }], a: "é\n", B: 0 })).toBe(
+      '{"B":0,"a":"é\\n","b":[1,{"a":true,"z":null}]}',
+    );
     expect(() => canonicalJson({ x: 1.5 })).toThrow();
   });
 
@@ -115,34 +145,106 @@ describe("manifest validation and canonical serialization", () => {
   it("names the bad field", () => {
     const m = makeManifest();
     expectManifestError(null, "");
-    expectManifestError(edited(m, (j) => delete j.name), "name");
-    expectManifestError(edited(m, (j) => (j.size = "1000000")), "size");
-    expectManifestError(edited(m, (j) => (j.size = -1)), "size");
-    expectManifestError(edited(m, (j) => (j.name = "../../etc/passwd")), "name");
-    expectManifestError(edited(m, (j) => (j.mimeType = "pdf")), "mimeType");
-    expectManifestError(edited(m, (j) => (j.createdAt = "2026-11-25 17:32")), "createdAt");
-    expectManifestError(edited(m, (j) => (j.fileId = "0x1234")), "fileId");
-    expectManifestError(edited(m, (j) => (j.encryption.scheme = "AES-GCM")), "encryption.scheme");
-    expectManifestError(edited(m, (j) => (j.encryption.ciphertextSize += 1)), "encryption.ciphertextSize");
-    expectManifestError(edited(m, (j) => (j.erasure.n = 40)), "erasure");
-    expectManifestError(edited(m, (j) => (j.erasure.k = 7)), "erasure.n");
-    expectManifestError(edited(m, (j) => j.shards.pop()), "shards");
-    expectManifestError(edited(m, (j) => (j.shards[2].cid = "not-a-cid")), "shards[2].cid");
-    expectManifestError(edited(m, (j) => (j.shards[2].cid = "QmYwAPJzv5CZsnA625s3Xf2nemtYgPpHdWEz79ojWnPbdG")), "shards[2].cid");
-    expectManifestError(edited(m, (j) => (j.shards[1].merkleRoot = j.shards[1].merkleRoot.toUpperCase())), "shards[1].merkleRoot");
-    expectManifestError(edited(m, (j) => (j.shards[0].leafCount += 1)), "shards[0].leafCount");
-    expectManifestError(edited(m, (j) => (j.shards[5].size = 512)), "shards[5].size");
-    expectManifestError(edited(m, (j) => (j.shards[3].extra = 1)), "shards[3].extra");
-    expectManifestError(edited(m, (j) => (j.owner = "0xabc")), "owner");
-    expectManifestError(edited(m, (j) => (j.dealId = "-1")), "dealId");
-    expectManifestError(edited(m, (j) => (j.dealId = (2n ** 256n).toString())), "dealId");
-    expectManifestError(edited(m, (j) => (j.chainId = 0)), "chainId");
+    expectManifestError(
+      edited(m, (j) => delete j.name),
+      "name",
+    );
+    expectManifestError(
+      edited(m, (j) => (j.size = "1000000")),
+      "size",
+    );
+    expectManifestError(
+      edited(m, (j) => (j.size = -1)),
+      "size",
+    );
+    expectManifestError(
+      edited(m, (j) => (j.name = "../../etc/passwd")),
+      "name",
+    );
+    expectManifestError(
+      edited(m, (j) => (j.mimeType = "pdf")),
+      "mimeType",
+    );
+    expectManifestError(
+      edited(m, (j) => (j.createdAt = "2026-11-25 17:32")),
+      "createdAt",
+    );
+    expectManifestError(
+      edited(m, (j) => (j.fileId = "0x1234")),
+      "fileId",
+    );
+    expectManifestError(
+      edited(m, (j) => (j.encryption.scheme = "AES-GCM")),
+      "encryption.scheme",
+    );
+    expectManifestError(
+      edited(m, (j) => (j.encryption.ciphertextSize += 1)),
+      "encryption.ciphertextSize",
+    );
+    expectManifestError(
+      edited(m, (j) => (j.erasure.n = 40)),
+      "erasure",
+    );
+    expectManifestError(
+      edited(m, (j) => (j.erasure.k = 7)),
+      "erasure.n",
+    );
+    expectManifestError(
+      edited(m, (j) => j.shards.pop()),
+      "shards",
+    );
+    expectManifestError(
+      edited(m, (j) => (j.shards[2].cid = "not-a-cid")),
+      "shards[2].cid",
+    );
+    expectManifestError(
+      edited(m, (j) => (j.shards[2].cid = "QmYwAPJzv5CZsnA625s3Xf2nemtYgPpHdWEz79ojWnPbdG")),
+      "shards[2].cid",
+    );
+    expectManifestError(
+      edited(m, (j) => (j.shards[1].merkleRoot = j.shards[1].merkleRoot.toUpperCase())),
+      "shards[1].merkleRoot",
+    );
+    expectManifestError(
+      edited(m, (j) => (j.shards[0].leafCount += 1)),
+      "shards[0].leafCount",
+    );
+    expectManifestError(
+      edited(m, (j) => (j.shards[5].size = 512)),
+      "shards[5].size",
+    );
+    expectManifestError(
+      edited(m, (j) => (j.shards[3].extra = 1)),
+      "shards[3].extra",
+    );
+    expectManifestError(
+      edited(m, (j) => (j.owner = "0xabc")),
+      "owner",
+    );
+    expectManifestError(
+      edited(m, (j) => (j.dealId = "-1")),
+      "dealId",
+    );
+    expectManifestError(
+      edited(m, (j) => (j.dealId = (2n ** 256n).toString())),
+      "dealId",
+    );
+    expectManifestError(
+      edited(m, (j) => (j.chainId = 0)),
+      "chainId",
+    );
   });
 
   it("refuses an unsupported version", () => {
     const m = makeManifest();
-    expectManifestError(edited(m, (j) => (j.version = 2)), "version");
-    expectManifestError(edited(m, (j) => delete j.version), "version");
+    expectManifestError(
+      edited(m, (j) => (j.version = 2)),
+      "version",
+    );
+    expectManifestError(
+      edited(m, (j) => delete j.version),
+      "version",
+    );
     expect(() => deserializeManifest(new Uint8Array([0xff, 0xfe]))).toThrow(InvalidManifestError);
   });
 });
@@ -171,12 +273,20 @@ describe("manifest envelope", () => {
   });
 
   it("another wallet's KEK: WrongKeyError", async () => {
-    const envelope = encryptManifest({ manifest: makeManifest(), fileKey: generateFileKey(), kek: await ownerKek() });
+    const envelope = encryptManifest({
+      manifest: makeManifest(),
+      fileKey: generateFileKey(),
+      kek: await ownerKek(),
+    });
     expect(() => decryptManifest(envelope, { kek: generateFileKey() })).toThrow(WrongKeyError);
   });
 
   it("another file's key: WrongKeyError", async () => {
-    const envelope = encryptManifest({ manifest: makeManifest(), fileKey: generateFileKey(), kek: await ownerKek() });
+    const envelope = encryptManifest({
+      manifest: makeManifest(),
+      fileKey: generateFileKey(),
+      kek: await ownerKek(),
+    });
     expect(() => decryptManifest(envelope, { fileKey: generateFileKey() })).toThrow(WrongKeyError);
   });
 
@@ -191,7 +301,9 @@ describe("manifest envelope", () => {
     };
     // a byte of the encrypted manifest
     expect(() => decryptManifest(flip(envelope.length - 40), { kek })).toThrow(TamperedDataError);
-    expect(() => decryptManifest(flip(envelope.length - 40), { fileKey })).toThrow(TamperedDataError);
+    expect(() => decryptManifest(flip(envelope.length - 40), { fileKey })).toThrow(
+      TamperedDataError,
+    );
     // the wrapped key: it no longer opens (cannot be told from a wrong key)
     expect(() => decryptManifest(flip(40), { kek })).toThrow(WrongKeyError);
     // the clear file id: the wrapped key is bound to it; the manifest inside names the real one
@@ -199,10 +311,15 @@ describe("manifest envelope", () => {
     expect(() => decryptManifest(flip(6), { fileKey })).toThrow(InvalidManifestError);
     // the body of another envelope of the same owner spliced in
     const other = encryptManifest({ manifest: makeManifest(), fileKey: generateFileKey(), kek });
-    const spliced = new Uint8Array([...envelope.subarray(0, ENVELOPE_PREFIX_LENGTH), ...other.subarray(ENVELOPE_PREFIX_LENGTH)]);
+    const spliced = new Uint8Array([
+      ...envelope.subarray(0, ENVELOPE_PREFIX_LENGTH),
+      ...other.subarray(ENVELOPE_PREFIX_LENGTH),
+    ]);
     expect(() => decryptManifest(spliced, { kek })).toThrow(TamperedDataError);
     // cut short
-    expect(() => decryptManifest(envelope.subarray(0, envelope.length - 1), { kek })).toThrow(TamperedDataError);
+    expect(() => decryptManifest(envelope.subarray(0, envelope.length - 1), { kek })).toThrow(
+      TamperedDataError,
+    );
     expect(() => decryptManifest(envelope.subarray(0, 50), { kek })).toThrow(TruncatedDataError);
   });
 
@@ -212,7 +329,9 @@ describe("manifest envelope", () => {
     const v2 = envelope.slice();
     v2[4] = 2;
     expect(() => decryptManifest(v2, { kek })).toThrow(UnsupportedFormatError);
-    expect(() => decryptManifest(new TextEncoder().encode("{\"version\":1}"), { kek })).toThrow(UnsupportedFormatError);
+    expect(() => decryptManifest(new TextEncoder().encode('{"version":1}'), { kek })).toThrow(
+      UnsupportedFormatError,
+    );
   });
 
   it("a well-encrypted manifest of an unsupported version: InvalidManifestError on version", async () => {
@@ -220,8 +339,13 @@ describe("manifest envelope", () => {
     const fileKey = generateFileKey();
     const manifest = makeManifest();
     const envelope = encryptManifest({ manifest, fileKey, kek });
-    const future = new TextEncoder().encode(canonicalJson({ ...(JSON.parse(JSON.stringify(manifest)) as object), version: 2 }));
-    const forged = new Uint8Array([...envelope.subarray(0, ENVELOPE_PREFIX_LENGTH), ...encryptBytes(future, deriveManifestKey(fileKey))]);
+    const future = new TextEncoder().encode(
+      canonicalJson({ ...(JSON.parse(JSON.stringify(manifest)) as object), version: 2 }),
+    );
+    const forged = new Uint8Array([
+      ...envelope.subarray(0, ENVELOPE_PREFIX_LENGTH),
+      ...encryptBytes(future, deriveManifestKey(fileKey)),
+    ]);
     try {
       decryptManifest(forged, { kek });
       throw new Error("expected an error");
@@ -241,7 +365,10 @@ describe("share links", () => {
     expect(hex(parsed.fileKey)).toBe(v.fileKey);
     const key = generateFileKey();
     const cid = rawCid("manifest");
-    expect(parseShareLink(formatShareLink({ manifestCid: cid, fileKey: key }))).toEqual({ manifestCid: cid, fileKey: key });
+    expect(parseShareLink(formatShareLink({ manifestCid: cid, fileKey: key }))).toEqual({
+      manifestCid: cid,
+      fileKey: key,
+    });
     expect(parseShareLink(`COOP://${cid}/#x=1&k=${toBase64Url(key)}`).fileKey).toEqual(key);
   });
 
@@ -284,7 +411,9 @@ describe("share links", () => {
         expect((error as InvalidShareLinkError).part, link).toBe(part);
       }
     }
-    expect(() => formatShareLink({ manifestCid: cid, fileKey: new Uint8Array(31) })).toThrow(InvalidShareLinkError);
+    expect(() => formatShareLink({ manifestCid: cid, fileKey: new Uint8Array(31) })).toThrow(
+      InvalidShareLinkError,
+    );
   });
 
   it("a link opens its one file and nothing else: not the KEK, not the owner's other files", async () => {
@@ -303,12 +432,19 @@ describe("share links", () => {
     const { fileKey } = parseShareLink(a.link);
     // the recipient reads file A: manifest, then content
     const opened = decryptManifest(a.envelope, { fileKey });
-    expect(decryptBytes(a.ciphertext, opened.fileKey, { expectedPlaintextLength: opened.manifest.size })).toEqual(a.plaintext);
+    expect(
+      decryptBytes(a.ciphertext, opened.fileKey, { expectedPlaintextLength: opened.manifest.size }),
+    ).toEqual(a.plaintext);
     // but not file B, its manifest, or its wrapped key
     expect(() => decryptManifest(b.envelope, { fileKey })).toThrow(WrongKeyError);
     expect(() => decryptBytes(b.ciphertext, fileKey)).toThrow(WrongKeyError);
     const env = readManifestEnvelope(b.envelope);
-    expect(() => unwrapFileKey(fileKey, env.wrappedKey, { fileId: unhex(env.fileId.slice(2)), manifestVersion: 1 })).toThrow(WrongKeyError);
+    expect(() =>
+      unwrapFileKey(fileKey, env.wrappedKey, {
+        fileId: unhex(env.fileId.slice(2)),
+        manifestVersion: 1,
+      }),
+    ).toThrow(WrongKeyError);
     // and the link carries nothing derived from the KEK
     expect(a.link).not.toContain(toBase64Url(kek));
     expect(fileKey).not.toEqual(kek);

@@ -32,7 +32,8 @@ function loadNodeCrypto(): NodeCryptoModule | null {
   if (nodeCryptoCache !== undefined) return nodeCryptoCache;
   const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
   const mod = proc?.getBuiltinModule?.("node:crypto") as NodeCryptoModule | undefined;
-  nodeCryptoCache = mod !== undefined && mod.getCiphers().includes("chacha20-poly1305") ? mod : null;
+  nodeCryptoCache =
+    mod !== undefined && mod.getCiphers().includes("chacha20-poly1305") ? mod : null;
   return nodeCryptoCache;
 }
 
@@ -55,7 +56,11 @@ export function resolveImplementation(implementation: Implementation = "auto"): 
     return "native";
   }
   if (implementation !== "auto") {
-    throw new InvalidParametersError("implementation", implementation, 'must be "auto", "native" or "noble"');
+    throw new InvalidParametersError(
+      "implementation",
+      implementation,
+      'must be "auto", "native" or "noble"',
+    );
   }
   return isNativeAvailable() ? "native" : "noble";
 }
@@ -64,7 +69,11 @@ function asPlainBytes(buf: Uint8Array): Uint8Array {
   return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
 }
 
-function createNobleSession(key: Uint8Array, noncePrefix: Uint8Array, aad: Uint8Array): ChunkSession {
+function createNobleSession(
+  key: Uint8Array,
+  noncePrefix: Uint8Array,
+  aad: Uint8Array,
+): ChunkSession {
   const k = key.slice();
   const a = aad.slice();
   const nonce = new Uint8Array(24);
@@ -138,7 +147,11 @@ export function createChunkSession(
 ): ChunkSession {
   assertKey(key);
   if (noncePrefix.length !== NONCE_PREFIX_LENGTH) {
-    throw new InvalidParametersError("noncePrefix", `${noncePrefix.length} bytes`, "must be 16 bytes");
+    throw new InvalidParametersError(
+      "noncePrefix",
+      `${noncePrefix.length} bytes`,
+      "must be 16 bytes",
+    );
   }
   const which = resolveImplementation(implementation);
   if (which === "native") return createNativeSession(loadNodeCrypto()!, key, noncePrefix, aad);

@@ -97,7 +97,11 @@ export function createStreamHeader(
   assertChunkSize(chunkSize);
   const noncePrefix = options.noncePrefix ?? randomBytes(NONCE_PREFIX_LENGTH);
   if (noncePrefix.length !== NONCE_PREFIX_LENGTH) {
-    throw new InvalidParametersError("noncePrefix", `${noncePrefix.length} bytes`, "must be 16 bytes");
+    throw new InvalidParametersError(
+      "noncePrefix",
+      `${noncePrefix.length} bytes`,
+      "must be 16 bytes",
+    );
   }
   const bytes = new Uint8Array(STREAM_HEADER_LENGTH);
   bytes.set(STREAM_MAGIC, 0);
@@ -184,7 +188,11 @@ export function getCiphertextLength(
 ): number {
   assertChunkSize(chunkSize);
   if (!Number.isSafeInteger(plaintextLength) || plaintextLength < 0) {
-    throw new InvalidParametersError("plaintextLength", plaintextLength, "must be a non-negative safe integer");
+    throw new InvalidParametersError(
+      "plaintextLength",
+      plaintextLength,
+      "must be a non-negative safe integer",
+    );
   }
   const chunks = Math.max(1, Math.ceil(plaintextLength / chunkSize));
   return STREAM_HEADER_LENGTH + plaintextLength + chunks * TAG_LENGTH;

@@ -11,8 +11,10 @@ const SIGMA = new TextEncoder().encode("expand 32-byte k");
  * through Uint32Array views on any host, so aligned copies of the bytes are all it needs.
  */
 export function hchacha20(key: Uint8Array, input: Uint8Array): Uint8Array {
-  if (key.length !== 32) throw new InvalidParametersError("key", `${key.length} bytes`, "must be 32 bytes");
-  if (input.length !== 16) throw new InvalidParametersError("input", `${input.length} bytes`, "must be 16 bytes");
+  if (key.length !== 32)
+    throw new InvalidParametersError("key", `${key.length} bytes`, "must be 32 bytes");
+  if (input.length !== 16)
+    throw new InvalidParametersError("input", `${input.length} bytes`, "must be 16 bytes");
   const sigma = new Uint32Array(4);
   new Uint8Array(sigma.buffer).set(SIGMA);
   const k = new Uint32Array(8);

@@ -235,7 +235,12 @@ export class StreamEncryptor {
   constructor(key: Uint8Array, options: EncryptOptions = {}) {
     assertKey(key);
     this.header = createStreamHeader(key, options);
-    this.session = createChunkSession(key, this.header.noncePrefix, this.header.aad, options.implementation);
+    this.session = createChunkSession(
+      key,
+      this.header.noncePrefix,
+      this.header.aad,
+      options.implementation,
+    );
     this.rechunker = new Rechunker(this.header.chunkSize);
     checkLength("plaintextLength", options.plaintextLength);
     this.plaintextLength = options.plaintextLength;
@@ -254,7 +259,8 @@ export class StreamEncryptor {
   }
 
   private seal(out: Uint8Array[], plaintext: Uint8Array, isLast: boolean): void {
-    for (const part of this.session.seal(chunkNonceTail(this.index, isLast), plaintext)) out.push(part);
+    for (const part of this.session.seal(chunkNonceTail(this.index, isLast), plaintext))
+      out.push(part);
     this.index++;
   }
 
@@ -267,12 +273,17 @@ export class StreamEncryptor {
 
   /** Takes a plaintext piece; returns the ciphertext pieces it completes. */
   push(piece: Uint8Array): Uint8Array[] {
-    if (this.finished) throw new InvalidParametersError("push", "after finish", "the stream is finished");
+    if (this.finished)
+      throw new InvalidParametersError("push", "after finish", "the stream is finished");
     const out: Uint8Array[] = [];
     this.start(out);
     this.received += piece.length;
     if (this.plaintextLength !== undefined && this.received > this.plaintextLength) {
-      throw new InvalidParametersError("plaintext", `${this.received} bytes`, `more than the declared plaintextLength ${this.plaintextLength}`);
+      throw new InvalidParametersError(
+        "plaintext",
+        `${this.received} bytes`,
+        `more than the declared plaintextLength ${this.plaintextLength}`,
+      );
     }
     for (const chunk of this.rechunker.push(piece)) {
       if (this.lastIndex !== undefined) {
@@ -283,7 +294,8 @@ export class StreamEncryptor {
       this.pending = chunk;
     }
     // A held chunk that is a view of the caller's piece is copied: the caller may reuse it.
-    if (this.pending !== undefined && this.pending.buffer === piece.buffer) this.pending = this.pending.slice();
+    if (this.pending !== undefined && this.pending.buffer === piece.buffer)
+      this.pending = this.pending.slice();
     return out;
   }
 
@@ -295,7 +307,11 @@ export class StreamEncryptor {
     const rest = this.rechunker.rest();
     if (this.plaintextLength !== undefined) {
       if (this.received !== this.plaintextLength) {
-        throw new InvalidParametersError("plaintext", `${this.received} bytes`, `fewer than the declared plaintextLength ${this.plaintextLength}`);
+        throw new InvalidParametersError(
+          "plaintext",
+          `${this.received} bytes`,
+          `fewer than the declared plaintextLength ${this.plaintextLength}`,
+        );
       }
       if (this.index === this.lastIndex) this.seal(out, rest, true); // else the last chunk was full and is sealed
     } else if (rest.length > 0 || this.pending === undefined) {
@@ -371,10 +387,18 @@ export class StreamDecryptor {
     this.header = header;
     this.headerBytes = undefined;
     this.keyCheckFailed = !keyMatchesHeader(this.key, header);
-    this.session = createChunkSession(this.key, header.noncePrefix, header.aad, this.implementation);
+    this.session = createChunkSession(
+      this.key,
+      header.noncePrefix,
+      header.aad,
+      this.implementation,
+    );
     this.rechunker = new Rechunker(header.chunkSize + TAG_LENGTH);
     if (this.expectedPlaintextLength !== undefined) {
-      this.expectedCiphertextLength = getCiphertextLength(this.expectedPlaintextLength, header.chunkSize);
+      this.expectedCiphertextLength = getCiphertextLength(
+        this.expectedPlaintextLength,
+        header.chunkSize,
+      );
       this.lastIndex = lastChunkIndex(this.expectedPlaintextLength, header.chunkSize);
     }
   }
@@ -416,7 +440,10 @@ export class StreamDecryptor {
           `data ended after chunk ${index}, which is not the last chunk: the end was cut off`,
         );
       }
-      throw new ExtendedDataError(index, `data continues after chunk ${index}, which is the last chunk`);
+      throw new ExtendedDataError(
+        index,
+        `data continues after chunk ${index}, which is the last chunk`,
+      );
     }
     if (atEnd && unit.length < TAG_LENGTH) {
       throw new TruncatedDataError(index, `data ended inside chunk ${index}: the end was cut off`);
@@ -442,7 +469,8 @@ export class StreamDecryptor {
    * when a later chunk fails the earlier ones have already been handed out.
    */
   *pushing(piece: Uint8Array): Generator<Uint8Array, void, undefined> {
-    if (this.finished) throw new InvalidParametersError("push", "after finish", "the stream is finished");
+    if (this.finished)
+      throw new InvalidParametersError("push", "after finish", "the stream is finished");
     if (piece.length === 0) return;
     this.received += piece.length;
     if (this.header === undefined) {
@@ -456,7 +484,10 @@ export class StreamDecryptor {
       this.openHeader();
       piece = piece.subarray(take);
     }
-    if (this.expectedCiphertextLength !== undefined && this.received > this.expectedCiphertextLength) {
+    if (
+      this.expectedCiphertextLength !== undefined &&
+      this.received > this.expectedCiphertextLength
+    ) {
       throw new ExtendedDataError(
         undefined,
         `data is longer than the expected ${this.expectedCiphertextLength} bytes: something was appended`,
@@ -472,7 +503,8 @@ export class StreamDecryptor {
       this.pending = unit;
     }
     // A held unit that is a view of the caller's piece is copied: the caller may reuse it.
-    if (this.pending !== undefined && this.pending.buffer === piece.buffer) this.pending = this.pending.slice();
+    if (this.pending !== undefined && this.pending.buffer === piece.buffer)
+      this.pending = this.pending.slice();
   }
 
   /** Ends the ciphertext; returns the last plaintext, or throws if the data did not end properly. */
@@ -485,12 +517,18 @@ export class StreamDecryptor {
     if (this.finished) return;
     this.finished = true;
     if (this.header === undefined) {
-      if (this.headerFilled > 0 && !isStreamHeaderPrefix(this.headerBytes!.subarray(0, this.headerFilled))) {
+      if (
+        this.headerFilled > 0 &&
+        !isStreamHeaderPrefix(this.headerBytes!.subarray(0, this.headerFilled))
+      ) {
         parseStreamHeader(this.headerBytes!);
       }
       throw new TruncatedDataError(0, `data ended inside the ${STREAM_HEADER_LENGTH}-byte header`);
     }
-    if (this.expectedCiphertextLength !== undefined && this.received < this.expectedCiphertextLength) {
+    if (
+      this.expectedCiphertextLength !== undefined &&
+      this.received < this.expectedCiphertextLength
+    ) {
       throw new TruncatedDataError(
         this.index,
         `data ended after ${this.received} of the expected ${this.expectedCiphertextLength} bytes: the end was cut off`,
@@ -520,7 +558,10 @@ interface ByteMachine {
   finishing(): Iterable<Uint8Array>;
 }
 
-async function* pipe(source: ByteSource, machine: ByteMachine): AsyncGenerator<Uint8Array, void, undefined> {
+async function* pipe(
+  source: ByteSource,
+  machine: ByteMachine,
+): AsyncGenerator<Uint8Array, void, undefined> {
   for await (const piece of source) yield* machine.pushing(piece);
   yield* machine.finishing();
 }
@@ -574,13 +615,21 @@ export function createDecryptionStream(
 }
 
 /** Encrypts a whole plaintext in memory (small data: manifests, tests). */
-export function encryptBytes(plaintext: Uint8Array, key: Uint8Array, options: EncryptOptions = {}): Uint8Array {
+export function encryptBytes(
+  plaintext: Uint8Array,
+  key: Uint8Array,
+  options: EncryptOptions = {},
+): Uint8Array {
   const encryptor = new StreamEncryptor(key, options);
   return concat([...encryptor.push(plaintext), ...encryptor.finish()]);
 }
 
 /** Decrypts a whole ciphertext in memory; same errors as {@link decryptStream}. */
-export function decryptBytes(ciphertext: Uint8Array, key: Uint8Array, options: DecryptOptions = {}): Uint8Array {
+export function decryptBytes(
+  ciphertext: Uint8Array,
+  key: Uint8Array,
+  options: DecryptOptions = {},
+): Uint8Array {
   const decryptor = new StreamDecryptor(key, options);
   return concat([...decryptor.push(ciphertext), ...decryptor.finish()]);
 }

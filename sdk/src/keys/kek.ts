@@ -94,7 +94,11 @@ export interface KeySignatureParameters {
 }
 
 /** Whether `signature` is `account`'s signature over the key-derivation typed data for `chainId`. */
-export async function verifyKeySignature({ account, chainId, signature }: KeySignatureParameters): Promise<boolean> {
+export async function verifyKeySignature({
+  account,
+  chainId,
+  signature,
+}: KeySignatureParameters): Promise<boolean> {
   const typedData = getKeyDerivationTypedData({ account, chainId });
   normalizeKeySignature(signature);
   try {

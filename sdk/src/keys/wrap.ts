@@ -19,17 +19,29 @@ export interface WrapContext {
 
 function check32(name: string, key: Uint8Array): void {
   if (!(key instanceof Uint8Array) || key.length !== 32) {
-    throw new InvalidParametersError(name, key instanceof Uint8Array ? `${key.length} bytes` : typeof key, "must be 32 bytes");
+    throw new InvalidParametersError(
+      name,
+      key instanceof Uint8Array ? `${key.length} bytes` : typeof key,
+      "must be 32 bytes",
+    );
   }
 }
 
 /** AAD = "Co-operative Cloud wrapped file key v1" ‖ manifestVersion (u32 BE) ‖ fileId (16). */
 export function wrapAssociatedData({ fileId, manifestVersion }: WrapContext): Uint8Array {
   if (!(fileId instanceof Uint8Array) || fileId.length !== FILE_ID_LENGTH) {
-    throw new InvalidParametersError("fileId", fileId instanceof Uint8Array ? `${fileId.length} bytes` : typeof fileId, "must be 16 bytes");
+    throw new InvalidParametersError(
+      "fileId",
+      fileId instanceof Uint8Array ? `${fileId.length} bytes` : typeof fileId,
+      "must be 16 bytes",
+    );
   }
   if (!Number.isInteger(manifestVersion) || manifestVersion < 0 || manifestVersion > 0xffffffff) {
-    throw new InvalidParametersError("manifestVersion", manifestVersion, "must be a 32-bit unsigned integer");
+    throw new InvalidParametersError(
+      "manifestVersion",
+      manifestVersion,
+      "must be a 32-bit unsigned integer",
+    );
   }
   const aad = new Uint8Array(WRAP_LABEL.length + 4 + FILE_ID_LENGTH);
   aad.set(WRAP_LABEL, 0);
@@ -39,7 +51,11 @@ export function wrapAssociatedData({ fileId, manifestVersion }: WrapContext): Ui
 }
 
 /** Encrypts a 32-byte file key under the key-encryption key → 72 bytes. */
-export function wrapFileKey(kek: Uint8Array, fileKey: Uint8Array, context: WrapContext): Uint8Array {
+export function wrapFileKey(
+  kek: Uint8Array,
+  fileKey: Uint8Array,
+  context: WrapContext,
+): Uint8Array {
   check32("kek", kek);
   check32("fileKey", fileKey);
   const out = new Uint8Array(WRAPPED_KEY_LENGTH);
@@ -50,13 +66,23 @@ export function wrapFileKey(kek: Uint8Array, fileKey: Uint8Array, context: WrapC
 }
 
 /** Decrypts a wrapped file key; WrongKeyError when this KEK (or context) does not open it. */
-export function unwrapFileKey(kek: Uint8Array, wrapped: Uint8Array, context: WrapContext): Uint8Array {
+export function unwrapFileKey(
+  kek: Uint8Array,
+  wrapped: Uint8Array,
+  context: WrapContext,
+): Uint8Array {
   check32("kek", kek);
   if (!(wrapped instanceof Uint8Array) || wrapped.length !== WRAPPED_KEY_LENGTH) {
-    throw new InvalidParametersError("wrappedKey", wrapped instanceof Uint8Array ? `${wrapped.length} bytes` : typeof wrapped, `must be ${WRAPPED_KEY_LENGTH} bytes`);
+    throw new InvalidParametersError(
+      "wrappedKey",
+      wrapped instanceof Uint8Array ? `${wrapped.length} bytes` : typeof wrapped,
+      `must be ${WRAPPED_KEY_LENGTH} bytes`,
+    );
   }
   try {
-    return xchacha20poly1305(kek, wrapped.subarray(0, 24), wrapAssociatedData(context)).decrypt(wrapped.subarray(24));
+    return xchacha20poly1305(kek, wrapped.subarray(0, 24), wrapAssociatedData(context)).decrypt(
+      wrapped.subarray(24),
+    );
   } catch {
     throw new WrongKeyError(
       "wrapped file key",

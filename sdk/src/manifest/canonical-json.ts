@@ -4,11 +4,13 @@
 import { InvalidParametersError } from "../errors.ts";
 
 /** A JSON value of the canonical subset. */
-export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+export type JsonValue =
+  string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 
 /** Serializes `value` canonically; throws on non-integer numbers, undefined, functions, etc. */
 export function canonicalJson(value: JsonValue): string {
-  if (value === null || typeof value === "boolean" || typeof value === "string") return JSON.stringify(value);
+  if (value === null || typeof value === "boolean" || typeof value === "string")
+    return JSON.stringify(value);
   if (typeof value === "number") {
     if (!Number.isSafeInteger(value)) {
       throw new InvalidParametersError("value", value, "canonical JSON holds only safe integers");

@@ -14,7 +14,12 @@ import {
   WrongKeyError,
 } from "../errors.ts";
 import { FILE_ID_LENGTH, WRAPPED_KEY_LENGTH, unwrapFileKey, wrapFileKey } from "../keys/wrap.ts";
-import { type Manifest, MANIFEST_VERSION, deserializeManifest, serializeManifest } from "./manifest.ts";
+import {
+  type Manifest,
+  MANIFEST_VERSION,
+  deserializeManifest,
+  serializeManifest,
+} from "./manifest.ts";
 
 /** "CCMF": Co-operative Cloud manifest. */
 export const ENVELOPE_MAGIC: Uint8Array = Uint8Array.of(0x43, 0x43, 0x4d, 0x46);
@@ -29,7 +34,11 @@ const MANIFEST_KEY_INFO = new TextEncoder().encode("Co-operative Cloud manifest 
 /** The manifest key: HKDF-SHA256(ikm = file key, no salt, info = "Co-operative Cloud manifest key v1"). */
 export function deriveManifestKey(fileKey: Uint8Array): Uint8Array {
   if (!(fileKey instanceof Uint8Array) || fileKey.length !== 32) {
-    throw new InvalidParametersError("fileKey", fileKey instanceof Uint8Array ? `${fileKey.length} bytes` : typeof fileKey, "must be 32 bytes");
+    throw new InvalidParametersError(
+      "fileKey",
+      fileKey instanceof Uint8Array ? `${fileKey.length} bytes` : typeof fileKey,
+      "must be 32 bytes",
+    );
   }
   return hkdf(sha256, fileKey, undefined, MANIFEST_KEY_INFO, 32);
 }
@@ -62,17 +71,29 @@ export interface ManifestEnvelope {
 /** Splits envelope bytes into their parts (UnsupportedFormatError if they are not an envelope). */
 export function readManifestEnvelope(bytes: Uint8Array): ManifestEnvelope {
   if (bytes.length > MAX_ENVELOPE_LENGTH) {
-    throw new UnsupportedFormatError(FORMAT, undefined, `${bytes.length} bytes is larger than the ${MAX_ENVELOPE_LENGTH}-byte limit`);
+    throw new UnsupportedFormatError(
+      FORMAT,
+      undefined,
+      `${bytes.length} bytes is larger than the ${MAX_ENVELOPE_LENGTH}-byte limit`,
+    );
   }
   for (let i = 0; i < ENVELOPE_MAGIC.length; i++) {
     if (bytes.length <= i) break;
-    if (bytes[i] !== ENVELOPE_MAGIC[i]) throw new UnsupportedFormatError(FORMAT, undefined, 'bad magic (expected "CCMF")');
+    if (bytes[i] !== ENVELOPE_MAGIC[i])
+      throw new UnsupportedFormatError(FORMAT, undefined, 'bad magic (expected "CCMF")');
   }
   if (bytes.length > 4 && bytes[4] !== ENVELOPE_VERSION) {
-    throw new UnsupportedFormatError(FORMAT, bytes[4], `version ${bytes[4]} is not supported (this SDK reads version ${ENVELOPE_VERSION})`);
+    throw new UnsupportedFormatError(
+      FORMAT,
+      bytes[4],
+      `version ${bytes[4]} is not supported (this SDK reads version ${ENVELOPE_VERSION})`,
+    );
   }
   if (bytes.length < ENVELOPE_PREFIX_LENGTH) {
-    throw new TruncatedDataError(0, `${FORMAT}: ${bytes.length} bytes is shorter than its ${ENVELOPE_PREFIX_LENGTH}-byte prefix`);
+    throw new TruncatedDataError(
+      0,
+      `${FORMAT}: ${bytes.length} bytes is shorter than its ${ENVELOPE_PREFIX_LENGTH}-byte prefix`,
+    );
   }
   return {
     version: bytes[4]!,
@@ -95,7 +116,12 @@ export interface EncryptManifestParameters {
 }
 
 /** Builds the envelope bytes: wraps the file key for the owner and encrypts the manifest. */
-export function encryptManifest({ manifest, fileKey, kek, implementation }: EncryptManifestParameters): Uint8Array {
+export function encryptManifest({
+  manifest,
+  fileKey,
+  kek,
+  implementation,
+}: EncryptManifestParameters): Uint8Array {
   const body = serializeManifest(manifest);
   const fileId = fileIdBytes(manifest.fileId);
   const wrapped = wrapFileKey(kek, fileKey, { fileId, manifestVersion: ENVELOPE_VERSION });
@@ -110,7 +136,8 @@ export function encryptManifest({ manifest, fileKey, kek, implementation }: Encr
 }
 
 /** How to open an envelope: the owner's KEK, or a file key (from a share link). */
-export type ManifestKey = { kek: Uint8Array; fileKey?: undefined } | { fileKey: Uint8Array; kek?: undefined };
+export type ManifestKey =
+  { kek: Uint8Array; fileKey?: undefined } | { fileKey: Uint8Array; kek?: undefined };
 
 /** An opened envelope. */
 export interface OpenedManifest {
@@ -142,16 +169,25 @@ export function decryptManifest(
     if (error instanceof WrongKeyError) {
       if (fromOwner) {
         // The wrapped key authenticated, so the body is not the one this envelope was made with.
-        throw new TamperedDataError("chunk", 0, `${FORMAT}: the encrypted manifest was replaced (it is not under this envelope's file key)`);
+        throw new TamperedDataError(
+          "chunk",
+          0,
+          `${FORMAT}: the encrypted manifest was replaced (it is not under this envelope's file key)`,
+        );
       }
-      throw new WrongKeyError("manifest", "wrong key: the share link's key does not open this manifest (the link is for another file, or the manifest is not this file's)");
+      throw new WrongKeyError(
+        "manifest",
+        "wrong key: the share link's key does not open this manifest (the link is for another file, or the manifest is not this file's)",
+      );
     }
     throw error;
   }
   const manifest = deserializeManifest(body);
   if (manifest.fileId !== envelope.fileId) {
-    throw new InvalidManifestError("fileId", `${manifest.fileId} does not match the envelope's file id ${envelope.fileId}`);
+    throw new InvalidManifestError(
+      "fileId",
+      `${manifest.fileId} does not match the envelope's file id ${envelope.fileId}`,
+    );
   }
   return { manifest, fileKey };
 }
-

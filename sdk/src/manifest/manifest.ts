@@ -78,8 +78,14 @@ function fail(field: string, message: string): never {
   throw new InvalidManifestError(field, message);
 }
 
-function onlyKeys(obj: Json, field: string, required: readonly string[], optional: readonly string[] = []): void {
-  for (const key of required) if (!(key in obj)) fail(field === "" ? key : `${field}.${key}`, "is missing");
+function onlyKeys(
+  obj: Json,
+  field: string,
+  required: readonly string[],
+  optional: readonly string[] = [],
+): void {
+  for (const key of required)
+    if (!(key in obj)) fail(field === "" ? key : `${field}.${key}`, "is missing");
   for (const key of Object.keys(obj)) {
     if (!required.includes(key) && !optional.includes(key)) {
       fail(field === "" ? key : `${field}.${key}`, "is not a field of a version-1 manifest");
@@ -87,8 +93,14 @@ function onlyKeys(obj: Json, field: string, required: readonly string[], optiona
   }
 }
 
-function integer(value: unknown, field: string, min: number, max: number = Number.MAX_SAFE_INTEGER): number {
-  if (typeof value !== "number" || !Number.isSafeInteger(value)) fail(field, `must be an integer, got ${JSON.stringify(value)}`);
+function integer(
+  value: unknown,
+  field: string,
+  min: number,
+  max: number = Number.MAX_SAFE_INTEGER,
+): number {
+  if (typeof value !== "number" || !Number.isSafeInteger(value))
+    fail(field, `must be an integer, got ${JSON.stringify(value)}`);
   if (value < min || value > max) fail(field, `must be from ${min} to ${max}, got ${value}`);
   return value;
 }
@@ -100,13 +112,15 @@ function string(value: unknown, field: string): string {
 
 function hex(value: unknown, field: string, bytes: number): `0x${string}` {
   const s = string(value, field);
-  if (!new RegExp(`^0x[0-9a-f]{${2 * bytes}}$`).test(s)) fail(field, `must be 0x and ${2 * bytes} lowercase hex digits`);
+  if (!new RegExp(`^0x[0-9a-f]{${2 * bytes}}$`).test(s))
+    fail(field, `must be 0x and ${2 * bytes} lowercase hex digits`);
   return s as `0x${string}`;
 }
 
 function fileName(value: unknown, field: string): string {
   const s = string(value, field);
-  if (s.length === 0 || s.length > MAX_NAME_LENGTH) fail(field, `must be 1 to ${MAX_NAME_LENGTH} characters`);
+  if (s.length === 0 || s.length > MAX_NAME_LENGTH)
+    fail(field, `must be 1 to ${MAX_NAME_LENGTH} characters`);
   // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u001f\u007f/\\]/.test(s) || s === "." || s === "..") {
     fail(field, "must be a base name (no path separators or control characters)");
@@ -127,7 +141,10 @@ function timestamp(value: unknown, field: string): string {
   const s = string(value, field);
   const time = Date.parse(s);
   if (Number.isNaN(time) || new Date(time).toISOString() !== s) {
-    fail(field, `must be an ISO 8601 UTC time like "2026-01-31T12:00:00.000Z", got ${JSON.stringify(s)}`);
+    fail(
+      field,
+      `must be an ISO 8601 UTC time like "2026-01-31T12:00:00.000Z", got ${JSON.stringify(s)}`,
+    );
   }
   return s;
 }
@@ -141,13 +158,15 @@ function cid(value: unknown, field: string): string {
     fail(field, `is not a CID: ${JSON.stringify(s)}`);
   }
   if (parsed.version !== 1) fail(field, "must be a CIDv1");
-  if (parsed.toString() !== s) fail(field, `must be in canonical base32 form (${parsed.toString()})`);
+  if (parsed.toString() !== s)
+    fail(field, `must be in canonical base32 form (${parsed.toString()})`);
   return s;
 }
 
 function dealId(value: unknown, field: string): string {
   const s = string(value, field);
-  if (!/^(0|[1-9][0-9]{0,77})$/.test(s) || BigInt(s) > MAX_UINT256) fail(field, "must be a decimal uint256");
+  if (!/^(0|[1-9][0-9]{0,77})$/.test(s) || BigInt(s) > MAX_UINT256)
+    fail(field, "must be a decimal uint256");
   return s;
 }
 
@@ -160,12 +179,26 @@ export function parseManifest(value: unknown): Manifest {
   if (!isObject(value)) fail("", "must be a JSON object");
   if (!("version" in value)) fail("version", "is missing");
   if (value.version !== MANIFEST_VERSION) {
-    fail("version", `version ${JSON.stringify(value.version)} is not supported (this SDK reads version ${MANIFEST_VERSION})`);
+    fail(
+      "version",
+      `version ${JSON.stringify(value.version)} is not supported (this SDK reads version ${MANIFEST_VERSION})`,
+    );
   }
   onlyKeys(
     value,
     "",
-    ["version", "fileId", "name", "size", "mimeType", "createdAt", "encryption", "erasure", "commitment", "shards"],
+    [
+      "version",
+      "fileId",
+      "name",
+      "size",
+      "mimeType",
+      "createdAt",
+      "encryption",
+      "erasure",
+      "commitment",
+      "shards",
+    ],
     ["dealId", "chainId"],
   );
 
@@ -177,7 +210,10 @@ export function parseManifest(value: unknown): Manifest {
   const chunkSize = integer(enc.chunkSize, "encryption.chunkSize", MIN_CHUNK_SIZE, MAX_CHUNK_SIZE);
   const ciphertextSize = integer(enc.ciphertextSize, "encryption.ciphertextSize", 1);
   if (ciphertextSize !== getCiphertextLength(size, chunkSize)) {
-    fail("encryption.ciphertextSize", `must be ${getCiphertextLength(size, chunkSize)} for size ${size} in chunks of ${chunkSize}`);
+    fail(
+      "encryption.ciphertextSize",
+      `must be ${getCiphertextLength(size, chunkSize)} for size ${size} in chunks of ${chunkSize}`,
+    );
   }
 
   const era = value.erasure;
@@ -188,7 +224,12 @@ export function parseManifest(value: unknown): Manifest {
   const blockSize = integer(era.blockSize, "erasure.blockSize", 1);
   let shardSize: number;
   try {
-    shardSize = getStripeLayout({ dataShards: k, totalShards: n, blockSize, dataLength: ciphertextSize }).shardSize;
+    shardSize = getStripeLayout({
+      dataShards: k,
+      totalShards: n,
+      blockSize,
+      dataLength: ciphertextSize,
+    }).shardSize;
   } catch (error) {
     fail("erasure", (error as Error).message);
   }
@@ -197,11 +238,13 @@ export function parseManifest(value: unknown): Manifest {
   if (!isObject(com)) fail("commitment", "must be an object");
   onlyKeys(com, "commitment", ["hash", "segmentSize"]);
   if (com.hash !== COMMITMENT_HASH) fail("commitment.hash", `must be "${COMMITMENT_HASH}"`);
-  if (com.segmentSize !== COMMITMENT_SEGMENT_SIZE) fail("commitment.segmentSize", `must be ${COMMITMENT_SEGMENT_SIZE}`);
+  if (com.segmentSize !== COMMITMENT_SEGMENT_SIZE)
+    fail("commitment.segmentSize", `must be ${COMMITMENT_SEGMENT_SIZE}`);
   const leafCount = Math.max(1, Math.ceil(shardSize / COMMITMENT_SEGMENT_SIZE));
 
   if (!Array.isArray(value.shards)) fail("shards", "must be an array");
-  if (value.shards.length !== n) fail("shards", `must list n = ${n} shards, lists ${value.shards.length}`);
+  if (value.shards.length !== n)
+    fail("shards", `must list n = ${n} shards, lists ${value.shards.length}`);
   const shards = value.shards.map((shard: unknown, i: number): ManifestShard => {
     const field = `shards[${i}]`;
     if (!isObject(shard)) fail(field, "must be an object");
@@ -212,8 +255,10 @@ export function parseManifest(value: unknown): Manifest {
       merkleRoot: hex(shard.merkleRoot, `${field}.merkleRoot`, 32),
       leafCount: integer(shard.leafCount, `${field}.leafCount`, 1),
     };
-    if (s.size !== shardSize) fail(`${field}.size`, `must be ${shardSize} (the stripe layout's shard size)`);
-    if (s.leafCount !== leafCount) fail(`${field}.leafCount`, `must be ${leafCount} (ceil(size / ${COMMITMENT_SEGMENT_SIZE}))`);
+    if (s.size !== shardSize)
+      fail(`${field}.size`, `must be ${shardSize} (the stripe layout's shard size)`);
+    if (s.leafCount !== leafCount)
+      fail(`${field}.leafCount`, `must be ${leafCount} (ceil(size / ${COMMITMENT_SEGMENT_SIZE}))`);
     return s;
   });
 
@@ -247,7 +292,12 @@ function toJson(manifest: Manifest): JsonValue {
     encryption: { ...manifest.encryption },
     erasure: { ...manifest.erasure },
     commitment: { ...manifest.commitment },
-    shards: manifest.shards.map((s) => ({ size: s.size, cid: s.cid, merkleRoot: s.merkleRoot, leafCount: s.leafCount })),
+    shards: manifest.shards.map((s) => ({
+      size: s.size,
+      cid: s.cid,
+      merkleRoot: s.merkleRoot,
+      leafCount: s.leafCount,
+    })),
   };
   if (manifest.dealId !== undefined) json.dealId = manifest.dealId;
   if (manifest.chainId !== undefined) json.chainId = manifest.chainId;

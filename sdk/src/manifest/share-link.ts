@@ -74,7 +74,8 @@ export function formatShareLink({ manifestCid, fileKey }: ShareLink): string {
  * the fragment or the key. Unknown fragment parameters are ignored (room for later versions).
  */
 export function parseShareLink(link: string): ShareLink {
-  if (typeof link !== "string") throw new InvalidShareLinkError("scheme", "a share link is a string");
+  if (typeof link !== "string")
+    throw new InvalidShareLinkError("scheme", "a share link is a string");
   const text = link.trim();
   const schemeEnd = text.indexOf("//");
   if (schemeEnd < 0 || text.slice(0, schemeEnd).toLowerCase() !== SHARE_LINK_SCHEME) {
@@ -82,7 +83,11 @@ export function parseShareLink(link: string): ShareLink {
   }
   const rest = text.slice(schemeEnd + 2);
   const hash = rest.indexOf("#");
-  if (hash < 0) throw new InvalidShareLinkError("fragment", 'it has no "#k=<key>" fragment: the key is missing');
+  if (hash < 0)
+    throw new InvalidShareLinkError(
+      "fragment",
+      'it has no "#k=<key>" fragment: the key is missing',
+    );
   const cidText = rest.slice(0, hash).replace(/\/$/, "");
   if (cidText === "" || /[/?]/.test(cidText)) {
     throw new InvalidShareLinkError("cid", "expected coop://<manifest CID>#k=<key>");
@@ -96,10 +101,17 @@ export function parseShareLink(link: string): ShareLink {
     if (key !== undefined) throw new InvalidShareLinkError("fragment", "the key (k) appears twice");
     key = eq < 0 ? "" : param.slice(eq + 1);
   }
-  if (key === undefined) throw new InvalidShareLinkError("fragment", 'the fragment has no "k=<key>": the key is missing');
+  if (key === undefined)
+    throw new InvalidShareLinkError(
+      "fragment",
+      'the fragment has no "k=<key>": the key is missing',
+    );
   const fileKey = fromBase64Url(key);
   if (fileKey === undefined || fileKey.length !== 32) {
-    throw new InvalidShareLinkError("key", "the key must be 32 bytes in unpadded base64url (43 characters)");
+    throw new InvalidShareLinkError(
+      "key",
+      "the key must be 32 bytes in unpadded base64url (43 characters)",
+    );
   }
   return { manifestCid, fileKey };
 }

@@ -1,0 +1,100 @@
+// STREAM encryption throughput on 256 MiB of random data, next to node:crypto's
+// chacha20-poly1305 alone in the same run. Prints JSON lines { name, value, unit } (MB/s, and
+// ratios). Run: node_modules/.bin/node sdk/bench/crypto.ts [MiB, default 256]
+import { createCipheriv, createSecretKey, randomBytes, randomFillSync } from "node:crypto";
+import { StreamDecryptor, StreamEncryptor, type EncryptOptions } from "../src/crypto/index.ts";
+
+const MiB = 1024 * 1024;
+const total = Number(process.argv[2] ?? 256) * MiB;
+const pieceSize = MiB; // as a file reader hands them out
+const data = new Uint8Array(total);
+for (let o = 0; o < total; o += 64 * MiB) randomFillSync(data, o, Math.min(64 * MiB, total - o));
+const key = new Uint8Array(randomBytes(32));
+
+function report(name: string, value: number, unit: string): void {
+  console.log(JSON.stringify({ name, value: Math.round(value * 100) / 100, unit }));
+}
+
+/** Best MB/s of `runs` runs of `fn` over `bytes` bytes (the machine is shared: best is least disturbed). */
+function best(runs: number, bytes: number, fn: () => void): number {
+  let top = 0;
+  for (let i = 0; i < runs; i++) {
+    const t0 = performance.now();
+    fn();
+    top = Math.max(top, bytes / 1e6 / ((performance.now() - t0) / 1000));
+  }
+  return top;
+}
+
+function pieces(bytes: Uint8Array, size: number): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  for (let o = 0; o < bytes.length; o += size) out.push(bytes.subarray(o, o + size));
+  return out;
+}
+
+const input = pieces(data, pieceSize);
+
+// Baseline: one node:crypto chacha20-poly1305 cipher over the whole data, 1 MiB updates.
+const baseline = best(3, total, () => {
+  const c = createCipheriv("chacha20-poly1305", key, new Uint8Array(12), { authTagLength: 16 });
+  for (const p of input) c.update(p);
+  c.final();
+  c.getAuthTag();
+});
+report("crypto: node:crypto chacha20-poly1305 alone, one message (baseline)", baseline, "MB/s");
+
+// The same cipher, a fresh cipher object per 64 KiB chunk (what any chunked AEAD pays).
+const keyObject = createSecretKey(key);
+const perChunk = best(3, total, () => {
+  const nonce = new Uint8Array(12);
+  for (let o = 0; o < total; o += 65_536) {
+    const c = createCipheriv("chacha20-poly1305", keyObject, nonce, { authTagLength: 16 });
+    c.update(data.subarray(o, o + 65_536));
+    c.final();
+    c.getAuthTag();
+  }
+});
+report("crypto: node:crypto chacha20-poly1305, a cipher per 64 KiB chunk", perChunk, "MB/s");
+
+function encryptAll(options: EncryptOptions, keep?: Uint8Array[]): void {
+  const e = new StreamEncryptor(key, options);
+  for (const p of input) for (const out of e.push(p)) keep?.push(out);
+  for (const out of e.finish()) keep?.push(out);
+}
+
+const nativeEnc = best(3, total, () => encryptAll({ implementation: "native" }));
+report("crypto: STREAM encrypt, native path (64 KiB chunks)", nativeEnc, "MB/s");
+const nativeEnc1M = best(3, total, () => encryptAll({ implementation: "native", chunkSize: MiB }));
+report("crypto: STREAM encrypt, native path (1 MiB chunks, for comparison)", nativeEnc1M, "MB/s");
+const nobleEnc = best(2, total, () => encryptAll({ implementation: "noble" }));
+report("crypto: STREAM encrypt, noble path (browser; 64 KiB chunks)", nobleEnc, "MB/s");
+
+const ciphertext: Uint8Array[] = [];
+encryptAll({ implementation: "native" }, ciphertext);
+// Re-cut the ciphertext into 1 MiB pieces, as a downloader would hand them out.
+const ctBytes = new Uint8Array(ciphertext.reduce((n, p) => n + p.length, 0));
+let at = 0;
+for (const p of ciphertext) {
+  ctBytes.set(p, at);
+  at += p.length;
+}
+ciphertext.length = 0;
+const ctPieces = pieces(ctBytes, pieceSize);
+
+function decryptAll(implementation: "native" | "noble"): void {
+  const d = new StreamDecryptor(key, { implementation, expectedPlaintextLength: total });
+  let n = 0;
+  for (const p of ctPieces) for (const out of d.push(p)) n += out.length;
+  for (const out of d.finish()) n += out.length;
+  if (n !== total) throw new Error(`decrypted ${n} bytes, expected ${total}`);
+}
+
+const nativeDec = best(3, total, () => decryptAll("native"));
+report("crypto: STREAM decrypt, native path", nativeDec, "MB/s");
+const nobleDec = best(2, total, () => decryptAll("noble"));
+report("crypto: STREAM decrypt, noble path (browser)", nobleDec, "MB/s");
+
+report("crypto: STREAM encrypt native / node:crypto baseline", nativeEnc / baseline, "ratio");
+report("crypto: STREAM decrypt native / node:crypto baseline", nativeDec / baseline, "ratio");
+report("crypto: STREAM encrypt noble / node:crypto baseline", nobleEnc / baseline, "ratio");
+report("crypto: STREAM encrypt noble / native", nobleEnc / nativeEnc, "ratio");
