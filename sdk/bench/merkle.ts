@@ -24,10 +24,16 @@ const concat = (...parts: Uint8Array[]): Uint8Array<ArrayBuffer> => {
   }
   return out;
 };
+const nodeScratch = new Uint8Array(65);
+nodeScratch[0] = 1;
 const nativeNodes: SegmentHasher = {
   name: "node:crypto leaves and nodes",
   leaf: (getNodeHasher() as SegmentHasher).leaf,
-  node: (l, r) => hash("sha256", concat(Uint8Array.of(1), l, r), "buffer"),
+  node: (l, r) => {
+    nodeScratch.set(l, 1);
+    nodeScratch.set(r, 33);
+    return hash("sha256", nodeScratch, "buffer");
+  },
 };
 const noble: SegmentHasher = {
   name: "@noble/hashes",
