@@ -9,3 +9,11 @@ export {
   type UnixfsCidOptions,
   type UnixfsCidResult,
 } from "./unixfs.ts";
+export {
+  ShardCommitmentBuilder,
+  computeShardCommitment,
+  verifyShard,
+  type ExpectedShard,
+  type ShardCommitment,
+  type ShardCommitmentOptions,
+} from "./shard-commitment.ts";
