@@ -40,8 +40,9 @@ interface IStorageMarket {
     }
 
     /// @notice Lifecycle of one shard slot of a deal.
+    /// @dev A new deal writes no per-shard storage: an unaccepted shard's provider is the one
+    /// in the deal's commitment (and the DealCreated event) until the owner reassigns it.
     enum ShardStatus {
-        None, // no such shard
         Assigned, // waiting for the assigned provider to accept
         Active, // accepted (or repaired) and in the holder's proof set
         Lost, // declared lost or failed a targeted challenge; open for repair
@@ -70,11 +71,13 @@ interface IStorageMarket {
         uint32 endEpoch;
         uint128 shardRate;
         bool cancelled;
-        bytes32 rootsHash;
+        bytes32 shardsHash;
         bytes manifestCid;
     }
 
     /// @notice A shard slot as the views return it.
+    /// @param provider The holder; while Assigned, zero unless reassigned (the assigned
+    /// provider is then the deal's `providers[shard]`, see DealCreated).
     /// @param epoch While Assigned: the epoch of assignment (acceptance deadline = epoch +
     /// acceptanceWindow). While Active: the first epoch not yet paid to the holder.
     /// @param lost True when the shard is Lost, or Active with a holder that has failed.
@@ -124,7 +127,8 @@ interface IStorageMarket {
     /// @param durationEpochs Epochs paid for, starting at the epoch after creation.
     /// @param roots Segment Merkle root of each shard (n = roots.length ≤ 32).
     /// @param providers Provider chosen for each shard (distinct, registered, members).
-    /// @param manifestCid The encrypted manifest's CID (binary form).
+    /// @param manifestCid The encrypted manifest's CID in binary form: CIDv1, a one-byte codec
+    /// (e.g. raw 0x55, dag-pb 0x70) and a sha2-256 multihash, 36 bytes.
     struct DealRequest {
         uint8 k;
         uint64 shardSize;
@@ -154,6 +158,8 @@ interface IStorageMarket {
     error MarketProviderFailed(address provider, uint32 failedEpoch);
     /// @notice Invalid deal shape: k, n, shard size or duration.
     error MarketInvalidDeal(uint256 k, uint256 n, uint256 shardSize, uint256 durationEpochs);
+    /// @notice The manifest CID is not a CIDv1 with a one-byte codec and a sha2-256 multihash.
+    error MarketInvalidManifestCid(bytes cid);
     /// @notice `provider` appears more than once in the deal (shard `shard`).
     error MarketDuplicateProvider(address provider, uint256 shard);
     /// @notice No deal with id `dealId`.
@@ -168,8 +174,8 @@ interface IStorageMarket {
     error MarketWrongShardStatus(uint256 dealId, uint256 shard, ShardStatus status);
     /// @notice The acceptance window of the shard closed at `deadline` (or is still open).
     error MarketAcceptanceWindow(uint256 dealId, uint256 shard, uint256 deadline);
-    /// @notice The roots given do not hash to the deal's commitment.
-    error MarketRootsMismatch(uint256 dealId);
+    /// @notice The roots and providers given do not hash to the deal's commitment.
+    error MarketCommitmentMismatch(uint256 dealId);
     /// @notice The deal ended at `endEpoch` (or has not ended yet, for settlement).
     error MarketDealEnded(uint256 dealId, uint256 endEpoch);
     /// @notice The seed of `epoch` is not fixed yet (or was fixed in this very block).

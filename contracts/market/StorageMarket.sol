@@ -33,7 +33,7 @@ contract StorageMarket is StorageMarketBase, Ownable, ReentrancyGuardTransient {
     ICoopMembership public immutable membership;
     /// @notice Receives the co-op fee and records patronage.
     IPatronageTreasury public immutable treasury;
-    /// @notice The deal-management, faults and repair code this market delegates to.
+    /// @notice The provider-upkeep, deal-management, faults and repair code this market delegates to.
     address public immutable extension;
 
     // ─────────────────────────── construction & governance ───────────────────────────
@@ -121,41 +121,29 @@ contract StorageMarket is StorageMarketBase, Ownable, ReentrancyGuardTransient {
         _token.safeTransferFrom(msg.sender, address(this), stake);
     }
 
+
+
+
     /// @notice Changes the caller's endpoint, addresses and capacity.
     /// @param endpoint New HTTP endpoint.
     /// @param multiaddrs New libp2p addresses.
     /// @param capacity New capacity; not below what is in use, and covered by the stake.
-    function updateProvider(string calldata endpoint, string[] calldata multiaddrs, uint64 capacity) external {
-        Provider storage p = _registered(msg.sender);
-        if (capacity < p.used) revert MarketCapacityBelowUsed(capacity, p.used);
-        _checkStake(p.stake, capacity);
-        p.capacity = capacity;
-        _infos[msg.sender] = ProviderInfo(endpoint, multiaddrs);
-        emit ProviderUpdated(msg.sender, endpoint, multiaddrs, capacity);
+    function updateProvider(string calldata endpoint, string[] calldata multiaddrs, uint64 capacity) external nonReentrant {
+        (endpoint, multiaddrs, capacity);
+        _delegate();
     }
 
     /// @notice Adds `amount` to the caller's stake.
     /// @param amount Tokens to add.
     function topUp(uint256 amount) external nonReentrant {
-        Provider storage p = _registered(msg.sender);
-        p.stake += uint128(amount);
-        _totals.stakes += uint128(amount);
-        emit StakeAdded(msg.sender, amount, p.stake);
-        _token.safeTransferFrom(msg.sender, address(this), amount);
+        amount;
+        _delegate();
     }
 
     /// @notice Deregisters the caller once it holds and reserves nothing; the stake moves to
     /// its withdrawable balance.
-    function leave() external {
-        Provider storage p = _registered(msg.sender);
-        if (p.activeShards != 0 || p.used != 0) revert MarketProviderBusy(msg.sender, p.activeShards, p.used);
-        uint128 stake = p.stake;
-        p.stake = 0;
-        p.registered = false;
-        p.failedEpoch = 0;
-        _totals.stakes -= stake;
-        _credit(msg.sender, stake);
-        emit ProviderLeft(msg.sender, stake);
+    function leave() external nonReentrant {
+        _delegate();
     }
 
     /// @notice Withdraws the caller's whole internal balance (earnings, refunds, bounties).
@@ -205,6 +193,11 @@ contract StorageMarket is StorageMarketBase, Ownable, ReentrancyGuardTransient {
             req.k == 0 || req.k > n || n > MAX_SHARDS || req.providers.length != n || req.shardSize == 0
                 || req.durationEpochs == 0 || Math.ceilDiv(req.shardSize, SegmentMerkle.SEGMENT_SIZE) > MAX_LEAVES
         ) revert MarketInvalidDeal(req.k, n, req.shardSize, req.durationEpochs);
+        bytes calldata cid = req.manifestCid;
+        // CIDv1 (0x01), one-byte codec, sha2-256 multihash (0x12, 32 bytes): stored as codec + digest.
+        if (cid.length != 36 || cid[0] != 0x01 || uint8(cid[1]) >= 0x80 || cid[2] != 0x12 || cid[3] != 0x20) {
+            revert MarketInvalidManifestCid(cid);
+        }
         (uint256 rate, uint256 escrow, uint256 fee) = quoteDeal(req.shardSize, n, req.durationEpochs);
         uint32 cur = uint32(currentEpoch());
         dealId = ++_lastDealId;
@@ -213,11 +206,8 @@ contract StorageMarket is StorageMarketBase, Ownable, ReentrancyGuardTransient {
             for (uint256 j = 0; j < i; ++j) {
                 if (req.providers[j] == provider) revert MarketDuplicateProvider(provider, i);
             }
-            _reserve(provider, req.shardSize);
-            Shard storage s = _shards[dealId][i];
-            s.provider = provider;
-            s.epoch = cur;
-            s.status = ShardStatus.Assigned;
+            // Capacity is only checked here; the provider reserves it by accepting.
+            _checkRoom(provider, req.shardSize);
         }
         _deals[dealId] = Deal({
             owner: msg.sender,
@@ -226,33 +216,41 @@ contract StorageMarket is StorageMarketBase, Ownable, ReentrancyGuardTransient {
             k: req.k,
             n: uint8(n),
             cancelled: false,
+            manifestCodec: uint8(cid[1]),
             shardRate: uint128(rate),
             shardSize: req.shardSize,
             leafCount: uint32(Math.ceilDiv(req.shardSize, SegmentMerkle.SEGMENT_SIZE)),
             createdEpoch: cur,
-            rootsHash: keccak256(abi.encodePacked(req.roots))
+            shardsHash: keccak256(abi.encode(req.roots, req.providers)),
+            manifestDigest: bytes32(cid[4:36])
         });
-        _manifests[dealId] = req.manifestCid;
         _totals.escrow += uint128(escrow);
         emit DealCreated(dealId, msg.sender, req, cur + 1, cur + 1 + req.durationEpochs, escrow, fee);
         _collect(escrow, fee);
     }
 
     /// @notice The assigned provider accepts its shard (after checking the data against the
-    /// root); the shard joins its proof set and is paid from the next epoch on.
+    /// root): it reserves the capacity, the shard joins its proof set and is paid from the
+    /// next epoch on.
     /// @param dealId The deal.
     /// @param shard The shard index.
-    /// @param roots All roots of the deal (checked against its commitment).
-    function acceptShard(uint256 dealId, uint256 shard, bytes32[] calldata roots) external {
+    /// @param roots All roots of the deal, as created.
+    /// @param providers All providers of the deal, as created (checked with `roots` against
+    /// the deal's commitment).
+    function acceptShard(uint256 dealId, uint256 shard, bytes32[] calldata roots, address[] calldata providers)
+        external
+    {
         (Deal storage d, Shard storage s) = _shard(dealId, shard);
         if (s.status != ShardStatus.Assigned) revert MarketWrongShardStatus(dealId, shard, s.status);
-        if (s.provider != msg.sender) revert MarketShardNotAssigned(dealId, shard, msg.sender);
+        _checkCommitment(d, dealId, roots, providers);
+        address assigned = s.provider == address(0) ? providers[shard] : s.provider;
+        if (assigned != msg.sender) revert MarketShardNotAssigned(dealId, shard, msg.sender);
         uint256 cur = currentEpoch();
-        uint256 deadline = s.epoch + _params.acceptanceWindow;
+        uint256 deadline = _assignedEpoch(d, s) + _params.acceptanceWindow;
         if (cur > deadline) revert MarketAcceptanceWindow(dealId, shard, deadline);
         if (cur + 1 >= d.endEpoch) revert MarketDealEnded(dealId, d.endEpoch);
-        if (keccak256(abi.encodePacked(roots)) != d.rootsHash) revert MarketRootsMismatch(dealId);
-        _checkProvider(msg.sender);
+        _reserve(msg.sender, d.shardSize);
+        s.provider = msg.sender;
         s.root = roots[shard];
         uint256 entry = _join(dealId, shard, d.leafCount, s, msg.sender, cur);
         emit ShardAccepted(dealId, uint8(shard), msg.sender, entry);
@@ -282,7 +280,6 @@ contract StorageMarket is StorageMarketBase, Ownable, ReentrancyGuardTransient {
             emit ShardSettled(dealId, uint8(shard), _close(d, s, extra));
         } else if (status == ShardStatus.Assigned || status == ShardStatus.Lost) {
             if (cur <= d.endEpoch) revert MarketDealEnded(dealId, d.endEpoch);
-            if (status == ShardStatus.Assigned) _providers[s.provider].used -= d.shardSize;
             _dropClaim(d, s);
             uint256 reward = s.repairReward;
             s.repairReward = 0;
@@ -355,8 +352,16 @@ contract StorageMarket is StorageMarketBase, Ownable, ReentrancyGuardTransient {
     /// @param dealId The deal.
     /// @param shard The shard index.
     /// @param provider The new provider.
-    function reassignShard(uint256 dealId, uint256 shard, address provider) external nonReentrant {
-        (dealId, shard, provider);
+    /// @param roots All roots of the deal, as created.
+    /// @param providers All providers of the deal, as created.
+    function reassignShard(
+        uint256 dealId,
+        uint256 shard,
+        address provider,
+        bytes32[] calldata roots,
+        address[] calldata providers
+    ) external nonReentrant {
+        (dealId, shard, provider, roots, providers);
         _delegate();
     }
 
@@ -444,8 +449,13 @@ contract StorageMarket is StorageMarketBase, Ownable, ReentrancyGuardTransient {
     /// within the repair window, or the claim lapses and anyone eligible may claim.
     /// @param dealId The deal.
     /// @param shard The shard index.
-    function claimRepair(uint256 dealId, uint256 shard) external nonReentrant {
-        (dealId, shard);
+    /// @param roots All roots of the deal, as created.
+    /// @param providers All providers of the deal, as created.
+    function claimRepair(uint256 dealId, uint256 shard, bytes32[] calldata roots, address[] calldata providers)
+        external
+        nonReentrant
+    {
+        (dealId, shard, roots, providers);
         _delegate();
     }
 
@@ -535,8 +545,8 @@ contract StorageMarket is StorageMarketBase, Ownable, ReentrancyGuardTransient {
             endEpoch: d.endEpoch,
             shardRate: d.shardRate,
             cancelled: d.cancelled,
-            rootsHash: d.rootsHash,
-            manifestCid: _manifests[dealId]
+            shardsHash: d.shardsHash,
+            manifestCid: abi.encodePacked(bytes1(0x01), d.manifestCodec, bytes2(0x1220), d.manifestDigest)
         });
     }
 
@@ -545,13 +555,13 @@ contract StorageMarket is StorageMarketBase, Ownable, ReentrancyGuardTransient {
     /// @param shard The shard index.
     /// @return v The shard.
     function getShard(uint256 dealId, uint256 shard) external view returns (ShardView memory v) {
-        (, Shard storage s) = _shard(dealId, shard);
+        (Deal storage d, Shard storage s) = _shard(dealId, shard);
         v = ShardView({
             status: s.status,
             lost: _isLost(s),
             provider: s.provider,
             root: s.root,
-            epoch: s.epoch,
+            epoch: s.status == ShardStatus.Assigned ? uint32(_assignedEpoch(d, s)) : s.epoch,
             paidEpochs: s.paidEpochs,
             repairReward: s.repairReward,
             challenger: s.challenger,

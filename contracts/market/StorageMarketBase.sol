@@ -39,16 +39,19 @@ abstract contract StorageMarketBase is IStorageMarket {
         uint8 k;
         uint8 n;
         bool cancelled;
+        uint8 manifestCodec; // multicodec of the manifest CID (one-byte varint)
         uint128 shardRate;
         uint64 shardSize;
         uint32 leafCount;
         uint32 createdEpoch;
-        bytes32 rootsHash;
+        bytes32 shardsHash; // keccak256(abi.encode(roots, providers))
+        bytes32 manifestDigest; // sha2-256 digest of the manifest CID
     }
 
-    /// @dev Slot 0 is all a deal writes at creation; the rest is written by providers.
+    /// @dev Nothing is written at deal creation (all zero = Assigned to the committed provider);
+    /// acceptance, reassignment and repair write it.
     struct Shard {
-        address provider;
+        address provider; // zero while assigned to the committed provider
         uint32 epoch; // Assigned: assignment epoch; Active: first epoch not yet paid
         uint32 paidEpochs;
         ShardStatus status;
@@ -113,7 +116,6 @@ abstract contract StorageMarketBase is IStorageMarket {
     uint64 internal _lastDealId;
 
     mapping(uint256 dealId => Deal) internal _deals;
-    mapping(uint256 dealId => bytes) internal _manifests;
     mapping(uint256 dealId => mapping(uint256 shard => Shard)) internal _shards;
     mapping(address provider => Provider) internal _providers;
     mapping(address provider => ProviderInfo) internal _infos;
@@ -172,11 +174,16 @@ abstract contract StorageMarketBase is IStorageMarket {
         if (!_membership.isMember(account)) revert MarketNotMember(account);
     }
 
-    function _reserve(address account, uint64 size) internal {
-        Provider storage p = _checkProvider(account);
+    /// @dev Reverts unless `account` may take a shard of `size` bytes now.
+    function _checkRoom(address account, uint64 size) internal view returns (Provider storage p) {
+        p = _checkProvider(account);
         uint256 free = p.capacity - p.used;
         if (size > free) revert MarketInsufficientCapacity(account, size, free);
-        p.used += size;
+    }
+
+    /// @dev Reserves capacity: at acceptance and at a repair claim (not at deal creation).
+    function _reserve(address account, uint64 size) internal {
+        _checkRoom(account, size).used += size;
     }
 
     function _shard(uint256 dealId, uint256 shard) internal view returns (Deal storage d, Shard storage s) {
@@ -196,15 +203,33 @@ abstract contract StorageMarketBase is IStorageMarket {
         d = _ownedDeal(dealId);
         (, s) = _shard(dealId, shard);
         if (s.status != ShardStatus.Assigned) revert MarketWrongShardStatus(dealId, shard, s.status);
-        uint256 deadline = s.epoch + _params.acceptanceWindow;
+        uint256 deadline = _assignedEpoch(d, s) + _params.acceptanceWindow;
         if (_currentEpoch() <= deadline) revert MarketAcceptanceWindow(dealId, shard, deadline);
     }
 
-    /// @dev Reverts when `account` is assigned or holds (not lost) any shard of the deal.
-    function _checkNotHolding(Deal storage d, uint256 dealId, address account) internal view {
+    /// @dev Epoch from which an unaccepted shard's acceptance window runs.
+    function _assignedEpoch(Deal storage d, Shard storage s) internal view returns (uint256) {
+        return s.provider == address(0) ? d.createdEpoch : s.epoch;
+    }
+
+    /// @dev Checks `roots` and `providers` against the deal's commitment.
+    function _checkCommitment(Deal storage d, uint256 dealId, bytes32[] calldata roots, address[] calldata providers)
+        internal
+        view
+    {
+        if (keccak256(abi.encode(roots, providers)) != d.shardsHash) revert MarketCommitmentMismatch(dealId);
+    }
+
+    /// @dev Reverts when `account` is assigned or holds (not lost) any shard of the deal;
+    /// `providers` is the deal's committed list (checked by the caller).
+    function _checkNotHolding(Deal storage d, uint256 dealId, address account, address[] calldata providers)
+        internal
+        view
+    {
         for (uint256 i = 0; i < d.n; ++i) {
             Shard storage s = _shards[dealId][i];
-            if (s.provider != account) continue;
+            address holder = s.provider == address(0) ? providers[i] : s.provider;
+            if (holder != account) continue;
             if (s.status == ShardStatus.Assigned || (s.status == ShardStatus.Active && !_isLost(s))) {
                 revert MarketRepairIneligible(account, i);
             }

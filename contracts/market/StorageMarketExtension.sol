@@ -12,8 +12,8 @@ import {SegmentMerkle} from "../libraries/SegmentMerkle.sol";
 import {StorageMarketBase} from "./StorageMarketBase.sol";
 
 /// @title StorageMarketExtension
-/// @notice Deal management (reassign, refund, extend, cancel), faults and repair of the
-/// storage market. Runs only by delegatecall from
+/// @notice Provider upkeep (update, top up, leave), deal management (reassign, refund,
+/// extend, cancel), faults and repair of the storage market. Runs only by delegatecall from
 /// StorageMarket (which forwards these functions, under its reentrancy guard), on the
 /// market's storage; a direct call reverts.
 contract StorageMarketExtension is StorageMarketBase {
@@ -185,7 +185,12 @@ contract StorageMarketExtension is StorageMarketBase {
     /// within the repair window, or the claim lapses and anyone eligible may claim.
     /// @param dealId The deal.
     /// @param shard The shard index.
-    function claimRepair(uint256 dealId, uint256 shard) external onlyDelegated {
+    /// @param roots All roots of the deal, as created.
+    /// @param providers All providers of the deal, as created.
+    function claimRepair(uint256 dealId, uint256 shard, bytes32[] calldata roots, address[] calldata providers)
+        external
+        onlyDelegated
+    {
         (Deal storage d, Shard storage s) = _shard(dealId, shard);
         if (!_isLost(s)) revert MarketWrongShardStatus(dealId, shard, s.status);
         uint256 cur = _currentEpoch();
@@ -194,7 +199,8 @@ contract StorageMarketExtension is StorageMarketBase {
         if (claimant != address(0) && cur <= s.claimEpoch + _params.repairWindow) {
             revert MarketRepairClaimed(claimant, msg.sender);
         }
-        _checkNotHolding(d, dealId, msg.sender);
+        _checkCommitment(d, dealId, roots, providers);
+        _checkNotHolding(d, dealId, msg.sender, providers);
         _dropClaim(d, s);
         _reserve(msg.sender, d.shardSize);
         s.claimant = msg.sender;
@@ -247,13 +253,21 @@ contract StorageMarketExtension is StorageMarketBase {
     /// @param dealId The deal.
     /// @param shard The shard index.
     /// @param provider The new provider.
-    function reassignShard(uint256 dealId, uint256 shard, address provider) external onlyDelegated {
+    /// @param roots All roots of the deal, as created.
+    /// @param providers All providers of the deal, as created.
+    function reassignShard(
+        uint256 dealId,
+        uint256 shard,
+        address provider,
+        bytes32[] calldata roots,
+        address[] calldata providers
+    ) external onlyDelegated {
         (Deal storage d, Shard storage s) = _ownedUnaccepted(dealId, shard);
         uint256 cur = _currentEpoch();
         if (cur >= d.endEpoch) revert MarketDealEnded(dealId, d.endEpoch);
-        _checkNotHolding(d, dealId, provider);
-        _reserve(provider, d.shardSize);
-        _providers[s.provider].used -= d.shardSize;
+        _checkCommitment(d, dealId, roots, providers);
+        _checkNotHolding(d, dealId, provider, providers);
+        _checkRoom(provider, d.shardSize);
         s.provider = provider;
         s.epoch = uint32(cur);
         emit ShardReassigned(dealId, uint8(shard), provider);
@@ -265,7 +279,6 @@ contract StorageMarketExtension is StorageMarketBase {
     /// @param shard The shard index.
     function refundShard(uint256 dealId, uint256 shard) external onlyDelegated {
         (Deal storage d, Shard storage s) = _ownedUnaccepted(dealId, shard);
-        _providers[s.provider].used -= d.shardSize;
         uint256 refund = _close(d, s, 0);
         emit ShardRefunded(dealId, uint8(shard), refund);
     }
@@ -301,5 +314,42 @@ contract StorageMarketExtension is StorageMarketBase {
         _totals.escrow -= uint128(refund);
         _credit(d.owner, refund);
         emit DealCancelled(dealId, uint32(newEnd), refund);
+    }
+
+    /// @notice Changes the caller's endpoint, addresses and capacity.
+    /// @param endpoint New HTTP endpoint.
+    /// @param multiaddrs New libp2p addresses.
+    /// @param capacity New capacity; not below what is in use, and covered by the stake.
+    function updateProvider(string calldata endpoint, string[] calldata multiaddrs, uint64 capacity) external onlyDelegated {
+        Provider storage p = _registered(msg.sender);
+        if (capacity < p.used) revert MarketCapacityBelowUsed(capacity, p.used);
+        _checkStake(p.stake, capacity);
+        p.capacity = capacity;
+        _infos[msg.sender] = ProviderInfo(endpoint, multiaddrs);
+        emit ProviderUpdated(msg.sender, endpoint, multiaddrs, capacity);
+    }
+
+    /// @notice Adds `amount` to the caller's stake.
+    /// @param amount Tokens to add.
+    function topUp(uint256 amount) external onlyDelegated {
+        Provider storage p = _registered(msg.sender);
+        p.stake += uint128(amount);
+        _totals.stakes += uint128(amount);
+        emit StakeAdded(msg.sender, amount, p.stake);
+        _token.safeTransferFrom(msg.sender, address(this), amount);
+    }
+
+    /// @notice Deregisters the caller once it holds and reserves nothing; the stake moves to
+    /// its withdrawable balance.
+    function leave() external onlyDelegated {
+        Provider storage p = _registered(msg.sender);
+        if (p.activeShards != 0 || p.used != 0) revert MarketProviderBusy(msg.sender, p.activeShards, p.used);
+        uint128 stake = p.stake;
+        p.stake = 0;
+        p.registered = false;
+        p.failedEpoch = 0;
+        _totals.stakes -= stake;
+        _credit(msg.sender, stake);
+        emit ProviderLeft(msg.sender, stake);
     }
 }

@@ -12,6 +12,7 @@ import { segmentProof } from "./helpers/merkle.js";
 import {
   EPOCH_LENGTH,
   GIB,
+  MANIFEST_CID,
   MARKET_DEFAULTS,
   UNIT,
   activeDeal,
@@ -59,7 +60,7 @@ describe("StorageMarket faults and repair", async function () {
 
   async function repairAs(f: MarketFixture, d: TestDeal, shard: number, who = f.spare) {
     const m = await marketAs(f, who);
-    await send(f, m.write.claimRepair([d.dealId, BigInt(shard)]));
+    await send(f, m.write.claimRepair([d.dealId, BigInt(shard), d.roots, d.providerAddrs]));
     await nextEpoch(f);
     await fixSeed(f);
     const { segment, path } = await drawnProof(f, d, shard, who.account.address);
@@ -132,7 +133,7 @@ describe("StorageMarket faults and repair", async function () {
       assert.ok(v.failedEpoch > 0);
       assert.equal(v.stake, 0n);
       const s = await f.market.read.getShard([d.dealId, 2n]);
-      assert.equal(s.status, 2);
+      assert.equal(s.status, 1);
       assert.equal(s.lost, true);
       const m = await marketAs(f, f.spare);
       await assertions.revertWithCustomErrorWithArgs(m.write.reportMissedEpoch([p2, 1n]), f.market, "MarketProviderFailed", [
@@ -157,7 +158,7 @@ describe("StorageMarket faults and repair", async function () {
             durationEpochs: 2,
             roots: [`0x${"11".repeat(32)}`],
             providers: [p2],
-            manifestCid: "0x",
+            manifestCid: MANIFEST_CID,
           },
         ]),
         f.market,
@@ -200,7 +201,7 @@ describe("StorageMarket faults and repair", async function () {
         2n * UNIT,
       ]);
       const s = await f.market.read.getShard([d.dealId, 0n]);
-      assert.equal(s.status, 3);
+      assert.equal(s.status, 2);
       assert.equal(s.repairReward, 2n * UNIT);
       const v = await f.market.read.getProvider([p0.account.address]);
       assert.equal(v.activeShards, 0);
@@ -208,7 +209,7 @@ describe("StorageMarket faults and repair", async function () {
       await assertions.revertWithCustomErrorWithArgs(m.write.declareLost([d.dealId, 0n]), f.market, "MarketWrongShardStatus", [
         d.dealId,
         0n,
-        3,
+        2,
       ]);
     });
 
@@ -307,7 +308,7 @@ describe("StorageMarket faults and repair", async function () {
       const tx = f.market.write.finalizeChallenge([d.dealId, 1n]);
       await assertions.emitWithArgs(tx, f.market, "ChallengeFailed", [d.dealId, 1, getAddress(f.owner.account.address), 2n * UNIT]);
       const s = await f.market.read.getShard([d.dealId, 1n]);
-      assert.equal(s.status, 3);
+      assert.equal(s.status, 2);
       assert.equal(s.repairReward, 8n * UNIT);
       assert.equal(await f.market.read.balanceOf([f.owner.account.address]), before + 3n * UNIT);
     });
@@ -321,7 +322,7 @@ describe("StorageMarket faults and repair", async function () {
       await assertions.revertWithCustomErrorWithArgs(c.write.challengeShard([d.dealId, 0n]), f.market, "MarketWrongShardStatus", [
         d.dealId,
         0n,
-        1,
+        0,
       ]);
       const live = await activeDeal(f, { duration: 1 });
       await nextEpoch(f, 2n);
@@ -336,20 +337,20 @@ describe("StorageMarket faults and repair", async function () {
       const m = await marketAs(f, spare);
       // A provider holding another shard of the deal is not eligible.
       await assertions.revertWithCustomErrorWithArgs(
-        (await marketAs(f, d.providers[0])).write.claimRepair([d.dealId, 2n]),
+        (await marketAs(f, d.providers[0])).write.claimRepair([d.dealId, 2n, d.roots, d.providerAddrs]),
         f.market,
         "MarketRepairIneligible",
         [getAddress(d.providers[0].account.address), 0n],
       );
       const cur = await f.market.read.currentEpoch();
-      await assertions.emitWithArgs(m.write.claimRepair([d.dealId, 2n]), f.market, "RepairClaimed", [
+      await assertions.emitWithArgs(m.write.claimRepair([d.dealId, 2n, d.roots, d.providerAddrs]), f.market, "RepairClaimed", [
         d.dealId,
         2,
         getAddress(spare.account.address),
         Number(cur + 1n),
       ]);
       await assertions.revertWithCustomErrorWithArgs(
-        (await marketAs(f, f.providers[5])).write.claimRepair([d.dealId, 2n]),
+        (await marketAs(f, f.providers[5])).write.claimRepair([d.dealId, 2n, d.roots, d.providerAddrs]),
         f.market,
         "MarketRepairClaimed",
         [getAddress(spare.account.address), getAddress(f.providers[5].account.address)],
@@ -401,7 +402,7 @@ describe("StorageMarket faults and repair", async function () {
       const { f, d } = await loadFixture(dealFixture);
       await send(f, (await marketAs(f, d.providers[0])).write.declareLost([d.dealId, 0n]));
       const lazy = await marketAs(f, f.providers[5]);
-      await send(f, lazy.write.claimRepair([d.dealId, 0n]));
+      await send(f, lazy.write.claimRepair([d.dealId, 0n, d.roots, d.providerAddrs]));
       const seedEpoch = BigInt((await f.market.read.getShard([d.dealId, 0n])).repairClaimEpoch);
       await nextEpoch(f, 5n);
       await assertions.revertWithCustomErrorWithArgs(
@@ -418,15 +419,15 @@ describe("StorageMarket faults and repair", async function () {
     it("rejects shards that are not lost and ended deals", async function () {
       const { f, d } = await loadFixture(dealFixture);
       const m = await marketAs(f, f.spare);
-      await assertions.revertWithCustomErrorWithArgs(m.write.claimRepair([d.dealId, 1n]), f.market, "MarketWrongShardStatus", [
+      await assertions.revertWithCustomErrorWithArgs(m.write.claimRepair([d.dealId, 1n, d.roots, d.providerAddrs]), f.market, "MarketWrongShardStatus", [
         d.dealId,
         1n,
-        2,
+        1,
       ]);
       await assertions.revertWithCustomError(m.write.completeRepair([d.dealId, 1n, "0x", []]), f.market, "MarketRepairClaimed");
       await send(f, (await marketAs(f, d.providers[0])).write.declareLost([d.dealId, 0n]));
       await nextEpoch(f, 12n);
-      await assertions.revertWithCustomError(m.write.claimRepair([d.dealId, 0n]), f.market, "MarketDealEnded");
+      await assertions.revertWithCustomError(m.write.claimRepair([d.dealId, 0n, d.roots, d.providerAddrs]), f.market, "MarketDealEnded");
       await assertions.revertWithCustomError(f.market.write.settleShard([d.dealId, 0n]), f.market, "MarketDealEnded");
       await nextEpoch(f);
       // At the end the unused repair reward goes to the owner.
@@ -509,7 +510,7 @@ describe("StorageMarket faults and repair", async function () {
             durationEpochs: 1,
             roots: [`0x${"11".repeat(32)}`],
             providers: [provider.account.address],
-            manifestCid: "0x",
+            manifestCid: MANIFEST_CID,
           },
         ]),
         market,

@@ -7,7 +7,7 @@ import { describe, it } from "node:test";
 
 import { anyValue } from "@nomicfoundation/hardhat-viem-assertions/predicates";
 import { network } from "hardhat";
-import { getAddress, keccak256, encodePacked, zeroAddress } from "viem";
+import { encodeAbiParameters, getAddress, keccak256, parseAbiParameters, zeroAddress } from "viem";
 
 import { signPermit } from "./fixtures/coop.js";
 import {
@@ -242,7 +242,7 @@ describe("StorageMarket", async function () {
         "MarketNotRegistered",
         [getAddress(f.spare.account.address)],
       );
-      await createTestDeal(f);
+      await activeDeal(f);
       const m = await marketAs(f, f.providers[0]);
       await assertions.revertWithCustomErrorWithArgs(m.write.updateProvider(["x", [], 100n]), f.market, "MarketCapacityBelowUsed", [
         100n,
@@ -290,14 +290,14 @@ describe("StorageMarket", async function () {
       await send(f, (await marketAs(f, p)).write.register([endpointOf(p), [], GIB, stake]));
     });
 
-    it("refuses while a shard is assigned or held", async function () {
+    it("refuses while a shard is held", async function () {
       const f = await loadFixture(marketFixture);
-      await createTestDeal(f);
+      await activeDeal(f);
       await assertions.revertWithCustomErrorWithArgs(
         (await marketAs(f, f.providers[0])).write.leave(),
         f.market,
         "MarketProviderBusy",
-        [getAddress(f.providers[0].account.address), 0, 4096n],
+        [getAddress(f.providers[0].account.address), 1, 4096n],
       );
     });
   });
@@ -339,11 +339,13 @@ describe("StorageMarket", async function () {
       assert.equal(BigInt(deal.startEpoch), cur + 1n);
       assert.equal(BigInt(deal.endEpoch), cur + 11n);
       assert.equal(deal.manifestCid, MANIFEST_CID);
-      assert.equal(deal.rootsHash, keccak256(encodePacked(["bytes32[]"], [d.roots])));
+      assert.equal(deal.shardsHash, keccak256(encodeAbiParameters(parseAbiParameters("bytes32[], address[]"), [d.roots, d.providerAddrs])));
       const s = await f.market.read.getShard([d.dealId, 1n]);
-      assert.equal(s.status, 1); // Assigned
-      assert.equal(s.provider, getAddress(f.providers[1].account.address));
-      assert.equal((await f.market.read.getProvider([f.providers[1].account.address])).used, 4096n);
+      assert.equal(s.status, 0); // Assigned, to the committed provider: nothing stored per shard yet
+      assert.equal(s.provider, zeroAddress);
+      assert.equal(s.epoch, deal.createdEpoch);
+      // Capacity is checked at creation and reserved at acceptance.
+      assert.equal((await f.market.read.getProvider([f.providers[1].account.address])).used, 0n);
       const [, escrowTotal] = await f.market.read.totals();
       assert.equal(escrowTotal, escrow);
     });
@@ -356,7 +358,7 @@ describe("StorageMarket", async function () {
         duration: 4,
         roots: [`0x${"11".repeat(32)}`],
         providers: [f.providers[0].account.address],
-        manifestCid: "0x1234",
+        manifestCid: MANIFEST_CID,
       });
       const cur = await f.market.read.currentEpoch();
       await assertions.emitWithArgs(
@@ -382,6 +384,14 @@ describe("StorageMarket", async function () {
         { ...base, roots: r(33), providers: Array(33).fill(P[0]) },
       ]) {
         await assertions.revertWithCustomError(m.write.createDeal([dealRequest(bad)]), f.market, "MarketInvalidDeal");
+      }
+      for (const cid of ["0x", `0x01551220${"ab".repeat(31)}`, `0x01701320${"ab".repeat(32)}`, `0x01801220${"ab".repeat(32)}`] as const) {
+        await assertions.revertWithCustomErrorWithArgs(
+          m.write.createDeal([dealRequest({ ...base, manifestCid: cid, roots: r(1), providers: P.slice(0, 1) })]),
+          f.market,
+          "MarketInvalidManifestCid",
+          [cid],
+        );
       }
       await assertions.revertWithCustomErrorWithArgs(
         m.write.createDeal([dealRequest({ ...base, roots: r(2), providers: [P[0], P[0]] })]),
@@ -452,14 +462,16 @@ describe("StorageMarket", async function () {
       const p = f.providers[1];
       const cur = await f.market.read.currentEpoch();
       await assertions.emitWithArgs(
-        (await marketAs(f, p)).write.acceptShard([d.dealId, 1n, d.roots]),
+        (await marketAs(f, p)).write.acceptShard([d.dealId, 1n, d.roots, d.providerAddrs]),
         f.market,
         "ShardAccepted",
         [d.dealId, 1, getAddress(p.account.address), 0n],
       );
       const s = await f.market.read.getShard([d.dealId, 1n]);
-      assert.equal(s.status, 2);
+      assert.equal(s.status, 1);
       assert.equal(s.root, d.roots[1]);
+      assert.equal(s.provider, getAddress(p.account.address));
+      assert.equal((await f.market.read.getProvider([p.account.address])).used, 4096n);
       assert.equal(BigInt(s.epoch), cur + 1n);
       const set = await f.market.read.getProofSet([p.account.address, 0n, 10n]);
       assert.deepEqual(set, [{ dealId: d.dealId, shard: 1, leafStart: 0, leafEnd: 8 }]);
@@ -473,40 +485,40 @@ describe("StorageMarket", async function () {
       const d = await createTestDeal(f);
       const m1 = await marketAs(f, f.providers[1]);
       await assertions.revertWithCustomErrorWithArgs(
-        m1.write.acceptShard([d.dealId, 0n, d.roots]),
+        m1.write.acceptShard([d.dealId, 0n, d.roots, d.providerAddrs]),
         f.market,
         "MarketShardNotAssigned",
         [d.dealId, 0n, getAddress(f.providers[1].account.address)],
       );
       await assertions.revertWithCustomErrorWithArgs(
-        m1.write.acceptShard([d.dealId, 1n, [...d.roots].reverse()]),
+        m1.write.acceptShard([d.dealId, 1n, [...d.roots].reverse(), d.providerAddrs]),
         f.market,
-        "MarketRootsMismatch",
+        "MarketCommitmentMismatch",
         [d.dealId],
       );
-      await send(f, m1.write.acceptShard([d.dealId, 1n, d.roots]));
+      await send(f, m1.write.acceptShard([d.dealId, 1n, d.roots, d.providerAddrs]));
       await assertions.revertWithCustomErrorWithArgs(
-        m1.write.acceptShard([d.dealId, 1n, d.roots]),
+        m1.write.acceptShard([d.dealId, 1n, d.roots, d.providerAddrs]),
         f.market,
         "MarketWrongShardStatus",
-        [d.dealId, 1n, 2],
+        [d.dealId, 1n, 1],
       );
       const created = (await f.market.read.getDeal([d.dealId])).createdEpoch;
       await nextEpoch(f, 3n);
       await assertions.revertWithCustomErrorWithArgs(
-        (await marketAs(f, f.providers[2])).write.acceptShard([d.dealId, 2n, d.roots]),
+        (await marketAs(f, f.providers[2])).write.acceptShard([d.dealId, 2n, d.roots, d.providerAddrs]),
         f.market,
         "MarketAcceptanceWindow",
         [d.dealId, 2n, BigInt(created) + 2n],
       );
       await assertions.revertWithCustomErrorWithArgs(
-        m1.write.acceptShard([99n, 0n, d.roots]),
+        m1.write.acceptShard([99n, 0n, d.roots, d.providerAddrs]),
         f.market,
         "MarketUnknownDeal",
         [99n],
       );
       await assertions.revertWithCustomErrorWithArgs(
-        m1.write.acceptShard([d.dealId, 3n, d.roots]),
+        m1.write.acceptShard([d.dealId, 3n, d.roots, d.providerAddrs]),
         f.market,
         "MarketUnknownShard",
         [d.dealId, 3n],
@@ -518,7 +530,7 @@ describe("StorageMarket", async function () {
       const d = await createTestDeal(f, { duration: 1 });
       await nextEpoch(f);
       await assertions.revertWithCustomError(
-        (await marketAs(f, f.providers[0])).write.acceptShard([d.dealId, 0n, d.roots]),
+        (await marketAs(f, f.providers[0])).write.acceptShard([d.dealId, 0n, d.roots, d.providerAddrs]),
         f.market,
         "MarketDealEnded",
       );
@@ -532,15 +544,22 @@ describe("StorageMarket", async function () {
       await nextEpoch(f, 3n);
       const m = await marketAs(f, f.owner);
       const to = f.providers[5];
-      await assertions.emitWithArgs(m.write.reassignShard([d.dealId, 0n, to.account.address]), f.market, "ShardReassigned", [
+      await assertions.emitWithArgs(m.write.reassignShard([d.dealId, 0n, to.account.address, d.roots, d.providerAddrs]), f.market, "ShardReassigned", [
         d.dealId,
         0,
         getAddress(to.account.address),
       ]);
-      assert.equal((await f.market.read.getProvider([f.providers[0].account.address])).used, 0n);
+      const s = await f.market.read.getShard([d.dealId, 0n]);
+      assert.equal(s.provider, getAddress(to.account.address));
+      assert.equal(BigInt(s.epoch), await f.market.read.currentEpoch());
+      // The old provider can no longer accept; the new one gets a fresh window.
+      await assertions.revertWithCustomError(
+        (await marketAs(f, f.providers[0])).write.acceptShard([d.dealId, 0n, d.roots, d.providerAddrs]),
+        f.market,
+        "MarketShardNotAssigned",
+      );
+      await send(f, (await marketAs(f, to)).write.acceptShard([d.dealId, 0n, d.roots, d.providerAddrs]));
       assert.equal((await f.market.read.getProvider([to.account.address])).used, 4096n);
-      // The new provider gets a fresh window.
-      await send(f, (await marketAs(f, to)).write.acceptShard([d.dealId, 0n, d.roots]));
     });
 
     it("rejects non-owners, an open window, and a provider already in the deal", async function () {
@@ -548,25 +567,25 @@ describe("StorageMarket", async function () {
       const d = await createTestDeal(f);
       const m = await marketAs(f, f.owner);
       await assertions.revertWithCustomErrorWithArgs(
-        (await marketAs(f, f.providers[0])).write.reassignShard([d.dealId, 0n, f.providers[5].account.address]),
+        (await marketAs(f, f.providers[0])).write.reassignShard([d.dealId, 0n, f.providers[5].account.address, d.roots, d.providerAddrs]),
         f.market,
         "MarketNotDealOwner",
         [d.dealId, getAddress(f.providers[0].account.address)],
       );
       await assertions.revertWithCustomError(
-        m.write.reassignShard([d.dealId, 0n, f.providers[5].account.address]),
+        m.write.reassignShard([d.dealId, 0n, f.providers[5].account.address, d.roots, d.providerAddrs]),
         f.market,
         "MarketAcceptanceWindow",
       );
       await nextEpoch(f, 3n);
       await assertions.revertWithCustomErrorWithArgs(
-        m.write.reassignShard([d.dealId, 0n, f.providers[1].account.address]),
+        m.write.reassignShard([d.dealId, 0n, f.providers[1].account.address, d.roots, d.providerAddrs]),
         f.market,
         "MarketRepairIneligible",
         [getAddress(f.providers[1].account.address), 1n],
       );
       await assertions.revertWithCustomErrorWithArgs(
-        m.write.reassignShard([7n, 0n, f.providers[1].account.address]),
+        m.write.reassignShard([7n, 0n, f.providers[1].account.address, d.roots, d.providerAddrs]),
         f.market,
         "MarketUnknownDeal",
         [7n],
@@ -578,7 +597,7 @@ describe("StorageMarket", async function () {
       const d = await createTestDeal(f, { duration: 2 });
       await nextEpoch(f, 4n);
       await assertions.revertWithCustomError(
-        (await marketAs(f, f.owner)).write.reassignShard([d.dealId, 0n, f.providers[5].account.address]),
+        (await marketAs(f, f.owner)).write.reassignShard([d.dealId, 0n, f.providers[5].account.address, d.roots, d.providerAddrs]),
         f.market,
         "MarketDealEnded",
       );
@@ -593,7 +612,7 @@ describe("StorageMarket", async function () {
       const m = await marketAs(f, f.owner);
       await assertions.emitWithArgs(m.write.refundShard([d.dealId, 2n]), f.market, "ShardRefunded", [d.dealId, 2, 4096n * 10n]);
       assert.equal(await f.market.read.balanceOf([f.owner.account.address]), 4096n * 10n);
-      assert.equal((await f.market.read.getShard([d.dealId, 2n])).status, 4);
+      assert.equal((await f.market.read.getShard([d.dealId, 2n])).status, 3);
       await assertions.revertWithCustomError(m.write.refundShard([d.dealId, 2n]), f.market, "MarketWrongShardStatus");
     });
   });

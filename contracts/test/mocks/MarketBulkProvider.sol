@@ -13,7 +13,8 @@ interface IMarketWrite {
     function register(string calldata endpoint, string[] calldata multiaddrs, uint64 capacity, uint256 stake)
         external;
     function createDeal(IStorageMarket.DealRequest calldata req) external returns (uint256);
-    function acceptShard(uint256 dealId, uint256 shard, bytes32[] calldata roots) external;
+    function acceptShard(uint256 dealId, uint256 shard, bytes32[] calldata roots, address[] calldata providers)
+        external;
 }
 
 /// @title MarketBulkProvider
@@ -61,11 +62,11 @@ contract MarketBulkProvider {
             durationEpochs: durationEpochs,
             roots: roots,
             providers: providers,
-            manifestCid: ""
+            manifestCid: abi.encodePacked(bytes4(0x01551220), root)
         });
         for (uint256 i = 0; i < count; ++i) {
             uint256 id = market.createDeal(req);
-            market.acceptShard(id, 0, roots);
+            market.acceptShard(id, 0, roots, providers);
         }
     }
 }

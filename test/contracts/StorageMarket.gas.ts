@@ -1,0 +1,180 @@
+/**
+ * Gas benchmark of the storage market (measured, not asserted beyond the issue's budgets).
+ * Each measured operation runs once, after a warm-up of the same kind so that one-time
+ * storage initialisation (first deal id, first escrow total...) does not count:
+ *   createDeal (n = 3), createDeal (n = 6), acceptShard, submitProof at c = 5 for a provider
+ *   holding 10 shards and one holding 10,000 shards, reportMissedEpoch, settleShard.
+ * `npx hardhat test nodejs test/contracts/StorageMarket.gas.ts --gas-stats` shows them per
+ * function; this file also prints each figure by name.
+ */
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import { after, describe, it } from "node:test";
+
+import { network } from "hardhat";
+import type { Address, Hex } from "viem";
+
+import { buildSegmentTree } from "./helpers/merkle.js";
+import {
+  GIB,
+  MANIFEST_CID,
+  MARKET_DEFAULTS,
+  UNIT,
+  buildEpochProof,
+  dealRequest,
+  deployMarket,
+  fixSeed,
+  marketAs,
+  minStake,
+  nextEpoch,
+  send,
+  tokenAs,
+  type MarketFixture,
+  type TreeBook,
+  type WalletClient,
+} from "./fixtures/market.js";
+
+const SHARD_SIZE = 262_144n; // 256 KiB: 512 segments, proof depth 9
+const BULK_SHARDS = 10_000;
+const BATCH = 40;
+
+describe("StorageMarket gas", async function () {
+  const { viem, networkHelpers } = await network.create();
+  const results: { name: string; value: bigint }[] = [];
+  const record = (name: string, value: bigint) => {
+    results.push({ name, value });
+  };
+  after(() => {
+    console.log("\n  StorageMarket gas (per transaction, gasUsed)");
+    for (const r of results) console.log(`    ${r.name.padEnd(52)} ${r.value.toLocaleString("en-US").padStart(10)}`);
+  });
+
+  const tree = buildSegmentTree(randomBytes(Number(SHARD_SIZE)));
+  const params = { ...MARKET_DEFAULTS, pricePerByteEpoch: 10n ** 15n };
+  let f: MarketFixture;
+
+  async function createDeal(n: number, duration = 20, providers?: WalletClient[]) {
+    const ps = providers ?? f.providers.slice(0, n);
+    const req = dealRequest({
+      k: Math.max(1, n - 2),
+      shardSize: SHARD_SIZE,
+      duration,
+      roots: ps.map(() => tree.root),
+      providers: ps.map((p) => p.account.address),
+      manifestCid: `0x01551220${"cd".repeat(32)}`,
+    });
+    const { result: dealId } = await f.market.simulate.createDeal([req], { account: f.owner.account });
+    const receipt = await send(f, (await marketAs(f, f.owner)).write.createDeal([req]));
+    return { dealId, receipt, roots: req.roots as Hex[], providers: req.providers as Address[] };
+  }
+
+  async function proofGas(provider: WalletClient, book: TreeBook): Promise<bigint> {
+    const e = await f.market.read.currentEpoch();
+    const proofs = await buildEpochProof(f, provider.account.address, e, book);
+    const receipt = await send(f, (await marketAs(f, provider)).write.submitProof([e, proofs]));
+    assert.equal(receipt.status, "success");
+    return receipt.gasUsed;
+  }
+
+  it("deploys the co-op and the market", async function () {
+    f = await deployMarket(viem, networkHelpers, { params, capacity: 4n * GIB });
+    // Fund the owner for many deals.
+    await networkHelpers.time.increase(3_600n);
+    await send(f, (await tokenAs(f, f.owner)).write.faucet());
+    for (const p of f.providers) {
+      await send(f, (await marketAs(f, p)).write.topUp([minStake(params, 3n * GIB)]));
+    }
+  });
+
+  it("createDeal (n = 3) and createDeal (n = 6)", async function () {
+    await createDeal(3); // warm-up
+    const three = await createDeal(3);
+    record("createDeal (n = 3)", three.receipt.gasUsed);
+    await createDeal(6); // warm-up
+    const six = await createDeal(6);
+    record("createDeal (n = 6)", six.receipt.gasUsed);
+    assert.ok(six.receipt.gasUsed <= 400_000n, `createDeal(n = 6) ${six.receipt.gasUsed} > 400k`);
+  });
+
+  it("acceptShard", async function () {
+    const d = await createDeal(3);
+    const p = f.providers[0];
+    await send(f, (await marketAs(f, p)).write.acceptShard([d.dealId, 0n, d.roots, d.providers])); // warm-up (first entry)
+    const d2 = await createDeal(3);
+    const receipt = await send(f, (await marketAs(f, p)).write.acceptShard([d2.dealId, 0n, d2.roots, d2.providers]));
+    record("acceptShard", receipt.gasUsed);
+  });
+
+  let tenShards: { provider: WalletClient; book: TreeBook };
+  let tenThousand: { provider: WalletClient; book: TreeBook };
+
+  it("fills one provider with 10 shards and another with 10,000 shards", async function () {
+    // Provider 6 holds 10 one-shard deals.
+    const p = f.providers[6];
+    const book: TreeBook = new Map();
+    for (let i = 0; i < 10; i++) {
+      const d = await createDeal(1, 20, [p]);
+      await send(f, (await marketAs(f, p)).write.acceptShard([d.dealId, 0n, d.roots, d.providers]));
+      book.set(d.dealId, [tree]);
+    }
+    tenShards = { provider: p, book };
+
+    // A contract member that is its own data owner fills its proof set in batches.
+    const funder = f.spare;
+    const bulk = await viem.deployContract("MarketBulkProvider", [f.market.address, f.coop.token.address, f.coop.membership.address]);
+    const token = await tokenAs(f, funder);
+    await send(f, token.write.transfer([bulk.address, 9_000n * UNIT]));
+    await send(f, bulk.write.join([f.coop.membership.address]));
+    const capacity = SHARD_SIZE * BigInt(BULK_SHARDS);
+    await send(f, bulk.write.register([capacity, minStake(params, capacity)]));
+    const firstId = (await f.market.simulate.createDeal(
+      [dealRequest({ k: 1, shardSize: 512n, duration: 1, roots: [tree.root], providers: [f.providers[0].account.address], manifestCid: MANIFEST_CID })],
+      { account: f.owner.account },
+    )).result;
+    for (let done = 0; done < BULK_SHARDS; done += BATCH) {
+      await send(f, bulk.write.createAndAccept([BigInt(Math.min(BATCH, BULK_SHARDS - done)), SHARD_SIZE, 20, tree.root], { gas: 16_000_000n }));
+    }
+    const bulkBook: TreeBook = new Map();
+    for (let i = 0n; i < BigInt(BULK_SHARDS); i++) bulkBook.set(firstId + i, [tree]);
+    await networkHelpers.impersonateAccount(bulk.address);
+    await networkHelpers.setBalance(bulk.address, 10n ** 20n);
+    tenThousand = { provider: await viem.getWalletClient(bulk.address as Address), book: bulkBook };
+    const v = await f.market.read.getProvider([bulk.address]);
+    assert.equal(v.entryCount, BULK_SHARDS);
+  });
+
+  it("submitProof (c = 5) for 10 shards and for 10,000 shards", async function () {
+    await nextEpoch(f);
+    await fixSeed(f);
+    // Warm-up: each provider's first proof also creates its proven-epoch list.
+    await proofGas(tenShards.provider, tenShards.book);
+    await proofGas(tenThousand.provider, tenThousand.book);
+    await nextEpoch(f);
+    await fixSeed(f);
+    const ten = await proofGas(tenShards.provider, tenShards.book);
+    const big = await proofGas(tenThousand.provider, tenThousand.book);
+    record("submitProof (c = 5, 10 shards)", ten);
+    record("submitProof (c = 5, 10,000 shards)", big);
+    assert.ok(ten <= 300_000n && big <= 300_000n, `proof gas ${ten} / ${big} > 300k`);
+    const ratio = Number(big > ten ? big - ten : ten - big) / Number(ten);
+    assert.ok(ratio <= 0.1, `10 vs 10,000 shards differ by ${(ratio * 100).toFixed(1)}%`);
+  });
+
+  it("reportMissedEpoch", async function () {
+    // Provider 0 holds the accepted shards from the acceptShard step and has proven nothing.
+    const e = await f.market.read.currentEpoch();
+    await nextEpoch(f, 2n);
+    const m = await marketAs(f, f.spare);
+    await send(f, m.write.reportMissedEpoch([f.providers[0].account.address, e - 1n])); // warm-up
+    const receipt = await send(f, m.write.reportMissedEpoch([f.providers[0].account.address, e]));
+    record("reportMissedEpoch", receipt.gasUsed);
+  });
+
+  it("settleShard (per shard, at the end of the deal)", async function () {
+    const [first, second] = [...tenShards.book.keys()];
+    await nextEpoch(f, 20n);
+    await send(f, f.market.write.settleShard([first, 0n])); // warm-up
+    const receipt = await send(f, f.market.write.settleShard([second, 0n]));
+    record("settleShard (per shard)", receipt.gasUsed);
+  });
+});
