@@ -52,7 +52,7 @@ function rounds(KW: Int32Array, base: number): void {
   let f = S[5];
   let g = S[6];
   let h = S[7];
-  let t1 = 0;
+  let t1: number;
   for (let i = 0; i < 64; i += 8) {
     t1 =
       (h +
