@@ -11,29 +11,18 @@
 // 0 skips the RSS runs), BENCH_TMP (default bench/tmp).
 import { spawnSync } from "node:child_process";
 import { createCipheriv, randomBytes } from "node:crypto";
-import { createReadStream, mkdirSync, rmSync } from "node:fs";
+import { mkdirSync, rmSync } from "node:fs";
 import { open } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { createPipelinePool, decodeFile, encodeFile, type EncodeFileResult, type ShardSink } from "../src/pipeline/index.ts";
+import { createPipelinePool, decodeFile, encodeFile, nullSink, type EncodeFileResult, type ShardSink } from "../src/pipeline/index.ts";
+import { createFileSink, readShardFile } from "../src/pipeline/node.ts";
 import { MiB, mbps, randomPieces, report } from "./_util.ts";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, "../..");
 const k = 4;
 const n = 6;
-
-async function fileSink(path: string): Promise<ShardSink> {
-  const fh = await open(path, "w");
-  return {
-    async write(bytes) {
-      let off = 0;
-      while (off < bytes.length) off += (await fh.write(bytes, off, bytes.length - off)).bytesWritten;
-    },
-    close: () => fh.close(),
-    abort: () => fh.close(),
-  };
-}
 
 function shardPath(dir: string, i: number): string {
   return join(dir, `shard-${i}.bin`);
@@ -42,13 +31,13 @@ function shardPath(dir: string, i: number): string {
 async function encodeToFiles(total: number, dir: string, only?: number[]): Promise<EncodeFileResult> {
   mkdirSync(dir, { recursive: true });
   const sinks: ShardSink[] = [];
-  for (let i = 0; i < n; i++) sinks.push(only && !only.includes(i) ? { write() {} } : await fileSink(shardPath(dir, i)));
+  for (let i = 0; i < n; i++) sinks.push(only && !only.includes(i) ? nullSink : await createFileSink(shardPath(dir, i)));
   return encodeFile(randomPieces(total), { dataShards: k, totalShards: n, sinks });
 }
 
 async function decodeFromFiles(res: EncodeFileResult, dir: string, verify: boolean): Promise<number> {
   const inputs = Array.from({ length: n }, (_, i) =>
-    i < 2 ? undefined : createReadStream(shardPath(dir, i), { highWaterMark: MiB }),
+    i < 2 ? undefined : readShardFile(shardPath(dir, i)),
   );
   let bytes = 0;
   for await (const piece of decodeFile(inputs, { ...res, expected: verify ? res.shards : undefined })) bytes += piece.length;

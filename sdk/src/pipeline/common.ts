@@ -36,7 +36,7 @@ export interface PipelineOptions {
   /**
    * Stripes in flight at once (read, being processed or being written). Memory is about
    * this × (k + n) × blockSize.
-   * @default 2 × workers + 2
+   * @default workers + 2
    */
   maxStripesInFlight?: number;
   /** Called after each stripe and once at the end. */

@@ -104,7 +104,7 @@ export async function* decodeFile(shards: ShardInputs, options: DecodeFileOption
 
   const readers = used.map((i) => new ShardReader(i, shardInput(shards, i)!));
   const { runner, owned } = resolveRunner(options.workers);
-  const maxInFlight = Math.max(1, options.maxStripesInFlight ?? 2 * runner.concurrency + 2);
+  const maxInFlight = Math.max(1, options.maxStripesInFlight ?? runner.concurrency + 2);
 
   const H = STREAM_HEADER_LENGTH;
   const kB = k * B;
@@ -118,6 +118,7 @@ export async function* decodeFile(shards: ShardInputs, options: DecodeFileOption
   let nextId = 0;
   let draining = false; // after a failed chunk: only hash the rest, to name the altered shard
   const inflight: Promise<DecodeResult>[] = [];
+  const freeBlocks: ArrayBuffer[] = []; // read buffers handed back by the workers
   let plaintextOut = 0;
   let shardBytesIn = 0;
   let stripesDone = 0;
@@ -126,7 +127,8 @@ export async function* decodeFile(shards: ShardInputs, options: DecodeFileOption
     const s = nextStripe++;
     const last = s === layout.stripeCount - 1;
     const b = last ? layout.lastBlockSize : B;
-    const blocks = new Uint8Array(k * b);
+    const spare = b === B ? freeBlocks.pop() : undefined;
+    const blocks = spare !== undefined ? new Uint8Array(spare) : new Uint8Array(k * b);
     await Promise.all(readers.map((r, j) => r.readInto(blocks.subarray(j * b, (j + 1) * b), layout.shardSize)));
     shardBytesIn += blocks.length;
     const a = s * kB;
@@ -219,6 +221,7 @@ export async function* decodeFile(shards: ShardInputs, options: DecodeFileOption
       await fill();
       const r = await inflight.shift()!;
       absorb(r);
+      if (r.input !== undefined && r.input.byteLength === k * B && freeBlocks.length < 4) freeBlocks.push(r.input);
     }
     const bad = mismatches();
     if (bad.length === 0) throw tampered;
@@ -257,6 +260,7 @@ export async function* decodeFile(shards: ShardInputs, options: DecodeFileOption
       }
       // Hashes first: a failed stripe's blocks still count when naming the altered shard.
       absorb(r);
+      if (r.input !== undefined && r.input.byteLength === k * B && freeBlocks.length < 4) freeBlocks.push(r.input);
       stripesDone++;
       if (r.failure !== undefined) {
         if (r.failure.kind === "wrong-key") throw new WrongKeyError("encrypted stream");

@@ -100,12 +100,14 @@ export async function encodeFile(input: ByteInput, options: EncodeFileOptions = 
   const implementation = resolveImplementation(options.implementation);
   const sinks = sinkList(options.sinks, n);
   const { runner, owned } = resolveRunner(options.workers);
-  const maxInFlight = Math.max(1, options.maxStripesInFlight ?? 2 * runner.concurrency + 2);
+  const maxInFlight = Math.max(1, options.maxStripesInFlight ?? runner.concurrency + 2);
   const signal = options.signal;
 
   const H = STREAM_HEADER_LENGTH;
   const U = C + TAG_LENGTH;
   const kB = k * B;
+  // Plaintext window: enough whole chunks to cover one stripe's ciphertext, plus one.
+  const windowBytes = (Math.ceil(kB / U) + 3) * C;
   // Chunks covering ciphertext [a, e): [lo, hi).
   const chunkLo = (a: number): number => (a < H ? 0 : Math.floor((a - H) / U));
   const chunkHi = (e: number): number => Math.ceil((e - H) / U);
@@ -127,8 +129,12 @@ export async function encodeFile(input: ByteInput, options: EncodeFileOptions = 
   let stripesDone = 0;
   let singleStripeRoot = false;
   const inflight: Promise<EncodeResult>[] = [];
+  // Recycled buffers: plaintext windows always (internal); stripes only if the sinks allow it.
+  const freeWindows: ArrayBuffer[] = [];
+  const freeStripes: ArrayBuffer[] = [];
+  const reuseStripes = sinks.every((x) => x.releasesBytes === true);
 
-  const dispatch = (task: Omit<EncodeTask, "type" | "id" | "key" | "header" | "dataShards" | "totalShards" | "implementation" | "cidChunkSize">): void => {
+  const dispatch = (task: Omit<EncodeTask, "type" | "id" | "key" | "header" | "dataShards" | "totalShards" | "implementation" | "cidChunkSize" | "output">): void => {
     const p = runner.run({
       ...task,
       type: "encode",
@@ -139,6 +145,7 @@ export async function encodeFile(input: ByteInput, options: EncodeFileOptions = 
       totalShards: n,
       implementation,
       cidChunkSize,
+      output: freeStripes.pop(),
     }) as Promise<EncodeResult>;
     p.catch(() => {}); // awaited in order below; avoid an unhandled rejection meanwhile
     inflight.push(p);
@@ -163,6 +170,9 @@ export async function encodeFile(input: ByteInput, options: EncodeFileOptions = 
       writes.push(sinks[i]!.write(block));
     }
     await Promise.all(writes);
+    if (r.input !== undefined && r.input.byteLength === windowBytes && freeWindows.length < 4) freeWindows.push(r.input);
+    if (reuseStripes && r.stripe.byteOffset === 0 && r.stripe.buffer.byteLength === n * B && freeStripes.length < 4)
+      freeStripes.push(r.stripe.buffer as ArrayBuffer);
     shardBytes += r.stripe.length;
     stripesDone++;
     options.onProgress?.({ phase: "encode", plaintextBytes: plaintextRead, shardBytes, stripes: stripesDone });
@@ -176,8 +186,7 @@ export async function encodeFile(input: ByteInput, options: EncodeFileOptions = 
 
   try {
     // Plaintext window: chunk-aligned, starting at plaintext offset winStart.
-    const maxChunks = Math.ceil(kB / U) + 2;
-    const cap = (maxChunks + 1) * C;
+    const cap = windowBytes;
     let win = new Uint8Array(cap);
     let winStart = 0;
     let filled = 0;
@@ -199,7 +208,8 @@ export async function encodeFile(input: ByteInput, options: EncodeFileOptions = 
           const hi = chunkHi(a + kB);
           const needEnd = hi * C - winStart;
           if (filled <= needEnd) break;
-          const next = new Uint8Array(cap);
+          const spare = freeWindows.pop();
+          const next = spare !== undefined ? new Uint8Array(spare) : new Uint8Array(cap);
           const nextStart = chunkLo(a + kB) * C;
           next.set(win.subarray(nextStart - winStart, filled), 0);
           await submit({

@@ -36,7 +36,7 @@ export {
   type ShardInputs,
 } from "./decode.ts";
 export type { EncodedLayout, PipelineOptions, PipelineProgress, ShardInfo } from "./common.ts";
-export { nullSink, toShardSink, type ByteInput, type ShardSink, type ShardSinkLike } from "./io.ts";
+export { nullSink, toShardSink, type ByobSource, type ByteInput, type ShardSink, type ShardSinkLike } from "./io.ts";
 export {
   createInlineRunner,
   createWorkerPool,

@@ -2,8 +2,18 @@
 // WHATWG streams, Blobs, arrays) reduced to two small interfaces.
 import { InvalidParametersError, ShardMismatchError } from "../errors.ts";
 
-/** Plaintext or shard bytes: an (async) iterable of pieces, a ReadableStream, a Blob or one array. */
+/**
+ * A source that reads straight into the caller's buffer (no per-read allocation), e.g. a file.
+ * `read` fills `dst` from the current position and returns how many bytes it wrote (0 at the end).
+ */
+export interface ByobSource {
+  read(dst: Uint8Array): Promise<number>;
+  close?(): unknown;
+}
+
+/** Plaintext or shard bytes: an (async) iterable of pieces, a ReadableStream, a Blob, one array, or a ByobSource (shards). */
 export type ByteInput =
+  | ByobSource
   | AsyncIterable<Uint8Array>
   | Iterable<Uint8Array>
   | ReadableStream<Uint8Array>
@@ -12,8 +22,19 @@ export type ByteInput =
 
 /** Where the bytes of one shard go. `write` may return a promise: the pipeline waits for it (backpressure). */
 export interface ShardSink {
-  /** Receives the next bytes of the shard. The pipeline never reuses or modifies them afterwards. */
+  /**
+   * Receives the next bytes of the shard. Unless `releasesBytes` is set, the pipeline never
+   * reuses or modifies them afterwards, so the sink may keep them.
+   */
   write(bytes: Uint8Array): unknown;
+  /**
+   * Set when the sink is done with the bytes once `write` has settled (it wrote or copied them
+   * and keeps no reference, like a file writer). When every sink says so, the pipeline reuses
+   * stripe memory: less garbage, lower peak memory. Leave unset for sinks that queue the bytes
+   * (e.g. a TransformStream feeding an upload).
+   * @default false
+   */
+  readonly releasesBytes?: boolean;
   /** Called once after the last write. */
   close?(): unknown;
   /** Called instead of `close` when the pipeline fails. */
@@ -24,7 +45,7 @@ export interface ShardSink {
 export type ShardSinkLike = ShardSink | WritableStream<Uint8Array>;
 
 /** A sink that drops every byte (benchmarks, or when only CIDs and roots are wanted). */
-export const nullSink: ShardSink = { write() {} };
+export const nullSink: ShardSink = { write() {}, releasesBytes: true };
 
 /** Wraps a WritableStream in the sink interface, waiting for each write (strict backpressure). */
 export function toShardSink(sink: ShardSinkLike): ShardSink {
@@ -42,6 +63,18 @@ export function toShardSink(sink: ShardSinkLike): ShardSink {
 
 /** Iterates any {@link ByteInput} as Uint8Array pieces. */
 export async function* iterateBytes(input: ByteInput): AsyncGenerator<Uint8Array> {
+  if (isByob(input)) {
+    try {
+      for (;;) {
+        const buf = new Uint8Array(1024 * 1024);
+        const got = await input.read(buf);
+        if (got === 0) return;
+        yield buf.subarray(0, got);
+      }
+    } finally {
+      await input.close?.();
+    }
+  }
   if (input instanceof Uint8Array) {
     yield input;
     return;
@@ -70,21 +103,37 @@ export async function* iterateBytes(input: ByteInput): AsyncGenerator<Uint8Array
   }
 }
 
+function isByob(x: unknown): x is ByobSource {
+  return typeof (x as ByobSource).read === "function" && !(Symbol.asyncIterator in (x as object));
+}
+
 /** Reads exact-length pieces of one shard into caller buffers. */
 export class ShardReader {
   readonly shardIndex: number;
+  readonly #byob: ByobSource | undefined;
   readonly #it: AsyncIterator<Uint8Array>;
   #pending: Uint8Array = new Uint8Array(0);
   #consumed = 0;
 
   constructor(shardIndex: number, input: ByteInput) {
     this.shardIndex = shardIndex;
+    this.#byob = isByob(input) ? input : undefined;
     this.#it = iterateBytes(input)[Symbol.asyncIterator]();
   }
 
   /** Fills `dst` entirely; ShardMismatchError if the shard ends first. */
   async readInto(dst: Uint8Array, expectedSize: number): Promise<void> {
     let filled = 0;
+    while (this.#byob !== undefined && filled < dst.length) {
+      const got = await this.#byob.read(dst.subarray(filled));
+      if (got === 0)
+        throw new ShardMismatchError(`shard ${this.shardIndex} ended early`, {
+          shardIndex: this.shardIndex,
+          expected: expectedSize,
+          actual: this.#consumed + filled,
+        });
+      filled += got;
+    }
     while (filled < dst.length) {
       if (this.#pending.length === 0) {
         const r = await this.#it.next();
@@ -107,6 +156,17 @@ export class ShardReader {
 
   /** ShardMismatchError if the shard holds more bytes than expected. */
   async end(expectedSize: number): Promise<void> {
+    if (this.#byob !== undefined) {
+      const probe = new Uint8Array(1);
+      const extra = await this.#byob.read(probe);
+      await this.cancel();
+      if (extra === 0) return;
+      throw new ShardMismatchError(`shard ${this.shardIndex} is longer than expected`, {
+        shardIndex: this.shardIndex,
+        expected: expectedSize,
+        actual: this.#consumed + extra,
+      });
+    }
     let extra = this.#pending.length;
     while (extra === 0) {
       const r = await this.#it.next();
@@ -123,6 +183,7 @@ export class ShardReader {
 
   /** Stops reading (closes the underlying stream). */
   async cancel(): Promise<void> {
-    await this.#it.return?.(undefined);
+    if (this.#byob !== undefined) await this.#byob.close?.();
+    else await this.#it.return?.(undefined);
   }
 }

@@ -144,7 +144,7 @@ interface NodeWorker {
   terminate(): Promise<number>;
 }
 interface WorkerThreadsModule {
-  Worker: new (url: URL) => NodeWorker;
+  Worker: new (url: URL, options?: { resourceLimits?: Record<string, number> }) => NodeWorker;
 }
 
 function getBuiltin<T>(id: string): T | undefined {
@@ -158,7 +158,9 @@ export function getNodeWorkerFactory(): WorkerFactory | undefined {
   if (wt === undefined) return undefined;
   const url = new URL("./workers/node.ts", import.meta.url);
   return () => {
-    const w = new wt.Worker(url);
+    // A small old generation makes V8 collect the worker's garbage (the native cipher's and
+    // hasher's per-call buffers) often, instead of letting each worker grow by ~100 MB.
+    const w = new wt.Worker(url, { resourceLimits: JSON.parse(process.env.PIPE_LIMITS ?? "{\"maxOldGenerationSizeMb\":48}") });
     w.unref(); // an idle pool must not keep the process alive
     let exited = false;
     return {

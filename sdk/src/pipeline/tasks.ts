@@ -43,6 +43,8 @@ export interface EncodeTask extends StripeGeometry {
   /** Plaintext of chunks firstChunk, firstChunk+1, … covering this stripe's ciphertext. */
   plaintext: Uint8Array;
   firstChunk: number;
+  /** A spare buffer of at least n · blockSize bytes to build the stripe in (recycled), or none. */
+  output: ArrayBuffer | undefined;
 }
 
 export interface EncodeResult {
@@ -54,6 +56,8 @@ export interface EncodeResult {
   roots: Uint8Array;
   /** n × leavesPerBlock SHA-256 digests of the blocks' UnixFS leaves (empty when not aligned). */
   digests: Uint8Array;
+  /** The task's plaintext buffer, handed back for reuse. */
+  input: ArrayBuffer | undefined;
 }
 
 export interface DecodeTask extends StripeGeometry {
@@ -96,6 +100,8 @@ export interface DecodeResult {
   header: Uint8Array | undefined;
   /** Segment subtree roots of the present blocks (k × 32 bytes, order of `present`), or empty. */
   roots: Uint8Array;
+  /** The task's block buffer, handed back for reuse. */
+  input: ArrayBuffer | undefined;
   /** UnixFS leaf digests of the present blocks, or empty. */
   digests: Uint8Array;
   failure: DecodeFailure | undefined;
@@ -161,7 +167,11 @@ export function runEncodeTask(t: EncodeTask): EncodeResult {
   const { blockSize: b, dataShards: k, totalShards: n, stripeOffset: a } = t;
   const e = a + t.dataBytes;
   const H = STREAM_HEADER_LENGTH;
-  const stripe = new Uint8Array(n * b);
+  let stripe: Uint8Array;
+  if (t.output !== undefined && t.output.byteLength >= n * b) {
+    stripe = new Uint8Array(t.output, 0, n * b);
+    stripe.fill(0, t.dataBytes, k * b); // zero padding of a last stripe; the rest is overwritten
+  } else stripe = new Uint8Array(n * b);
   if (a < H) stripe.set(t.header.subarray(a, Math.min(H, e)), 0);
   const session = sessionFor(t.key, t.header, t.implementation);
   const C = parseStreamHeader(t.header).chunkSize;
@@ -184,8 +194,11 @@ export function runEncodeTask(t: EncodeTask): EncodeResult {
     codecFor(k, n).encode(data, parity);
   }
   const { roots, digests } = hashBlocks(t, stripe, n, true);
-  return { type: "encode", id: t.id, stripe, roots, digests };
+  const input = t.plaintext.buffer instanceof ArrayBuffer ? t.plaintext.buffer : undefined;
+  return { type: "encode", id: t.id, stripe, roots, digests, input };
 }
+
+let ctScratch = new Uint8Array(0);
 
 /** Hashes the given blocks, rebuilds the stripe's ciphertext and decrypts the chunks wholly inside it. */
 export function runDecodeTask(t: DecodeTask): DecodeResult {
@@ -205,6 +218,7 @@ export function runDecodeTask(t: DecodeTask): DecodeResult {
     header: undefined,
     roots,
     digests,
+    input: t.blocks.buffer instanceof ArrayBuffer ? t.blocks.buffer : undefined,
     failure: undefined,
   };
   if (!t.decrypt) return result;
@@ -218,7 +232,9 @@ export function runDecodeTask(t: DecodeTask): DecodeResult {
     const wanted = [];
     for (let i = 0; i < k; i++) if (shards[i] === undefined) wanted.push(i);
     const full = codecFor(k, n).reconstruct(shards, { wanted });
-    ct = new Uint8Array(k * b);
+    // Only read within this task (head and tail are copied out), so one buffer per thread serves.
+    if (ctScratch.length < k * b) ctScratch = new Uint8Array(k * b);
+    ct = ctScratch.subarray(0, k * b);
     for (let i = 0; i < k; i++) ct.set(full[i]!, i * b);
   }
 
@@ -295,12 +311,20 @@ export function transferablesOf(m: Task | TaskResult): ArrayBuffer[] {
   const list: ArrayBufferLike[] = [];
   switch (m.type) {
     case "encode":
-      if ("stripe" in m) list.push(m.stripe.buffer, m.roots.buffer, m.digests.buffer);
-      else list.push(m.plaintext.buffer);
+      if ("stripe" in m) {
+        list.push(m.stripe.buffer, m.roots.buffer, m.digests.buffer);
+        if (m.input !== undefined) list.push(m.input);
+      } else {
+        list.push(m.plaintext.buffer);
+        if (m.output !== undefined) list.push(m.output);
+      }
       break;
     case "decode":
       if ("blocks" in m) list.push(m.blocks.buffer);
-      else list.push(m.plaintext.buffer, m.roots.buffer, m.digests.buffer);
+      else {
+        list.push(m.plaintext.buffer, m.roots.buffer, m.digests.buffer);
+        if (m.input !== undefined) list.push(m.input);
+      }
       break;
   }
   // Only whole, distinct, non-shared buffers; a view on a larger pool buffer is copied instead.
