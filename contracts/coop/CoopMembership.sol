@@ -202,7 +202,7 @@ contract CoopMembership is ICoopMembership, ERC721, EIP712, ERC721Votes, Ownable
     /// @notice Starts the caller's exit; it can be completed after {exitNotice} seconds. The caller
     /// stays a member, with its vote, until then.
     function requestExit() external {
-        if (balanceOf(msg.sender) == 0) revert CoopMembershipNotMember(msg.sender);
+        if (!_isMember(msg.sender)) revert CoopMembershipNotMember(msg.sender);
         Member storage member = _members[msg.sender];
         uint64 pendingAt = member.exitAvailableAt;
         if (pendingAt != 0) revert CoopMembershipExitAlreadyRequested(msg.sender, pendingAt);
@@ -233,7 +233,7 @@ contract CoopMembership is ICoopMembership, ERC721, EIP712, ERC721Votes, Ownable
     /// @notice Governance removes `member` at once: burns its token and refunds the share it paid.
     /// @param member The member to expel.
     function expel(address member) external onlyOwner nonReentrant {
-        if (balanceOf(member) == 0) revert CoopMembershipNotMember(member);
+        if (!_isMember(member)) revert CoopMembershipNotMember(member);
         uint256 refund = _removeMember(member);
         emit MemberExpelled(member, refund);
         _pushRefund(member, refund);
@@ -276,7 +276,7 @@ contract CoopMembership is ICoopMembership, ERC721, EIP712, ERC721Votes, Ownable
 
     /// @inheritdoc ICoopMembership
     function isMember(address account) external view returns (bool) {
-        return balanceOf(account) != 0;
+        return _isMember(account);
     }
 
     /// @notice The stored record of `account` (zeroes for a non-member).
@@ -352,13 +352,18 @@ contract CoopMembership is ICoopMembership, ERC721, EIP712, ERC721Votes, Ownable
     // ----------------------------------------------------------------------------------------
 
     function _join(address account, uint256 amount) private {
-        if (balanceOf(account) != 0) revert CoopMembershipAlreadyMember(account);
+        if (_isMember(account)) revert CoopMembershipAlreadyMember(account);
         // `amount` fits: {_setShareAmount} bounds every share to uint192.
         _members[account] = Member({sharePaid: uint192(amount), exitAvailableAt: 0});
         uint256 tokenId = tokenIdOf(account);
         _mint(account, tokenId);
         emit MemberJoined(account, tokenId, amount);
         if (amount != 0) paymentToken.safeTransferFrom(account, address(this), amount);
+    }
+
+    /// @dev Unlike `balanceOf`, answers `false` for address(0) instead of reverting.
+    function _isMember(address account) private view returns (bool) {
+        return _ownerOf(tokenIdOf(account)) != address(0);
     }
 
     function _removeMember(address account) private returns (uint256 refund) {

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 
 import { network } from "hardhat";
-import { encodeFunctionData, getAddress, type Hex } from "viem";
+import { encodeFunctionData, getAddress, type Hex, zeroAddress } from "viem";
 
 import {
   COOP_DEFAULTS,
@@ -658,6 +658,7 @@ describe("CoopMembership", async function () {
       const { membership, alice, dave } = await loadFixture(membersFixture);
       assert.equal(await membership.read.isMember([alice.account.address]), true);
       assert.equal(await membership.read.isMember([dave.account.address]), false);
+      assert.equal(await membership.read.isMember([zeroAddress]), false);
       assert.equal(
         await membership.read.tokenIdOf([dave.account.address]),
         BigInt(dave.account.address),
