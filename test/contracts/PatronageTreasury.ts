@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 
 import { network } from "hardhat";
-import { getAddress, type Hex, encodeFunctionData } from "viem";
+import { encodeFunctionData, getAddress, type Hex, zeroAddress } from "viem";
 
 import { COOP_DEFAULTS, deployCoop, impersonateTimelock, joinMembers } from "./fixtures/coop.ts";
 
@@ -173,6 +173,7 @@ describe("PatronageTreasury", async function () {
       await treasury.write.recordPatronage([alice.account.address, 0n, 0n], {
         account: market.account,
       });
+      await treasury.write.recordPatronage([zeroAddress, 1n, 1n], { account: market.account });
       assert.equal((await treasury.read.getPeriod([0n])).totalPoints, 0n);
     });
 
