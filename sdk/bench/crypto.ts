@@ -15,13 +15,23 @@ function report(name: string, value: number, unit: string): void {
   console.log(JSON.stringify({ name, value: Math.round(value * 100) / 100, unit }));
 }
 
-/** Best MB/s of `runs` runs of `fn` over `bytes` bytes (the machine is shared: best is least disturbed). */
-function best(runs: number, bytes: number, fn: () => void): number {
-  let top = 0;
-  for (let i = 0; i < runs; i++) {
-    const t0 = performance.now();
-    fn();
-    top = Math.max(top, bytes / 1e6 / ((performance.now() - t0) / 1000));
+/**
+ * Best MB/s of each variant over `rounds` rounds, the variants interleaved within a round: the
+ * machine is shared, so the best run is the least disturbed, and interleaving gives every
+ * variant the same chance at a quiet moment.
+ */
+function interleaved(
+  rounds: number,
+  bytes: number,
+  variants: Record<string, () => void>,
+): Record<string, number> {
+  const top: Record<string, number> = {};
+  for (let r = 0; r < rounds; r++) {
+    for (const [name, fn] of Object.entries(variants)) {
+      const t0 = performance.now();
+      fn();
+      top[name] = Math.max(top[name] ?? 0, bytes / 1e6 / ((performance.now() - t0) / 1000));
+    }
   }
   return top;
 }
@@ -34,27 +44,7 @@ function pieces(bytes: Uint8Array, size: number): Uint8Array[] {
 
 const input = pieces(data, pieceSize);
 
-// Baseline: one node:crypto chacha20-poly1305 cipher over the whole data, 1 MiB updates.
-const baseline = best(3, total, () => {
-  const c = createCipheriv("chacha20-poly1305", key, new Uint8Array(12), { authTagLength: 16 });
-  for (const p of input) c.update(p);
-  c.final();
-  c.getAuthTag();
-});
-report("crypto: node:crypto chacha20-poly1305 alone, one message (baseline)", baseline, "MB/s");
-
-// The same cipher, a fresh cipher object per 64 KiB chunk (what any chunked AEAD pays).
 const keyObject = createSecretKey(key);
-const perChunk = best(3, total, () => {
-  const nonce = new Uint8Array(12);
-  for (let o = 0; o < total; o += 65_536) {
-    const c = createCipheriv("chacha20-poly1305", keyObject, nonce, { authTagLength: 16 });
-    c.update(data.subarray(o, o + 65_536));
-    c.final();
-    c.getAuthTag();
-  }
-});
-report("crypto: node:crypto chacha20-poly1305, a cipher per 64 KiB chunk", perChunk, "MB/s");
 
 function encryptAll(options: EncryptOptions, keep?: Uint8Array[]): void {
   const e = new StreamEncryptor(key, options);
@@ -62,16 +52,9 @@ function encryptAll(options: EncryptOptions, keep?: Uint8Array[]): void {
   for (const out of e.finish()) keep?.push(out);
 }
 
-const nativeEnc = best(3, total, () => encryptAll({ implementation: "native" }));
-report("crypto: STREAM encrypt, native path (64 KiB chunks)", nativeEnc, "MB/s");
-const nativeEnc1M = best(3, total, () => encryptAll({ implementation: "native", chunkSize: MiB }));
-report("crypto: STREAM encrypt, native path (1 MiB chunks, for comparison)", nativeEnc1M, "MB/s");
-const nobleEnc = best(2, total, () => encryptAll({ implementation: "noble" }));
-report("crypto: STREAM encrypt, noble path (browser; 64 KiB chunks)", nobleEnc, "MB/s");
-
 const ciphertext: Uint8Array[] = [];
 encryptAll({ implementation: "native" }, ciphertext);
-// Re-cut the ciphertext into 1 MiB pieces, as a downloader would hand them out.
+// The ciphertext re-cut into 1 MiB pieces, as a downloader would hand them out.
 const ctBytes = new Uint8Array(ciphertext.reduce((n, p) => n + p.length, 0));
 let at = 0;
 for (const p of ciphertext) {
@@ -89,12 +72,69 @@ function decryptAll(implementation: "native" | "noble"): void {
   if (n !== total) throw new Error(`decrypted ${n} bytes, expected ${total}`);
 }
 
-const nativeDec = best(3, total, () => decryptAll("native"));
-report("crypto: STREAM decrypt, native path", nativeDec, "MB/s");
-const nobleDec = best(2, total, () => decryptAll("noble"));
-report("crypto: STREAM decrypt, noble path (browser)", nobleDec, "MB/s");
+const native = interleaved(5, total, {
+  // Baseline: one node:crypto chacha20-poly1305 cipher over the whole data, 1 MiB updates.
+  baseline: () => {
+    const c = createCipheriv("chacha20-poly1305", key, new Uint8Array(12), { authTagLength: 16 });
+    for (const p of input) c.update(p);
+    c.final();
+    c.getAuthTag();
+  },
+  // The same cipher, a fresh cipher object per 64 KiB chunk (what any chunked AEAD pays).
+  perChunk: () => {
+    const nonce = new Uint8Array(12);
+    for (let o = 0; o < total; o += 65_536) {
+      const c = createCipheriv("chacha20-poly1305", keyObject, nonce, { authTagLength: 16 });
+      c.update(data.subarray(o, o + 65_536));
+      c.final();
+      c.getAuthTag();
+    }
+  },
+  // With the length known (a file's size), as the upload pipeline encrypts.
+  enc: () => encryptAll({ implementation: "native", plaintextLength: total }),
+  enc1M: () => encryptAll({ implementation: "native", plaintextLength: total, chunkSize: MiB }),
+  // Length unknown: the last full chunk of each input piece is held, copied, until more comes.
+  encUnknown: () => encryptAll({ implementation: "native" }),
+  dec: () => decryptAll("native"),
+});
+const noble = interleaved(2, total, {
+  enc: () => encryptAll({ implementation: "noble", plaintextLength: total }),
+  dec: () => decryptAll("noble"),
+});
 
-report("crypto: STREAM encrypt native / node:crypto baseline", nativeEnc / baseline, "ratio");
-report("crypto: STREAM decrypt native / node:crypto baseline", nativeDec / baseline, "ratio");
-report("crypto: STREAM encrypt noble / node:crypto baseline", nobleEnc / baseline, "ratio");
-report("crypto: STREAM encrypt noble / native", nobleEnc / nativeEnc, "ratio");
+report(
+  "crypto: node:crypto chacha20-poly1305 alone, one message (baseline)",
+  native.baseline!,
+  "MB/s",
+);
+report(
+  "crypto: node:crypto chacha20-poly1305, a cipher per 64 KiB chunk",
+  native.perChunk!,
+  "MB/s",
+);
+report("crypto: STREAM encrypt, native path (64 KiB chunks, length known)", native.enc!, "MB/s");
+report("crypto: STREAM encrypt, native path (1 MiB chunks, for comparison)", native.enc1M!, "MB/s");
+report(
+  "crypto: STREAM encrypt, native path, length not known in advance",
+  native.encUnknown!,
+  "MB/s",
+);
+report("crypto: STREAM decrypt, native path", native.dec!, "MB/s");
+report("crypto: STREAM encrypt, noble path (browser)", noble.enc!, "MB/s");
+report("crypto: STREAM decrypt, noble path (browser)", noble.dec!, "MB/s");
+report(
+  "crypto: STREAM encrypt native / node:crypto baseline",
+  native.enc! / native.baseline!,
+  "ratio",
+);
+report(
+  "crypto: STREAM decrypt native / node:crypto baseline",
+  native.dec! / native.baseline!,
+  "ratio",
+);
+report(
+  "crypto: STREAM encrypt noble / node:crypto baseline",
+  noble.enc! / native.baseline!,
+  "ratio",
+);
+report("crypto: STREAM encrypt noble / native", noble.enc! / native.enc!, "ratio");
