@@ -147,6 +147,36 @@ describe("encodeFile / decodeFile round trips (k=4, n=6, 1 MiB blocks)", () => {
   });
 });
 
+describe("memory reuse and cancellation", () => {
+  it("sinks that release their bytes get the same shards while stripe memory is reused", async () => {
+    const data = randomBytes(5 * STRIPE_PLAIN + 99);
+    const key = randomBytes(32);
+    const noncePrefix = randomBytes(16);
+    const plain = await encodeToMemory(data, { key, noncePrefix });
+    for (const workers of [pool, "inline"] as const) {
+      const parts: Uint8Array[][] = Array.from({ length: 6 }, () => []);
+      const sinks = parts.map((p) => ({ releasesBytes: true, write: (b: Uint8Array) => void p.push(b.slice()) }));
+      const result = await encodeFile(data, { key, noncePrefix, workers, sinks });
+      expect(result.shards).toEqual(plain.result.shards);
+      parts.forEach((p, i) => expect(Buffer.concat(p).equals(plain.shards[i]!)).toBe(true));
+    }
+  });
+
+  it("an aborted encode rejects with the signal's reason and aborts the sinks", async () => {
+    const controller = new AbortController();
+    let aborted = 0;
+    const sinks = Array.from({ length: 6 }, () => ({
+      write() {
+        controller.abort(new Error("stop"));
+      },
+      abort: () => void aborted++,
+    }));
+    const err = await catchError(encodeFile(randomBytes(3 * STRIPE_PLAIN), { workers: pool, sinks, signal: controller.signal }));
+    expect(err.message).toBe("stop");
+    expect(aborted).toBe(6);
+  });
+});
+
 describe("small geometry: every k-subset rebuilds", () => {
   for (const [k, n, B, size] of [
     [3, 5, 512, 5000],
