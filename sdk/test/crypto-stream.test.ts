@@ -207,6 +207,16 @@ describe("chunk-level functions (for worker pools)", () => {
     expect(() => cipher.decryptChunk(2, true, sealed)).toThrow(TamperedDataError);
   });
 
+  it("a decoder accepts an empty last chunk after a full one (encoders never write it)", () => {
+    const full = plaintext.subarray(0, chunkSize);
+    const ciphertext = concat([
+      header.bytes,
+      encryptChunk(key, header, 0, false, full),
+      encryptChunk(key, header, 1, true, new Uint8Array(0)),
+    ]);
+    expect(decryptBytes(ciphertext, key)).toEqual(full);
+  });
+
   it("rejects chunks of the wrong length and bad keys", () => {
     expect(() => encryptChunk(key, header, 0, false, new Uint8Array(63))).toThrow(
       InvalidParametersError,
