@@ -9,6 +9,7 @@ import {
   deriveKeyEncryptionKey,
   getKeyDerivationTypedData,
   getKeyEncryptionKey,
+  keySignaturesMatch,
   normalizeKeySignature,
   unwrapFileKey,
   verifyKeySignature,
@@ -84,6 +85,7 @@ describe("key-encryption key from a wallet signature (viem local accounts)", () 
       getKeyDerivationTypedData({ account: phone.address, chainId }),
     );
     expect(s2).toBe(s1);
+    expect(keySignaturesMatch(s1, s2)).toBe(true);
     expect(deriveKeyEncryptionKey(s2)).toEqual(deriveKeyEncryptionKey(s1));
     expect(await getKeyEncryptionKey({ account: phone.address, chainId, signature: s2 })).toEqual(
       deriveKeyEncryptionKey(s1),
@@ -103,6 +105,13 @@ describe("key-encryption key from a wallet signature (viem local accounts)", () 
       await owner.signTypedData(getKeyDerivationTypedData({ account: owner.address, chainId: 1 })),
     );
     expect(otherKek).not.toEqual(kek);
+    const ownSig = await owner.signTypedData(
+      getKeyDerivationTypedData({ account: owner.address, chainId }),
+    );
+    const otherSig = await other.signTypedData(
+      getKeyDerivationTypedData({ account: other.address, chainId }),
+    );
+    expect(keySignaturesMatch(ownSig, otherSig)).toBe(false);
     expect(otherChainKek).not.toEqual(kek);
     const fileKey = generateFileKey();
     const wrapped = wrapFileKey(kek, fileKey, { fileId, manifestVersion: 1 });

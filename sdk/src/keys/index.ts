@@ -12,6 +12,7 @@ export {
   type KeySignatureParameters,
   deriveKeyEncryptionKey,
   getKeyEncryptionKey,
+  keySignaturesMatch,
   normalizeKeySignature,
   verifyKeySignature,
 } from "./kek.ts";

@@ -122,3 +122,16 @@ export async function getKeyEncryptionKey(parameters: KeySignatureParameters): P
   }
   return deriveKeyEncryptionKey(parameters.signature);
 }
+
+/**
+ * Whether two signatures of the key-derivation message derive the same KEK. Apps ask for the
+ * signature twice on first use and refuse a wallet whose signatures differ: it does not sign
+ * deterministically, so it could never derive the same key again.
+ */
+export function keySignaturesMatch(first: Hex | Uint8Array, second: Hex | Uint8Array): boolean {
+  const a = normalizeKeySignature(first);
+  const b = normalizeKeySignature(second);
+  let diff = 0;
+  for (let i = 0; i < 64; i++) diff |= a[i]! ^ b[i]!;
+  return diff === 0;
+}
