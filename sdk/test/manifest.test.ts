@@ -250,6 +250,11 @@ describe("manifest validation and canonical serialization", () => {
 });
 
 describe("manifest envelope", () => {
+  it("derives the manifest key of the pinned vector (HKDF-SHA256, no salt)", () => {
+    const v = vectors.manifestKey;
+    expect(hex(deriveManifestKey(unhex(v.fileKey)))).toBe(v.manifestKey);
+  });
+
   it("the owner recovers the manifest and the file key from the wallet signature and the envelope bytes alone", async () => {
     const privateKey = generatePrivateKey();
     const fileKey = generateFileKey();
