@@ -289,7 +289,7 @@ describe("commitments equal the standalone merkle and cid modules", () => {
       const { result, shards } = await encodeToMemory(randomBytes(size), opts);
       for (const [i, s] of shards.entries()) {
         const tree = computeSegmentTree(s);
-        expect(result.shards[i]!.root).toBe(`0x${Buffer.from(tree.root).toString("hex")}`);
+        expect(result.shards[i]!.merkleRoot).toBe(`0x${Buffer.from(tree.root).toString("hex")}`);
         expect(result.shards[i]!.leafCount).toBe(tree.leafCount);
         expect(result.shards[i]!.cid).toBe((await computeUnixfsCid([s])).cid.toString());
         expect(result.shards[i]!.size).toBe(s.length);

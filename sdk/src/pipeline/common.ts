@@ -45,7 +45,7 @@ export interface PipelineOptions {
   signal?: AbortSignal;
 }
 
-/** Per-shard commitments: what the manifest and the on-chain deal record. */
+/** Per-shard commitments: what the manifest (its `ManifestShard` fields) and the on-chain deal record. */
 export interface ShardInfo {
   /** Shard index i (0..n-1); shards 0..k-1 are data, the rest parity. */
   index: number;
@@ -53,8 +53,8 @@ export interface ShardInfo {
   size: number;
   /** UnixFS CID (CIDv1, raw leaves, 1 MiB chunks, 1024 links), base32. */
   cid: string;
-  /** Segment Merkle root, 0x-prefixed hex (bytes32). */
-  root: `0x${string}`;
+  /** Segment Merkle root, 0x-prefixed lowercase hex (bytes32). */
+  merkleRoot: `0x${string}`;
   /** Number of 512-byte segments (leaves). */
   leafCount: number;
 }

@@ -30,12 +30,16 @@ import { ShardReader, type ByteInput } from "./io.ts";
 import type { DecodeResult, DecodeTask } from "./tasks.ts";
 import { UnixFsCombiner } from "./unixfs.ts";
 
-/** What a shard is expected to be (e.g. from the manifest or encodeFile's result). */
-export interface ExpectedShard {
-  index: number;
+/**
+ * What a shard is committed to: a manifest's `shards[i]`, an encodeFile result's `shards[i]`, or
+ * just a root. Given as an array, entry i is shard i unless it names its `index`.
+ */
+export interface ExpectedShardCommitment {
+  /** Shard index. @default its position in the array */
+  index?: number;
   /** Segment Merkle root (0x hex or 32 bytes). */
-  root?: string | Uint8Array;
-  /** UnixFS CID (string). */
+  merkleRoot?: string | Uint8Array;
+  /** UnixFS CID (string form). */
   cid?: string;
 }
 
@@ -48,7 +52,7 @@ export interface DecodeFileOptions extends PipelineOptions, EncodedLayout {
    * (ShardMismatchError) rather than only detected (TamperedDataError).
    * @default none (AEAD authentication of every chunk only)
    */
-  expected?: readonly ExpectedShard[];
+  expected?: readonly (ExpectedShardCommitment | null | undefined)[];
 }
 
 /** Shard i's bytes at position i (missing: undefined/null), or a map from index to bytes. */
@@ -88,10 +92,12 @@ export async function* decodeFile(shards: ShardInputs, options: DecodeFileOption
 
   const expectedRoot = new Map<number, string>();
   const expectedCid = new Map<number, string>();
-  for (const e of options.expected ?? []) {
-    if (e.root !== undefined) expectedRoot.set(e.index, hexOf(e.root));
-    if (e.cid !== undefined) expectedCid.set(e.index, e.cid);
-  }
+  (options.expected ?? []).forEach((e, position) => {
+    if (e == null) return;
+    const index = e.index ?? position;
+    if (e.merkleRoot !== undefined) expectedRoot.set(index, hexOf(e.merkleRoot));
+    if (e.cid !== undefined) expectedCid.set(index, e.cid);
+  });
   const verifyRoots = used.some((i) => expectedRoot.has(i));
   const verifyCids = alignedCid > 0 && used.some((i) => expectedCid.has(i));
   const cidChunkSize = verifyCids ? alignedCid : 0;

@@ -262,7 +262,7 @@ export async function encodeFile(input: ByteInput, options: EncodeFileOptions = 
         index: i,
         size: layout.shardSize,
         cid: cid.toString(),
-        root: toHex(merkle[i]!.finish()),
+        merkleRoot: toHex(merkle[i]!.finish()),
         leafCount: layout.shardSize / SEGMENT_SIZE,
       });
     }

@@ -32,10 +32,11 @@ export {
   decodeFile,
   decodeFileStream,
   type DecodeFileOptions,
-  type ExpectedShard,
+  type ExpectedShardCommitment,
   type ShardInputs,
 } from "./decode.ts";
 export type { EncodedLayout, PipelineOptions, PipelineProgress, ShardInfo } from "./common.ts";
+export type { PipelineImplementation } from "./tasks.ts";
 export { nullSink, toShardSink, type ByobSource, type ByteInput, type ShardSink, type ShardSinkLike } from "./io.ts";
 export {
   createInlineRunner,
