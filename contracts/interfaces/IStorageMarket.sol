@@ -255,7 +255,9 @@ interface IStorageMarket {
     /// @notice `provider` proved `epoch`.
     event EpochProven(address indexed provider, uint256 indexed epoch);
     /// @notice `provider` earned `amount` for `epochs` proven epochs of the shard.
-    event ShardPaid(uint256 indexed dealId, uint8 indexed shard, address indexed provider, uint256 epochs, uint256 amount);
+    event ShardPaid(
+        uint256 indexed dealId, uint8 indexed shard, address indexed provider, uint256 epochs, uint256 amount
+    );
     /// @notice The shard's deal is over: `refund` (unearned escrow, credits, unused repair
     /// reward) went to the owner and the shard is closed.
     event ShardSettled(uint256 indexed dealId, uint8 indexed shard, uint256 refund);
@@ -271,7 +273,9 @@ interface IStorageMarket {
     event ProviderFailed(address indexed provider, uint256 indexed epoch, uint256 repairPool);
     /// @notice The shard was lost (declared or a failed targeted challenge); `slashed` from
     /// the holder, of which `repairReward` now awaits a repairer.
-    event ShardLost(uint256 indexed dealId, uint8 indexed shard, address indexed provider, uint256 slashed, uint256 repairReward);
+    event ShardLost(
+        uint256 indexed dealId, uint8 indexed shard, address indexed provider, uint256 slashed, uint256 repairReward
+    );
     /// @notice `challenger` opened a targeted challenge on the shard, answered from the seed of `seedEpoch`.
     event ShardChallenged(uint256 indexed dealId, uint8 indexed shard, address indexed challenger, uint32 seedEpoch);
     /// @notice The holder answered the targeted challenge; the fee went to the holder.
@@ -281,7 +285,9 @@ interface IStorageMarket {
     /// @notice `provider` claimed the lost shard for repair, proving from the seed of `seedEpoch`.
     event RepairClaimed(uint256 indexed dealId, uint8 indexed shard, address indexed provider, uint32 seedEpoch);
     /// @notice `provider` took over the shard and was paid `reward`.
-    event ShardRepaired(uint256 indexed dealId, uint8 indexed shard, address indexed provider, uint256 entry, uint256 reward);
+    event ShardRepaired(
+        uint256 indexed dealId, uint8 indexed shard, address indexed provider, uint256 entry, uint256 reward
+    );
     /// @notice `account` withdrew `amount`.
     event Withdrawn(address indexed account, uint256 amount);
     /// @notice Governance changed the parameters.

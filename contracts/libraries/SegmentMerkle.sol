@@ -30,6 +30,8 @@ library SegmentMerkle {
     /// @param segment Exactly SEGMENT_SIZE bytes (not checked here).
     /// @return h The leaf hash.
     function leafHash(bytes calldata segment) internal view returns (bytes32 h) {
+        // Scratch memory above the free pointer: 0x00 ‖ segment, hashed by the precompile into 0x00.
+        // solhint-disable-next-line no-inline-assembly
         assembly ("memory-safe") {
             let ptr := mload(0x40)
             mstore8(ptr, 0x00)
@@ -66,6 +68,8 @@ library SegmentMerkle {
     /// @dev Folds `path` into the running hash `h`; bit i of `index` says whether `h` is the
     /// right (1) or left (0) child at level i.
     function _fold(bytes32 h, uint256 index, bytes32[] calldata path) private view returns (bytes32 out) {
+        // Scratch memory above the free pointer: 0x01 ‖ left ‖ right, one precompile call per level.
+        // solhint-disable-next-line no-inline-assembly
         assembly ("memory-safe") {
             let ptr := mload(0x40)
             mstore8(ptr, 0x01)

@@ -128,7 +128,10 @@ contract StorageMarket is StorageMarketBase, Ownable, ReentrancyGuardTransient {
     /// @param endpoint New HTTP endpoint.
     /// @param multiaddrs New libp2p addresses.
     /// @param capacity New capacity; not below what is in use, and covered by the stake.
-    function updateProvider(string calldata endpoint, string[] calldata multiaddrs, uint64 capacity) external nonReentrant {
+    function updateProvider(string calldata endpoint, string[] calldata multiaddrs, uint64 capacity)
+        external
+        nonReentrant
+    {
         (endpoint, multiaddrs, capacity);
         _delegate();
     }
@@ -140,8 +143,9 @@ contract StorageMarket is StorageMarketBase, Ownable, ReentrancyGuardTransient {
         _delegate();
     }
 
-    /// @notice Deregisters the caller once it holds and reserves nothing; the stake moves to
-    /// its withdrawable balance.
+    /// @notice Deregisters the caller once it holds and reserves nothing and its last owed
+    /// epoch is reportable (two epochs after its last shard left); the stake moves to its
+    /// withdrawable balance.
     function leave() external nonReentrant {
         _delegate();
     }
@@ -477,6 +481,8 @@ contract StorageMarket is StorageMarketBase, Ownable, ReentrancyGuardTransient {
     /// @dev Runs the current call's function in StorageMarketExtension on this storage; bubbles reverts.
     function _delegate() private {
         address target = extension;
+        // Forward the calldata verbatim; no return data (the forwarded functions return nothing).
+        // solhint-disable-next-line no-inline-assembly
         assembly ("memory-safe") {
             let ptr := mload(0x40)
             calldatacopy(ptr, 0, calldatasize())

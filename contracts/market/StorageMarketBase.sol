@@ -9,7 +9,6 @@ import {BitMaps} from "@openzeppelin/contracts/utils/structs/BitMaps.sol";
 import {ICoopMembership} from "../interfaces/ICoopMembership.sol";
 import {IPatronageTreasury} from "../interfaces/IPatronageTreasury.sol";
 import {IStorageMarket} from "../interfaces/IStorageMarket.sol";
-import {SegmentMerkle} from "../libraries/SegmentMerkle.sol";
 
 /// @title StorageMarketBase
 /// @notice Storage layout and shared rules of the storage market. StorageMarket (deals,

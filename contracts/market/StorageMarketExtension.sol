@@ -320,7 +320,10 @@ contract StorageMarketExtension is StorageMarketBase {
     /// @param endpoint New HTTP endpoint.
     /// @param multiaddrs New libp2p addresses.
     /// @param capacity New capacity; not below what is in use, and covered by the stake.
-    function updateProvider(string calldata endpoint, string[] calldata multiaddrs, uint64 capacity) external onlyDelegated {
+    function updateProvider(string calldata endpoint, string[] calldata multiaddrs, uint64 capacity)
+        external
+        onlyDelegated
+    {
         Provider storage p = _registered(msg.sender);
         if (capacity < p.used) revert MarketCapacityBelowUsed(capacity, p.used);
         _checkStake(p.stake, capacity);
@@ -339,11 +342,17 @@ contract StorageMarketExtension is StorageMarketBase {
         _token.safeTransferFrom(msg.sender, address(this), amount);
     }
 
-    /// @notice Deregisters the caller once it holds and reserves nothing; the stake moves to
-    /// its withdrawable balance.
+    /// @notice Deregisters the caller once it holds and reserves nothing and its last owed
+    /// epoch is reportable (two epochs after its last shard left); the stake moves to its
+    /// withdrawable balance.
     function leave() external onlyDelegated {
         Provider storage p = _registered(msg.sender);
         if (p.activeShards != 0 || p.used != 0) revert MarketProviderBusy(msg.sender, p.activeShards, p.used);
+        // The last owed epoch (idleSince - 1) becomes reportable at idleSince + 1: leave only
+        // after that, so a provider cannot escape a missed-epoch slash by leaving at once.
+        if (p.idleSince != 0 && _currentEpoch() <= p.idleSince + 1) {
+            revert MarketProviderBusy(msg.sender, 0, 0);
+        }
         uint128 stake = p.stake;
         p.stake = 0;
         p.registered = false;

@@ -450,6 +450,13 @@ describe("StorageMarket faults and repair", async function () {
         rate * 12n + 4n * UNIT + pool,
       ]);
       const p2 = await marketAs(f, d.providers[2]);
+      // Not before its last owed epoch is reportable.
+      await assertions.revertWithCustomErrorWithArgs(p2.write.leave(), f.market, "MarketProviderBusy", [
+        getAddress(d.providers[2].account.address),
+        0,
+        0n,
+      ]);
+      await nextEpoch(f, 2n);
       await send(f, p2.write.leave());
       assert.equal((await f.market.read.getProvider([d.providers[2].account.address])).registered, false);
     });
