@@ -150,6 +150,26 @@ describe.each(IMPLEMENTATIONS)("STREAM round trips (%s)", (implementation) => {
     expect(concat(parts)).toEqual(plaintext);
   });
 
+  it("the decryption TransformStream errors with the typed error", async () => {
+    const ciphertext = encryptBytes(randomBytes(1000), key, { implementation, chunkSize: 64 });
+    for (const [bytes, k, type] of [
+      [ciphertext, generateFileKey(), WrongKeyError],
+      [ciphertext.subarray(0, ciphertext.length - 56), key, TruncatedDataError], // the short last chunk dropped
+    ] as const) {
+      const source = new ReadableStream<Uint8Array>({
+        start(controller) {
+          controller.enqueue(bytes);
+          controller.close();
+        },
+      });
+      const reader = source.pipeThrough(createDecryptionStream(k, { implementation })).getReader();
+      const read = async (): Promise<void> => {
+        for (let r = await reader.read(); !r.done; r = await reader.read());
+      };
+      await expect(read()).rejects.toBeInstanceOf(type);
+    }
+  });
+
   it("small chunk sizes work and are recorded in the header", () => {
     const plaintext = randomBytes(1000);
     const ct = encryptBytes(plaintext, key, { implementation, chunkSize: 64 });
