@@ -158,6 +158,10 @@ describe("manifest validation and canonical serialization", () => {
       "size",
     );
     expectManifestError(
+      edited(m, (j) => (j.name = "invoice\u202efdp.exe")),
+      "name",
+    );
+    expectManifestError(
       edited(m, (j) => (j.name = "../../etc/passwd")),
       "name",
     );

@@ -125,6 +125,10 @@ function fileName(value: unknown, field: string): string {
   if (/[\u0000-\u001f\u007f/\\]/.test(s) || s === "." || s === "..") {
     fail(field, "must be a base name (no path separators or control characters)");
   }
+  // Bidirectional overrides let a shared "report\u202Efdp.exe" display as "reportexe.pdf".
+  if (/[\u202a-\u202e\u2066-\u2069]/.test(s)) {
+    fail(field, "must not contain bidirectional control characters");
+  }
   return s;
 }
 
