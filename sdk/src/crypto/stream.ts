@@ -451,10 +451,10 @@ export class StreamDecryptor {
     throw new TamperedDataError(
       "chunk",
       index,
-      index === 0
-        ? "chunk 0 does not authenticate: the header or the chunk was altered (the key is right: it matches the header's key check)"
-        : atEnd && !full
-          ? `chunk ${index} does not authenticate: it was altered, or the data was cut short inside it`
+      atEnd && !full
+        ? `chunk ${index} does not authenticate: it was altered, or the data was cut short inside it`
+        : index === 0
+          ? "chunk 0 does not authenticate: the header or the chunk was altered (the key is right: it matches the header's key check)"
           : `chunk ${index} does not authenticate: it was altered, moved or replaced`,
     );
   }
