@@ -161,6 +161,30 @@ describe("key-encryption key from a wallet signature (viem local accounts)", () 
     expect(normalizeKeySignature(highS)).toEqual(sig.subarray(0, 64));
   });
 
+  it("verifyKeySignature accepts every encoding of the owner's signature", async () => {
+    const v = vectors.keyDerivation;
+    const account = v.account as `0x${string}`;
+    const sig = unhex(v.signature);
+    const v01 = sig.slice();
+    v01[64] = sig[64]! - 27;
+    const compact = sig.slice(0, 64);
+    if (sig[64] === 28) compact[32]! |= 0x80;
+    const s = BigInt(toHex(sig.subarray(32, 64)));
+    const highS = sig.slice();
+    highS.set(unhex((N - s).toString(16).padStart(64, "0")), 32);
+    highS[64] = sig[64] === 27 ? 28 : 27; // the malleated twin has the other parity
+    for (const form of [sig, v01, compact, highS]) {
+      expect(
+        await verifyKeySignature({ account, chainId: v.chainId, signature: toHex(form) }),
+      ).toBe(true);
+    }
+    const wrongParity = sig.slice();
+    wrongParity[64] = sig[64] === 27 ? 28 : 27;
+    expect(
+      await verifyKeySignature({ account, chainId: v.chainId, signature: toHex(wrongParity) }),
+    ).toBe(false);
+  });
+
   it("rejects malformed signatures with InvalidKeySignatureError", () => {
     const sig = unhex(vectors.keyDerivation.signature);
     const bad: (string | Uint8Array)[] = [

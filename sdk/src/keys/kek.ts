@@ -37,15 +37,19 @@ function signatureBytes(signature: Hex | Uint8Array): Uint8Array {
   return Uint8Array.from(signature.slice(2).match(/../g) ?? [], (b) => parseInt(b, 16));
 }
 
-/**
- * Checks an ECDSA secp256k1 signature's format and returns its (r, low-s) as 64 bytes.
- * Accepts 65 bytes r‖s‖v (v ∈ 0, 1, 27, 28) and 64-byte EIP-2098 compact signatures; a
- * high s is folded to n − s so a malleated copy of the signature derives the same key.
- */
-export function normalizeKeySignature(signature: Hex | Uint8Array): Uint8Array {
+interface ParsedSignature {
+  r: bigint;
+  /** Low s (≤ n/2). */
+  s: bigint;
+  /** y parity of R, adjusted when s was folded. */
+  yParity: 0 | 1;
+}
+
+function parseKeySignature(signature: Hex | Uint8Array): ParsedSignature {
   const bytes = signatureBytes(signature);
   let r: bigint;
   let s: bigint;
+  let yParity: 0 | 1;
   if (bytes.length === 65) {
     const v = bytes[64]!;
     if (v !== 0 && v !== 1 && v !== 27 && v !== 28) {
@@ -53,9 +57,12 @@ export function normalizeKeySignature(signature: Hex | Uint8Array): Uint8Array {
     }
     r = bytesToBigInt(bytes.subarray(0, 32));
     s = bytesToBigInt(bytes.subarray(32, 64));
+    yParity = v === 1 || v === 28 ? 1 : 0;
   } else if (bytes.length === 64) {
     r = bytesToBigInt(bytes.subarray(0, 32));
-    s = bytesToBigInt(bytes.subarray(32, 64)) & ((1n << 255n) - 1n); // EIP-2098: top bit is y parity
+    const yParityAndS = bytesToBigInt(bytes.subarray(32, 64));
+    s = yParityAndS & ((1n << 255n) - 1n); // EIP-2098: the top bit is the y parity
+    yParity = yParityAndS >> 255n === 1n ? 1 : 0;
   } else {
     throw new InvalidKeySignatureError(
       `signature is ${bytes.length} bytes: expected a 65-byte (r, s, v) or 64-byte EIP-2098 ECDSA signature (a smart-contract wallet's signature cannot derive a key)`,
@@ -63,11 +70,32 @@ export function normalizeKeySignature(signature: Hex | Uint8Array): Uint8Array {
   }
   if (r <= 0n || r >= N) throw new InvalidKeySignatureError("signature r is outside 1..n-1");
   if (s <= 0n || s >= N) throw new InvalidKeySignatureError("signature s is outside 1..n-1");
-  if (s > HALF_N) s = N - s;
+  if (s > HALF_N) {
+    s = N - s; // the malleated twin: same R, other parity
+    yParity = yParity === 1 ? 0 : 1;
+  }
+  return { r, s, yParity };
+}
+
+/**
+ * Checks an ECDSA secp256k1 signature's format and returns its (r, low-s) as 64 bytes.
+ * Accepts 65 bytes r‖s‖v (v ∈ 0, 1, 27, 28) and 64-byte EIP-2098 compact signatures; a
+ * high s is folded to n − s so a malleated copy of the signature derives the same key.
+ */
+export function normalizeKeySignature(signature: Hex | Uint8Array): Uint8Array {
+  const { r, s } = parseKeySignature(signature);
   const out = new Uint8Array(64);
   out.set(bigIntTo32Bytes(r), 0);
   out.set(bigIntTo32Bytes(s), 32);
   return out;
+}
+
+/** The signature as 65 bytes r ‖ low-s ‖ v (27 or 28), hex: the form every recoverer takes. */
+function canonicalSignatureHex(signature: Hex | Uint8Array): Hex {
+  const { yParity } = parseKeySignature(signature);
+  const rs = normalizeKeySignature(signature);
+  const hex = Array.from(rs, (b) => b.toString(16).padStart(2, "0")).join("");
+  return `0x${hex}${yParity === 1 ? "1c" : "1b"}`;
 }
 
 /**
@@ -93,16 +121,19 @@ export interface KeySignatureParameters {
   signature: Hex;
 }
 
-/** Whether `signature` is `account`'s signature over the key-derivation typed data for `chainId`. */
+/**
+ * Whether `signature` (any accepted encoding) is `account`'s signature over the key-derivation
+ * typed data for `chainId`. A malformed signature throws InvalidKeySignatureError.
+ */
 export async function verifyKeySignature({
   account,
   chainId,
   signature,
 }: KeySignatureParameters): Promise<boolean> {
   const typedData = getKeyDerivationTypedData({ account, chainId });
-  normalizeKeySignature(signature);
+  const canonical = canonicalSignatureHex(signature); // throws InvalidKeySignatureError if malformed
   try {
-    const signer = await recoverTypedDataAddress({ ...typedData, signature });
+    const signer = await recoverTypedDataAddress({ ...typedData, signature: canonical });
     return isAddressEqual(signer, account);
   } catch {
     return false;
