@@ -67,7 +67,9 @@ async function decodeFromFiles(res: EncodeFileResult, dir: string, verify: boole
     i < 2 ? undefined : readShardFile(shardPath(dir, i)),
   );
   let bytes = 0;
-  for await (const piece of decodeFile(inputs, { ...res, expected: verify ? res.shards : undefined })) bytes += piece.length;
+  // The consumer only counts, so it lets the pipeline reuse each piece once it asks for the next.
+  for await (const piece of decodeFile(inputs, { ...res, expected: verify ? res.shards : undefined, recycleOutput: true }))
+    bytes += piece.length;
   if (bytes !== res.plaintextLength) throw new Error(`decoded ${bytes} of ${res.plaintextLength} bytes`);
   return bytes;
 }

@@ -162,6 +162,24 @@ describe("memory reuse and cancellation", () => {
     }
   });
 
+  it("recycleOutput: a consumer done with each piece when it asks for the next gets the same plaintext", async () => {
+    const data = randomBytes(6 * STRIPE_PLAIN + 5);
+    const { result, shards } = await encodeToMemory(data);
+    for (const use of [
+      [0, 1, 2, 3],
+      [1, 2, 4, 5],
+    ]) {
+      const h = createHash("sha256");
+      let pieces = 0;
+      for await (const p of decodeFile(pick(shards, use), { ...result, workers: pool, recycleOutput: true })) {
+        h.update(p);
+        pieces++;
+      }
+      expect(pieces).toBeGreaterThan(6);
+      expect(h.digest("hex")).toBe(createHash("sha256").update(data).digest("hex"));
+    }
+  });
+
   it("an aborted encode rejects with the signal's reason and aborts the sinks", async () => {
     const controller = new AbortController();
     let aborted = 0;

@@ -53,6 +53,13 @@ export interface DecodeFileOptions extends PipelineOptions, EncodedLayout {
    * @default none (AEAD authentication of every chunk only)
    */
   expected?: readonly (ExpectedShardCommitment | null | undefined)[];
+  /**
+   * Set when the caller is done with each yielded piece once it asks for the next (it wrote
+   * and awaited it, hashed it, copied it): the pipeline then reuses the piece's memory for later
+   * stripes, which keeps garbage and peak memory down. Leave unset to keep the pieces.
+   * @default false
+   */
+  recycleOutput?: boolean;
 }
 
 /** Shard i's bytes at position i (missing: undefined/null), or a map from index to bytes. */
@@ -110,7 +117,7 @@ export async function* decodeFile(shards: ShardInputs, options: DecodeFileOption
 
   const readers = used.map((i) => new ShardReader(i, shardInput(shards, i)!));
   const { runner, owned } = resolveRunner(options.workers);
-  const maxInFlight = Math.max(1, options.maxStripesInFlight ?? runner.concurrency + 2);
+  const maxInFlight = Math.max(1, options.maxStripesInFlight ?? runner.concurrency + 1);
 
   const H = STREAM_HEADER_LENGTH;
   const kB = k * B;
@@ -125,6 +132,7 @@ export async function* decodeFile(shards: ShardInputs, options: DecodeFileOption
   let draining = false; // after a failed chunk: only hash the rest, to name the altered shard
   const inflight: Promise<DecodeResult>[] = [];
   const freeBlocks: ArrayBuffer[] = []; // read buffers handed back by the workers
+  const freeOutputs: ArrayBuffer[] = []; // plaintext buffers the caller is done with (recycleOutput)
   let plaintextOut = 0;
   let shardBytesIn = 0;
   let stripesDone = 0;
@@ -157,6 +165,7 @@ export async function* decodeFile(shards: ShardInputs, options: DecodeFileOption
       decrypt: !draining,
       hashRoots: verifyRoots,
       ciphertextLength: ctLen,
+      output: freeOutputs.pop(),
     };
     const p = runner.run(task) as Promise<DecodeResult>;
     p.catch(() => {});
@@ -304,6 +313,10 @@ export async function* decodeFile(shards: ShardInputs, options: DecodeFileOption
       if (r.plaintext.length > 0) {
         plaintextOut += r.plaintext.length;
         yield r.plaintext;
+        // The caller asked for more: with recycleOutput it is done with this piece.
+        const buf = r.plaintext.buffer;
+        if (options.recycleOutput === true && buf instanceof ArrayBuffer && buf.byteLength >= kB && freeOutputs.length < 4)
+          freeOutputs.push(buf);
       }
     }
     if (plaintextOut !== plaintextLength)

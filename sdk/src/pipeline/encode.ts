@@ -100,7 +100,7 @@ export async function encodeFile(input: ByteInput, options: EncodeFileOptions = 
   const implementation = resolveImplementation(options.implementation);
   const sinks = sinkList(options.sinks, n);
   const { runner, owned } = resolveRunner(options.workers);
-  const maxInFlight = Math.max(1, options.maxStripesInFlight ?? runner.concurrency + 2);
+  const maxInFlight = Math.max(1, options.maxStripesInFlight ?? runner.concurrency + 1);
   const signal = options.signal;
 
   const H = STREAM_HEADER_LENGTH;

@@ -160,7 +160,7 @@ export function getNodeWorkerFactory(): WorkerFactory | undefined {
   return () => {
     // A small old generation makes V8 collect the worker's garbage (the native cipher's and
     // hasher's per-call buffers) often, instead of letting each worker grow by ~100 MB.
-    const w = new wt.Worker(url, { resourceLimits: { maxOldGenerationSizeMb: 48 } });
+    const w = new wt.Worker(url, { resourceLimits: { maxOldGenerationSizeMb: 32, maxYoungGenerationSizeMb: 8 } });
     w.unref(); // an idle pool must not keep the process alive
     let exited = false;
     return {

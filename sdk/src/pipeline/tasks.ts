@@ -76,6 +76,8 @@ export interface DecodeTask extends StripeGeometry {
   hashRoots: boolean;
   /** Bytes of the whole ciphertext stream (header included). */
   ciphertextLength: number;
+  /** A spare buffer (at least k · blockSize bytes) to write the plaintext into (recycled), or none. */
+  output: ArrayBuffer | undefined;
 }
 
 export type DecodeFailure =
@@ -287,7 +289,10 @@ export function runDecodeTask(t: DecodeTask): DecodeResult {
   result.tail = ct.slice(end(j1 - 1) - a, e - a);
   let plainBytes = 0;
   for (let j = j0; j < j1; j++) plainBytes += end(j) - start(j) - TAG_LENGTH;
-  const plaintext = new Uint8Array(plainBytes);
+  const plaintext =
+    t.output !== undefined && t.output.byteLength >= plainBytes
+      ? new Uint8Array(t.output, 0, plainBytes)
+      : new Uint8Array(new ArrayBuffer(Math.max(plainBytes, k * b)), 0, plainBytes); // room to be recycled
   let off = 0;
   for (let j = j0; j < j1; j++) {
     const pt = session.open(chunkNonceTail(j, j === finalChunk), ct.subarray(start(j) - a, end(j) - a));
@@ -320,8 +325,10 @@ export function transferablesOf(m: Task | TaskResult): ArrayBuffer[] {
       }
       break;
     case "decode":
-      if ("blocks" in m) list.push(m.blocks.buffer);
-      else {
+      if ("blocks" in m) {
+        list.push(m.blocks.buffer);
+        if (m.output !== undefined) list.push(m.output);
+      } else {
         list.push(m.plaintext.buffer, m.roots.buffer, m.digests.buffer);
         if (m.input !== undefined) list.push(m.input);
       }
