@@ -16,12 +16,22 @@ import { mkdirSync, rmSync } from "node:fs";
 import { open } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { createPipelinePool, decodeFile, encodeFile, nullSink, type EncodeFileResult, type ShardSink } from "../src/pipeline/index.ts";
+import {
+  createPipelinePool,
+  decodeFile,
+  encodeFile,
+  nullSink,
+  type EncodeFileResult,
+  type ShardSink,
+} from "../src/pipeline/index.ts";
 import { createFileSink, readShardFile } from "../src/pipeline/node.ts";
 import { MiB, mbps, randomPieces, report } from "./_util.ts";
 
 /** Runs `fn` BENCH_REPEAT times; returns the fastest run's wall ms and its CPU ms (all threads). */
-async function timed(fn: () => Promise<unknown>, repeat = 1): Promise<{ ms: number; cpuMs: number }> {
+async function timed(
+  fn: () => Promise<unknown>,
+  repeat = 1,
+): Promise<{ ms: number; cpuMs: number }> {
   let best = { ms: Infinity, cpuMs: Infinity };
   for (let i = 0; i < repeat; i++) {
     const c0 = process.cpuUsage();
@@ -55,22 +65,36 @@ function shardPath(dir: string, i: number): string {
   return join(dir, `shard-${i}.bin`);
 }
 
-async function encodeToFiles(total: number, dir: string, only?: number[]): Promise<EncodeFileResult> {
+async function encodeToFiles(
+  total: number,
+  dir: string,
+  only?: number[],
+): Promise<EncodeFileResult> {
   mkdirSync(dir, { recursive: true });
   const sinks: ShardSink[] = [];
-  for (let i = 0; i < n; i++) sinks.push(only && !only.includes(i) ? nullSink : await createFileSink(shardPath(dir, i)));
+  for (let i = 0; i < n; i++)
+    sinks.push(only && !only.includes(i) ? nullSink : await createFileSink(shardPath(dir, i)));
   return encodeFile(randomPieces(total), { dataShards: k, totalShards: n, sinks });
 }
 
-async function decodeFromFiles(res: EncodeFileResult, dir: string, verify: boolean): Promise<number> {
+async function decodeFromFiles(
+  res: EncodeFileResult,
+  dir: string,
+  verify: boolean,
+): Promise<number> {
   const inputs = Array.from({ length: n }, (_, i) =>
     i < 2 ? undefined : readShardFile(shardPath(dir, i)),
   );
   let bytes = 0;
   // The consumer only counts, so it lets the pipeline reuse each piece once it asks for the next.
-  for await (const piece of decodeFile(inputs, { ...res, expected: verify ? res.shards : undefined, recycleOutput: true }))
+  for await (const piece of decodeFile(inputs, {
+    ...res,
+    expected: verify ? res.shards : undefined,
+    recycleOutput: true,
+  }))
     bytes += piece.length;
-  if (bytes !== res.plaintextLength) throw new Error(`decoded ${bytes} of ${res.plaintextLength} bytes`);
+  if (bytes !== res.plaintextLength)
+    throw new Error(`decoded ${bytes} of ${res.plaintextLength} bytes`);
   return bytes;
 }
 
@@ -84,13 +108,23 @@ if (mode === "rss-encode" || mode === "rss-decode") {
     const res = await encodeToFiles(total, dir, [2, 3, 4, 5]);
     const { key, ...rest } = res;
     await open(join(dir, "result.json"), "w").then(async (fh) => {
-      await fh.writeFile(JSON.stringify({ ...rest, key: Buffer.from(key).toString("hex"), header: Buffer.from(res.header).toString("hex") }));
+      await fh.writeFile(
+        JSON.stringify({
+          ...rest,
+          key: Buffer.from(key).toString("hex"),
+          header: Buffer.from(res.header).toString("hex"),
+        }),
+      );
       await fh.close();
     });
   } else {
     const { readFile } = await import("node:fs/promises");
     const saved = JSON.parse(await readFile(join(dir, "result.json"), "utf8"));
-    const res = { ...saved, key: Buffer.from(saved.key, "hex"), header: Buffer.from(saved.header, "hex") } as EncodeFileResult;
+    const res = {
+      ...saved,
+      key: Buffer.from(saved.key, "hex"),
+      header: Buffer.from(saved.header, "hex"),
+    } as EncodeFileResult;
     await decodeFromFiles(res, dir, true);
   }
   console.log(JSON.stringify({ maxRSS: process.resourceUsage().maxRSS }));
@@ -105,7 +139,7 @@ const repeat = Math.max(1, Number(process.env.BENCH_REPEAT ?? 2));
 const tmp = resolve(process.env.BENCH_TMP ?? join(root, "bench/tmp"), `pipeline-${process.pid}`);
 const label = `${total / MiB} MiB, k=${k} n=${n}`;
 
-let baseline = 0;
+let baseline: number;
 try {
   // Baseline: node:crypto chacha20-poly1305 in 64 KiB chunks over the same data, one core
   // (generating the data included, as in the pipeline runs).
@@ -124,7 +158,11 @@ try {
       }
     }
     baseline = mbps(total, performance.now() - t0);
-    report(`node:crypto chacha20-poly1305 alone, 64 KiB chunks, one core (${total / MiB} MiB)`, baseline, "MB/s");
+    report(
+      `node:crypto chacha20-poly1305 alone, 64 KiB chunks, one core (${total / MiB} MiB)`,
+      baseline,
+      "MB/s",
+    );
   }
 
   const pool = createPipelinePool();
@@ -137,7 +175,11 @@ try {
   {
     const dir = join(tmp, "1g");
     let res: EncodeFileResult | undefined;
-    reportRun(`encodeFile to shard files (${label})`, total, await timed(async () => (res = await encodeToFiles(total, dir))));
+    reportRun(
+      `encodeFile to shard files (${label})`,
+      total,
+      await timed(async () => (res = await encodeToFiles(total, dir))),
+    );
     const v = reportRun(
       `decodeFile from shards 2-5 of 6 (data shards 0, 1 rebuilt; roots checked) (${label})`,
       total,
@@ -154,7 +196,9 @@ try {
   reportRun(
     `encodeFile browser path: noble XChaCha20-Poly1305 + portable SHA-256, no node:crypto (${portableTotal / MiB} MiB, k=${k} n=${n})`,
     portableTotal,
-    await timed(() => encodeFile(randomPieces(portableTotal), { workers: pool, implementation: "portable" })),
+    await timed(() =>
+      encodeFile(randomPieces(portableTotal), { workers: pool, implementation: "portable" }),
+    ),
   );
   await pool.close();
 
@@ -162,13 +206,21 @@ try {
     const dir = join(tmp, "rss");
     mkdirSync(dir, { recursive: true });
     for (const m of ["rss-encode", "rss-decode"]) {
-      const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), m, String(rssMiB), dir], {
-        encoding: "utf8",
-        stdio: ["ignore", "pipe", "inherit"],
-      });
+      const r = spawnSync(
+        process.execPath,
+        [fileURLToPath(import.meta.url), m, String(rssMiB), dir],
+        {
+          encoding: "utf8",
+          stdio: ["ignore", "pipe", "inherit"],
+        },
+      );
       if (r.status !== 0) throw new Error(`${m} child failed (${r.status})`);
       const { maxRSS } = JSON.parse(r.stdout.trim().split("\n").pop()!);
-      report(`peak RSS, ${m === "rss-encode" ? "encodeFile" : "decodeFile"} of a ${rssMiB / 1024} GiB file (child process)`, Math.round(maxRSS / 1024), "MB");
+      report(
+        `peak RSS, ${m === "rss-encode" ? "encodeFile" : "decodeFile"} of a ${rssMiB / 1024} GiB file (child process)`,
+        Math.round(maxRSS / 1024),
+        "MB",
+      );
     }
   }
 } finally {

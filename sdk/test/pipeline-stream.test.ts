@@ -5,7 +5,13 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, expect, it } from "vitest";
-import { createPipelinePool, decodeFile, encodeFile, nullSink, type ShardSink } from "../src/pipeline/index.ts";
+import {
+  createPipelinePool,
+  decodeFile,
+  encodeFile,
+  nullSink,
+  type ShardSink,
+} from "../src/pipeline/index.ts";
 import { createFileSink, readShardFile } from "../src/pipeline/node.ts";
 
 const MiB = 1024 * 1024;
@@ -36,15 +42,24 @@ it("2 GiB: encode to files, decode from 4 of 6 with roots checked, same SHA-256,
   const sample = (): void => void (peak = Math.max(peak, process.memoryUsage().rss));
   // Shards 0 and 1 are "lost": decode must rebuild two data shards.
   const sinks: ShardSink[] = [];
-  for (let i = 0; i < 6; i++) sinks.push(i < 2 ? nullSink : await createFileSink(join(dir, `shard-${i}`)));
+  for (let i = 0; i < 6; i++)
+    sinks.push(i < 2 ? nullSink : await createFileSink(join(dir, `shard-${i}`)));
   const inHash = createHash("sha256");
   const result = await encodeFile(source(inHash), { workers: pool, sinks, onProgress: sample });
   expect(result.plaintextLength).toBe(TOTAL);
 
   const outHash = createHash("sha256");
   let bytes = 0;
-  const inputs = [0, 1, 2, 3, 4, 5].map((i) => (i < 2 ? undefined : readShardFile(join(dir, `shard-${i}`))));
-  for await (const piece of decodeFile(inputs, { ...result, workers: pool, expected: result.shards, recycleOutput: true, onProgress: sample })) {
+  const inputs = [0, 1, 2, 3, 4, 5].map((i) =>
+    i < 2 ? undefined : readShardFile(join(dir, `shard-${i}`)),
+  );
+  for await (const piece of decodeFile(inputs, {
+    ...result,
+    workers: pool,
+    expected: result.shards,
+    recycleOutput: true,
+    onProgress: sample,
+  })) {
     outHash.update(piece);
     bytes += piece.length;
   }

@@ -38,7 +38,9 @@ async function encodeToMemory(data: Uint8Array, options: EncodeFileOptions = {})
   const result = await encodeFile(pieces, {
     workers: pool,
     ...options,
-    sinks: Array.from({ length: n }, (_, i) => ({ write: (b: Uint8Array) => void parts[i]!.push(b.slice()) })),
+    sinks: Array.from({ length: n }, (_, i) => ({
+      write: (b: Uint8Array) => void parts[i]!.push(b.slice()),
+    })),
   });
   return { result, shards: parts.map((p) => Buffer.concat(p)) };
 }
@@ -97,14 +99,18 @@ describe("encodeFile / decodeFile round trips (k=4, n=6, 1 MiB blocks)", () => {
           off += b;
         }
       }
-      expect(Buffer.from(decryptBytes(ct.subarray(0, result.ciphertextLength), result.key)).equals(data)).toBe(true);
+      expect(
+        Buffer.from(decryptBytes(ct.subarray(0, result.ciphertextLength), result.key)).equals(data),
+      ).toBe(true);
       // All data shards; two data shards lost; only parity plus two data shards.
       for (const use of [
         [0, 1, 2, 3],
         [2, 3, 4, 5],
         [0, 2, 4, 5],
       ]) {
-        const out = await collect(decodeFile(pick(shards, use), { ...result, workers: pool, expected: result.shards }));
+        const out = await collect(
+          decodeFile(pick(shards, use), { ...result, workers: pool, expected: result.shards }),
+        );
         expect(out.equals(data)).toBe(true);
       }
     });
@@ -113,10 +119,21 @@ describe("encodeFile / decodeFile round trips (k=4, n=6, 1 MiB blocks)", () => {
   it("reports progress and accepts ReadableStream input and output", async () => {
     const data = randomBytes(2 * STRIPE_PLAIN);
     const events: PipelineProgress[] = [];
-    const result = await encodeFile(new Blob([data]).stream(), { workers: pool, onProgress: (e) => events.push(e) });
-    expect(events.at(-1)).toEqual({ phase: "done", plaintextBytes: data.length, shardBytes: 6 * result.shardSize, stripes: result.stripeCount });
+    const result = await encodeFile(new Blob([data]).stream(), {
+      workers: pool,
+      onProgress: (e) => events.push(e),
+    });
+    expect(events.at(-1)).toEqual({
+      phase: "done",
+      plaintextBytes: data.length,
+      shardBytes: 6 * result.shardSize,
+      stripes: result.stripeCount,
+    });
     expect(events.filter((e) => e.phase === "encode")).toHaveLength(result.stripeCount);
-    const { shards } = await encodeToMemory(data, { key: result.key, noncePrefix: result.header.subarray(9, 25) });
+    const { shards } = await encodeToMemory(data, {
+      key: result.key,
+      noncePrefix: result.header.subarray(9, 25),
+    });
     const stream = decodeFileStream(
       shards.map((s, i) => (i === 1 ? undefined : new Blob([Uint8Array.from(s)]))),
       { ...result, workers: pool },
@@ -155,7 +172,10 @@ describe("memory reuse and cancellation", () => {
     const plain = await encodeToMemory(data, { key, noncePrefix });
     for (const workers of [pool, "inline"] as const) {
       const parts: Uint8Array[][] = Array.from({ length: 6 }, () => []);
-      const sinks = parts.map((p) => ({ releasesBytes: true, write: (b: Uint8Array) => void p.push(b.slice()) }));
+      const sinks = parts.map((p) => ({
+        releasesBytes: true,
+        write: (b: Uint8Array) => void p.push(b.slice()),
+      }));
       const result = await encodeFile(data, { key, noncePrefix, workers, sinks });
       expect(result.shards).toEqual(plain.result.shards);
       parts.forEach((p, i) => expect(Buffer.concat(p).equals(plain.shards[i]!)).toBe(true));
@@ -171,7 +191,11 @@ describe("memory reuse and cancellation", () => {
     ]) {
       const h = createHash("sha256");
       let pieces = 0;
-      for await (const p of decodeFile(pick(shards, use), { ...result, workers: pool, recycleOutput: true })) {
+      for await (const p of decodeFile(pick(shards, use), {
+        ...result,
+        workers: pool,
+        recycleOutput: true,
+      })) {
         h.update(p);
         pieces++;
       }
@@ -189,7 +213,13 @@ describe("memory reuse and cancellation", () => {
       },
       abort: () => void aborted++,
     }));
-    const err = await catchError(encodeFile(randomBytes(3 * STRIPE_PLAIN), { workers: pool, sinks, signal: controller.signal }));
+    const err = await catchError(
+      encodeFile(randomBytes(3 * STRIPE_PLAIN), {
+        workers: pool,
+        sinks,
+        signal: controller.signal,
+      }),
+    );
     expect(err.message).toBe("stop");
     expect(aborted).toBe(6);
   });
@@ -213,7 +243,9 @@ describe("small geometry: every k-subset rebuilds", () => {
       };
       rec(0, []);
       for (const use of subsets) {
-        const out = await collect(decodeFile(pick(shards, use), { ...result, workers: "inline", expected: result.shards }));
+        const out = await collect(
+          decodeFile(pick(shards, use), { ...result, workers: "inline", expected: result.shards }),
+        );
         expect(out.equals(data), `subset ${use.join(",")}`).toBe(true);
       }
     });
@@ -228,7 +260,9 @@ describe("errors", () => {
   });
 
   it("fewer than k shards: NotEnoughShardsError naming the missing ones", async () => {
-    const err = await catchError(collect(decodeFile(pick(enc.shards, [0, 3, 5]), { ...enc.result, workers: pool })));
+    const err = await catchError(
+      collect(decodeFile(pick(enc.shards, [0, 3, 5]), { ...enc.result, workers: pool })),
+    );
     expect(err.name).toBe("NotEnoughShardsError");
     expect(err.missing).toEqual([1, 2, 4]);
     expect(err.have).toBe(3);
@@ -237,7 +271,13 @@ describe("errors", () => {
 
   it("wrong key: WrongKeyError", async () => {
     const err = await catchError(
-      collect(decodeFile(pick(enc.shards, [0, 1, 2, 3]), { ...enc.result, key: randomBytes(32), workers: pool })),
+      collect(
+        decodeFile(pick(enc.shards, [0, 1, 2, 3]), {
+          ...enc.result,
+          key: randomBytes(32),
+          workers: pool,
+        }),
+      ),
     );
     expect(err.name).toBe("WrongKeyError");
   });
@@ -259,11 +299,19 @@ describe("errors", () => {
     it(`one flipped byte in ${where}: ShardMismatchError naming shard ${shard} (roots given), TamperedDataError (none)`, async () => {
       const shards = tamper(shard, offset);
       const named = await catchError(
-        collect(decodeFile(pick(shards, [...use]), { ...enc.result, workers: pool, expected: enc.result.shards })),
+        collect(
+          decodeFile(pick(shards, [...use]), {
+            ...enc.result,
+            workers: pool,
+            expected: enc.result.shards,
+          }),
+        ),
       );
       expect(named.name).toBe("ShardMismatchError");
       expect(named.shardIndex).toBe(shard);
-      const plain = await catchError(collect(decodeFile(pick(shards, [...use]), { ...enc.result, workers: pool })));
+      const plain = await catchError(
+        collect(decodeFile(pick(shards, [...use]), { ...enc.result, workers: pool })),
+      );
       expect(["TamperedDataError", "WrongKeyError"]).toContain(plain.name);
       if (offset !== 20) expect(plain.name).toBe("TamperedDataError");
     });
@@ -271,7 +319,11 @@ describe("errors", () => {
 
   it("altered zero padding (not covered by the AEAD) is caught by the root check", async () => {
     const shards = tamper(3, enc.result.shardSize - 1); // shard 3's last block is all padding
-    const out = decodeFile(pick(shards, [0, 1, 2, 3]), { ...enc.result, workers: pool, expected: enc.result.shards });
+    const out = decodeFile(pick(shards, [0, 1, 2, 3]), {
+      ...enc.result,
+      workers: pool,
+      expected: enc.result.shards,
+    });
     const err = await catchError(collect(out));
     expect(err.name).toBe("ShardMismatchError");
     expect(err.shardIndex).toBe(3);
@@ -279,17 +331,26 @@ describe("errors", () => {
 
   it("a shard of the wrong length: ShardMismatchError", async () => {
     const shards = enc.shards.map((s, i) => (i === 1 ? s.subarray(0, s.length - 512) : s));
-    const err = await catchError(collect(decodeFile(pick(shards, [0, 1, 2, 3]), { ...enc.result, workers: pool })));
+    const err = await catchError(
+      collect(decodeFile(pick(shards, [0, 1, 2, 3]), { ...enc.result, workers: pool })),
+    );
     expect(err.name).toBe("ShardMismatchError");
     expect(err.shardIndex).toBe(1);
     const longer = enc.shards.map((s, i) => (i === 2 ? Buffer.concat([s, new Uint8Array(1)]) : s));
-    const err2 = await catchError(collect(decodeFile(pick(longer, [0, 1, 2, 3]), { ...enc.result, workers: pool })));
+    const err2 = await catchError(
+      collect(decodeFile(pick(longer, [0, 1, 2, 3]), { ...enc.result, workers: pool })),
+    );
     expect(err2.name).toBe("ShardMismatchError");
     expect(err2.shardIndex).toBe(2);
   });
 
   it("invalid parameters: InvalidParametersError", async () => {
-    for (const bad of [{ dataShards: 0 }, { totalShards: 33 }, { blockSize: 1536 }, { blockSize: 100 }]) {
+    for (const bad of [
+      { dataShards: 0 },
+      { totalShards: 33 },
+      { blockSize: 1536 },
+      { blockSize: 100 },
+    ]) {
       const err = await catchError(encodeFile(new Uint8Array(10), { workers: "inline", ...bad }));
       expect(err.name).toBe("InvalidParametersError");
     }
@@ -327,10 +388,20 @@ describe("commitments equal the standalone merkle and cid modules", () => {
           root = blockSubtreeRoot(portableHasher, shard, Math.ceil(Math.log2(leaves)));
         } else {
           const c = new MerkleCombiner(portableHasher, height);
-          for (let b = 0; b < blocks; b++) c.push(blockSubtreeRoot(portableHasher, shard.subarray(b * per * 512, (b + 1) * per * 512), height));
+          for (let b = 0; b < blocks; b++)
+            c.push(
+              blockSubtreeRoot(
+                portableHasher,
+                shard.subarray(b * per * 512, (b + 1) * per * 512),
+                height,
+              ),
+            );
           root = c.finish();
         }
-        expect(Buffer.from(root).equals(computeSegmentTree(shard, { hasher: portableHasher }).root), `h=${height} leaves=${leaves}`).toBe(true);
+        expect(
+          Buffer.from(root).equals(computeSegmentTree(shard, { hasher: portableHasher }).root),
+          `h=${height} leaves=${leaves}`,
+        ).toBe(true);
       }
     }
   });
@@ -363,13 +434,19 @@ describe("paths give identical bytes", () => {
       await encodeToMemory(data, { key, noncePrefix, workers: "inline" }),
       await encodeToMemory(data, { key, noncePrefix, workers: pool, implementation: "portable" }),
     ];
-    const digest = (e: Encoded): string[] => e.shards.map((s) => createHash("sha256").update(s).digest("hex"));
+    const digest = (e: Encoded): string[] =>
+      e.shards.map((s) => createHash("sha256").update(s).digest("hex"));
     for (const r of runs.slice(1)) {
       expect(digest(r)).toEqual(digest(runs[0]!));
       expect(r.result.shards).toEqual(runs[0]!.result.shards);
     }
     const out = await collect(
-      decodeFile(pick(runs[0]!.shards, [1, 3, 4, 5]), { ...runs[0]!.result, workers: pool, implementation: "portable", expected: runs[0]!.result.shards }),
+      decodeFile(pick(runs[0]!.shards, [1, 3, 4, 5]), {
+        ...runs[0]!.result,
+        workers: pool,
+        implementation: "portable",
+        expected: runs[0]!.result.shards,
+      }),
     );
     expect(out.equals(data)).toBe(true);
   });

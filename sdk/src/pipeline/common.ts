@@ -71,14 +71,23 @@ export interface EncodedLayout {
   ciphertextLength: number;
 }
 
-export function resolveImplementation(impl: PipelineOptions["implementation"]): PipelineImplementation {
+export function resolveImplementation(
+  impl: PipelineOptions["implementation"],
+): PipelineImplementation {
   if (impl === undefined || impl === "auto") return isNativeAvailable() ? "native" : "portable";
   if (impl === "native" || impl === "portable") return impl;
-  throw new InvalidParametersError("implementation", impl, 'must be "auto", "native" or "portable"');
+  throw new InvalidParametersError(
+    "implementation",
+    impl,
+    'must be "auto", "native" or "portable"',
+  );
 }
 
 /** The runner to use and whether the call owns it (must close it). */
-export function resolveRunner(workers: PipelineOptions["workers"]): { runner: TaskRunner; owned: boolean } {
+export function resolveRunner(workers: PipelineOptions["workers"]): {
+  runner: TaskRunner;
+  owned: boolean;
+} {
   if (workers === undefined) return { runner: getDefaultRunner(), owned: false };
   if (workers === "inline" || workers === 0) return { runner: createInlineRunner(), owned: true };
   if (typeof workers === "number") {
@@ -95,7 +104,11 @@ export function setPoolFactory(f: (size: number) => TaskRunner): void {
 }
 function createPipelinePoolSync(size: number): TaskRunner {
   if (!Number.isInteger(size) || size < 0)
-    throw new InvalidParametersError("workers", size, "must be an integer ≥ 0, a runner or \"inline\"");
+    throw new InvalidParametersError(
+      "workers",
+      size,
+      'must be an integer ≥ 0, a runner or "inline"',
+    );
   if (poolFactory === undefined) throw new Error("pipeline pool factory not registered");
   return poolFactory(size);
 }
@@ -107,7 +120,12 @@ export function planLayout(
   blockSize: number,
   ciphertextLength: number,
 ): { layout: StripeLayout; blockHeight: number; cidChunkSize: number } {
-  const layout = getStripeLayout({ dataShards, totalShards, blockSize, dataLength: ciphertextLength });
+  const layout = getStripeLayout({
+    dataShards,
+    totalShards,
+    blockSize,
+    dataLength: ciphertextLength,
+  });
   const segs = blockSize / SEGMENT_SIZE;
   if ((segs & (segs - 1)) !== 0)
     throw new InvalidParametersError(

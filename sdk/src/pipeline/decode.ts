@@ -63,10 +63,14 @@ export interface DecodeFileOptions extends PipelineOptions, EncodedLayout {
 }
 
 /** Shard i's bytes at position i (missing: undefined/null), or a map from index to bytes. */
-export type ShardInputs = readonly (ByteInput | null | undefined)[] | ReadonlyMap<number, ByteInput>;
+export type ShardInputs =
+  readonly (ByteInput | null | undefined)[] | ReadonlyMap<number, ByteInput>;
 
 function shardInput(shards: ShardInputs, i: number): ByteInput | undefined {
-  const v = shards instanceof Map ? shards.get(i) : (shards as readonly (ByteInput | null | undefined)[])[i];
+  const v =
+    shards instanceof Map
+      ? shards.get(i)
+      : (shards as readonly (ByteInput | null | undefined)[])[i];
   return v ?? undefined;
 }
 
@@ -82,14 +86,32 @@ function hexOf(root: string | Uint8Array): string {
  * indexes), WrongKeyError, TamperedDataError, ShardMismatchError (a shard of the wrong length,
  * or whose bytes do not match its expected root/CID: names the shard).
  */
-export async function* decodeFile(shards: ShardInputs, options: DecodeFileOptions): AsyncGenerator<Uint8Array> {
-  const { dataShards: k, totalShards: n, blockSize: B, ciphertextLength: ctLen, key, signal } = options;
+export async function* decodeFile(
+  shards: ShardInputs,
+  options: DecodeFileOptions,
+): AsyncGenerator<Uint8Array> {
+  const {
+    dataShards: k,
+    totalShards: n,
+    blockSize: B,
+    ciphertextLength: ctLen,
+    key,
+    signal,
+  } = options;
   const { layout, blockHeight, cidChunkSize: alignedCid } = planLayout(k, n, B, ctLen);
   if (layout.stripeCount === 0)
-    throw new InvalidParametersError("ciphertextLength", ctLen, "a STREAM ciphertext is at least 57 bytes");
+    throw new InvalidParametersError(
+      "ciphertextLength",
+      ctLen,
+      "a STREAM ciphertext is at least 57 bytes",
+    );
   const implementation = resolveImplementation(options.implementation);
   if (!(shards instanceof Map) && (shards as readonly unknown[]).length > n)
-    throw new InvalidParametersError("shards", (shards as readonly unknown[]).length, `at most ${n} shards`);
+    throw new InvalidParametersError(
+      "shards",
+      (shards as readonly unknown[]).length,
+      `at most ${n} shards`,
+    );
 
   const present: number[] = [];
   const missing: number[] = [];
@@ -143,7 +165,9 @@ export async function* decodeFile(shards: ShardInputs, options: DecodeFileOption
     const b = last ? layout.lastBlockSize : B;
     const spare = b === B ? freeBlocks.pop() : undefined;
     const blocks = spare !== undefined ? new Uint8Array(spare) : new Uint8Array(k * b);
-    await Promise.all(readers.map((r, j) => r.readInto(blocks.subarray(j * b, (j + 1) * b), layout.shardSize)));
+    await Promise.all(
+      readers.map((r, j) => r.readInto(blocks.subarray(j * b, (j + 1) * b), layout.shardSize)),
+    );
     shardBytesIn += blocks.length;
     const a = s * kB;
     const task: DecodeTask = {
@@ -236,7 +260,8 @@ export async function* decodeFile(shards: ShardInputs, options: DecodeFileOption
       await fill();
       const r = await inflight.shift()!;
       absorb(r);
-      if (r.input !== undefined && r.input.byteLength === k * B && freeBlocks.length < 4) freeBlocks.push(r.input);
+      if (r.input !== undefined && r.input.byteLength === k * B && freeBlocks.length < 4)
+        freeBlocks.push(r.input);
     }
     const bad = mismatches();
     if (bad.length === 0) throw tampered;
@@ -270,18 +295,28 @@ export async function* decodeFile(shards: ShardInputs, options: DecodeFileOption
             );
           plaintextLength = P;
           finalChunk = Math.max(1, Math.ceil(P / parsed.chunkSize)) - 1;
-          session = createChunkSession(key, parsed.noncePrefix, parsed.aad, implementation === "native" ? "native" : "noble");
+          session = createChunkSession(
+            key,
+            parsed.noncePrefix,
+            parsed.aad,
+            implementation === "native" ? "native" : "noble",
+          );
         }
       }
       // Hashes first: a failed stripe's blocks still count when naming the altered shard.
       absorb(r);
-      if (r.input !== undefined && r.input.byteLength === k * B && freeBlocks.length < 4) freeBlocks.push(r.input);
+      if (r.input !== undefined && r.input.byteLength === k * B && freeBlocks.length < 4)
+        freeBlocks.push(r.input);
       stripesDone++;
       if (r.failure !== undefined) {
         if (r.failure.kind === "wrong-key") throw new WrongKeyError("encrypted stream");
         const tampered =
           r.failure.kind === "tampered"
-            ? new TamperedDataError("chunk", r.failure.chunkIndex, `chunk ${r.failure.chunkIndex} does not authenticate`)
+            ? new TamperedDataError(
+                "chunk",
+                r.failure.chunkIndex,
+                `chunk ${r.failure.chunkIndex} does not authenticate`,
+              )
             : new TamperedDataError("header", undefined, `stream header: ${r.failure.message}`);
         await failTampered(tampered);
       }
@@ -291,10 +326,17 @@ export async function* decodeFile(shards: ShardInputs, options: DecodeFileOption
         pendingLength += r.head.length;
       }
       if (pendingLength > 0 && pendingLength === chunkLength(pendingIndex)) {
-        const sealed = pendingParts.length === 1 ? pendingParts[0]! : concat(pendingParts, pendingLength);
+        const sealed =
+          pendingParts.length === 1 ? pendingParts[0]! : concat(pendingParts, pendingLength);
         const pt = session!.open(chunkNonceTail(pendingIndex, pendingIndex === finalChunk), sealed);
         if (pt === undefined)
-          await failTampered(new TamperedDataError("chunk", pendingIndex, `chunk ${pendingIndex} does not authenticate`));
+          await failTampered(
+            new TamperedDataError(
+              "chunk",
+              pendingIndex,
+              `chunk ${pendingIndex} does not authenticate`,
+            ),
+          );
         pendingParts = [];
         pendingLength = 0;
         if (pt!.length > 0) {
@@ -309,22 +351,41 @@ export async function* decodeFile(shards: ShardInputs, options: DecodeFileOption
       }
       // Keep the workers busy before handing plaintext to the consumer.
       await fill();
-      options.onProgress?.({ phase: "decode", plaintextBytes: plaintextOut + r.plaintext.length, shardBytes: shardBytesIn, stripes: stripesDone });
+      options.onProgress?.({
+        phase: "decode",
+        plaintextBytes: plaintextOut + r.plaintext.length,
+        shardBytes: shardBytesIn,
+        stripes: stripesDone,
+      });
       if (r.plaintext.length > 0) {
         plaintextOut += r.plaintext.length;
         yield r.plaintext;
         // The caller asked for more: with recycleOutput it is done with this piece.
         const buf = r.plaintext.buffer;
-        if (options.recycleOutput === true && buf instanceof ArrayBuffer && buf.byteLength >= kB && freeOutputs.length < 4)
+        if (
+          options.recycleOutput === true &&
+          buf instanceof ArrayBuffer &&
+          buf.byteLength >= kB &&
+          freeOutputs.length < 4
+        )
           freeOutputs.push(buf);
       }
     }
     if (plaintextOut !== plaintextLength)
-      throw new TamperedDataError("chunk", pendingIndex, `stream ended inside chunk ${pendingIndex}`);
+      throw new TamperedDataError(
+        "chunk",
+        pendingIndex,
+        `stream ended inside chunk ${pendingIndex}`,
+      );
     await Promise.all(readers.map((r) => r.end(layout.shardSize)));
     const bad = mismatches();
     if (bad.length > 0) throw shardError(bad, undefined);
-    options.onProgress?.({ phase: "done", plaintextBytes: plaintextOut, shardBytes: shardBytesIn, stripes: stripesDone });
+    options.onProgress?.({
+      phase: "done",
+      plaintextBytes: plaintextOut,
+      shardBytes: shardBytesIn,
+      stripes: stripesDone,
+    });
   } finally {
     await Promise.allSettled(inflight.splice(0));
     await Promise.allSettled(readers.map((r) => r.cancel()));
@@ -343,7 +404,10 @@ function concat(parts: Uint8Array[], length: number): Uint8Array {
 }
 
 /** decodeFile as a WHATWG ReadableStream (e.g. for a Response body or a file download). */
-export function decodeFileStream(shards: ShardInputs, options: DecodeFileOptions): ReadableStream<Uint8Array> {
+export function decodeFileStream(
+  shards: ShardInputs,
+  options: DecodeFileOptions,
+): ReadableStream<Uint8Array> {
   const it = decodeFile(shards, options);
   return new ReadableStream<Uint8Array>({
     async pull(controller) {

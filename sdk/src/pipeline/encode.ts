@@ -2,7 +2,12 @@
 // The calling thread only reads, cuts plaintext at chunk boundaries, writes shard bytes and
 // combines one Merkle node and one CID leaf per block; the workers do all the byte work.
 import { UnixfsCidBuilder } from "../cid/unixfs.ts";
-import { STREAM_HEADER_LENGTH, TAG_LENGTH, createStreamHeader, getCiphertextLength } from "../crypto/format.ts";
+import {
+  STREAM_HEADER_LENGTH,
+  TAG_LENGTH,
+  createStreamHeader,
+  getCiphertextLength,
+} from "../crypto/format.ts";
 import { generateFileKey } from "../crypto/stream.ts";
 import { DEFAULT_CHUNK_SIZE } from "../crypto/format.ts";
 import { InvalidParametersError } from "../errors.ts";
@@ -18,7 +23,14 @@ import {
   toHex,
 } from "./common.ts";
 import { MerkleCombiner, ceilLog2, getSegmentHasher, getSha256, SEGMENT_SIZE } from "./hash.ts";
-import { iterateBytes, nullSink, toShardSink, type ByteInput, type ShardSink, type ShardSinkLike } from "./io.ts";
+import {
+  iterateBytes,
+  nullSink,
+  toShardSink,
+  type ByteInput,
+  type ShardSink,
+  type ShardSinkLike,
+} from "./io.ts";
 import type { EncodeResult, EncodeTask } from "./tasks.ts";
 import { UnixFsCombiner } from "./unixfs.ts";
 
@@ -78,8 +90,10 @@ export interface EncodeFileResult extends EncodedLayout {
 
 function sinkList(sinks: EncodeFileOptions["sinks"], n: number): ShardSink[] {
   if (sinks === undefined) return Array.from({ length: n }, () => nullSink);
-  if (typeof sinks === "function") return Array.from({ length: n }, (_, i) => toShardSink(sinks(i)));
-  if (sinks.length !== n) throw new InvalidParametersError("sinks", sinks.length, `expected ${n} sinks`);
+  if (typeof sinks === "function")
+    return Array.from({ length: n }, (_, i) => toShardSink(sinks(i)));
+  if (sinks.length !== n)
+    throw new InvalidParametersError("sinks", sinks.length, `expected ${n} sinks`);
   return sinks.map(toShardSink);
 }
 
@@ -89,7 +103,10 @@ function sinkList(sinks: EncodeFileOptions["sinks"], n: number): ShardSink[] {
  * shard its segment Merkle root and UnixFS CID, while the shard bytes stream to the sinks.
  * Memory stays bounded by `maxStripesInFlight` whatever the file size.
  */
-export async function encodeFile(input: ByteInput, options: EncodeFileOptions = {}): Promise<EncodeFileResult> {
+export async function encodeFile(
+  input: ByteInput,
+  options: EncodeFileOptions = {},
+): Promise<EncodeFileResult> {
   const k = options.dataShards ?? 4;
   const n = options.totalShards ?? 6;
   const B = options.blockSize ?? DEFAULT_BLOCK_SIZE;
@@ -127,14 +144,26 @@ export async function encodeFile(input: ByteInput, options: EncodeFileOptions = 
   let plaintextRead = 0;
   let shardBytes = 0;
   let stripesDone = 0;
-  let singleStripeRoot = false;
   const inflight: Promise<EncodeResult>[] = [];
   // Recycled buffers: plaintext windows always (internal); stripes only if the sinks allow it.
   const freeWindows: ArrayBuffer[] = [];
   const freeStripes: ArrayBuffer[] = [];
   const reuseStripes = sinks.every((x) => x.releasesBytes === true);
 
-  const dispatch = (task: Omit<EncodeTask, "type" | "id" | "key" | "header" | "dataShards" | "totalShards" | "implementation" | "cidChunkSize" | "output">): void => {
+  const dispatch = (
+    task: Omit<
+      EncodeTask,
+      | "type"
+      | "id"
+      | "key"
+      | "header"
+      | "dataShards"
+      | "totalShards"
+      | "implementation"
+      | "cidChunkSize"
+      | "output"
+    >,
+  ): void => {
     const p = runner.run({
       ...task,
       type: "encode",
@@ -170,12 +199,23 @@ export async function encodeFile(input: ByteInput, options: EncodeFileOptions = 
       writes.push(sinks[i]!.write(block));
     }
     await Promise.all(writes);
-    if (r.input !== undefined && r.input.byteLength === windowBytes && freeWindows.length < 4) freeWindows.push(r.input);
-    if (reuseStripes && r.stripe.byteOffset === 0 && r.stripe.buffer.byteLength === n * B && freeStripes.length < 4)
+    if (r.input !== undefined && r.input.byteLength === windowBytes && freeWindows.length < 4)
+      freeWindows.push(r.input);
+    if (
+      reuseStripes &&
+      r.stripe.byteOffset === 0 &&
+      r.stripe.buffer.byteLength === n * B &&
+      freeStripes.length < 4
+    )
       freeStripes.push(r.stripe.buffer as ArrayBuffer);
     shardBytes += r.stripe.length;
     stripesDone++;
-    options.onProgress?.({ phase: "encode", plaintextBytes: plaintextRead, shardBytes, stripes: stripesDone });
+    options.onProgress?.({
+      phase: "encode",
+      plaintextBytes: plaintextRead,
+      shardBytes,
+      stripes: stripesDone,
+    });
   };
 
   const submit = async (task: Parameters<typeof dispatch>[0]): Promise<void> => {
@@ -234,7 +274,7 @@ export async function encodeFile(input: ByteInput, options: EncodeFileOptions = 
     const ctLen = getCiphertextLength(P, C);
     const { layout } = planLayout(k, n, B, ctLen);
     const finalChunk = Math.max(1, Math.ceil(P / C)) - 1;
-    singleStripeRoot = layout.stripeCount === 1;
+    const singleStripeRoot = layout.stripeCount === 1;
     for (; s < layout.stripeCount; s++) {
       const a = s * kB;
       const last = s === layout.stripeCount - 1;

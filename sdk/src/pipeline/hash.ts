@@ -4,7 +4,12 @@
 // `process.getBuiltinModule` (no static import), noble is the portable fallback.
 import type * as NodeCrypto from "node:crypto";
 import { sha256 as nobleSha256 } from "@noble/hashes/sha2.js";
-import { SEGMENT_SIZE, getNodeHasher, portableHasher, type SegmentHasher } from "../merkle/hasher.ts";
+import {
+  SEGMENT_SIZE,
+  getNodeHasher,
+  portableHasher,
+  type SegmentHasher,
+} from "../merkle/hasher.ts";
 
 export { SEGMENT_SIZE, type SegmentHasher };
 
@@ -68,10 +73,16 @@ export function ceilLog2(x: number): number {
  * 512, at most 2^height segments), the missing leaves being bytes32(0) padding. This is the
  * tree node that covers the block when the block starts at a multiple of 2^height segments.
  */
-export function blockSubtreeRoot(hasher: SegmentHasher, block: Uint8Array, height: number): Uint8Array {
+export function blockSubtreeRoot(
+  hasher: SegmentHasher,
+  block: Uint8Array,
+  height: number,
+): Uint8Array {
   const leaves = block.length / SEGMENT_SIZE;
   if (!Number.isInteger(leaves) || leaves < 1 || leaves > 2 ** height)
-    throw new RangeError(`block of ${block.length} bytes does not fit a subtree of height ${height}`);
+    throw new RangeError(
+      `block of ${block.length} bytes does not fit a subtree of height ${height}`,
+    );
   // Same stack fold as a streaming builder, then padding on the right with zero subtrees.
   const stack: (Uint8Array | undefined)[] = [];
   for (let i = 0; i < leaves; i++) {
@@ -89,7 +100,11 @@ export function blockSubtreeRoot(hasher: SegmentHasher, block: Uint8Array, heigh
     const pending = stack[l];
     if (acc === undefined) {
       if (pending !== undefined) acc = hasher.node(pending, zeroSubtreeRoot(hasher, l));
-    } else acc = pending !== undefined ? hasher.node(pending, acc) : hasher.node(acc, zeroSubtreeRoot(hasher, l));
+    } else
+      acc =
+        pending !== undefined
+          ? hasher.node(pending, acc)
+          : hasher.node(acc, zeroSubtreeRoot(hasher, l));
   }
   return acc ?? stack[height]!;
 }
@@ -142,7 +157,8 @@ export class MerkleCombiner {
     for (let i = 0; i < top; i++) {
       const pending = this.#stack[i];
       if (acc === undefined) {
-        if (pending !== undefined) acc = this.#parent(pending, zeroSubtreeRoot(this.#hasher, this.#height + i));
+        if (pending !== undefined)
+          acc = this.#parent(pending, zeroSubtreeRoot(this.#hasher, this.#height + i));
       } else if (pending !== undefined) {
         acc = this.#parent(pending, acc);
       } else {

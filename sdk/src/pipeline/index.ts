@@ -1,6 +1,12 @@
 // One pipeline: file → encrypted, erasure-coded, committed shards, and back (docs/protocol.md, "Pipeline").
 import { setPoolFactory } from "./common.ts";
-import { createInlineRunner, createWorkerPool, getAvailableParallelism, getNodeWorkerFactory, type TaskRunner } from "./pool.ts";
+import {
+  createInlineRunner,
+  createWorkerPool,
+  getAvailableParallelism,
+  getNodeWorkerFactory,
+  type TaskRunner,
+} from "./pool.ts";
 
 export interface CreatePipelinePoolOptions {
   /**
@@ -37,7 +43,14 @@ export {
 } from "./decode.ts";
 export type { EncodedLayout, PipelineOptions, PipelineProgress, ShardInfo } from "./common.ts";
 export type { PipelineImplementation } from "./tasks.ts";
-export { nullSink, toShardSink, type ByobSource, type ByteInput, type ShardSink, type ShardSinkLike } from "./io.ts";
+export {
+  nullSink,
+  toShardSink,
+  type ByobSource,
+  type ByteInput,
+  type ShardSink,
+  type ShardSinkLike,
+} from "./io.ts";
 export {
   createInlineRunner,
   createWorkerPool,

@@ -10,7 +10,8 @@ export async function createFileSink(path: string): Promise<ShardSink> {
     releasesBytes: true,
     async write(bytes) {
       let off = 0;
-      while (off < bytes.length) off += (await fh.write(bytes, off, bytes.length - off)).bytesWritten;
+      while (off < bytes.length)
+        off += (await fh.write(bytes, off, bytes.length - off)).bytesWritten;
     },
     close: () => fh.close(),
     abort: () => fh.close(),

@@ -96,7 +96,8 @@ export function createWorkerPool(options: WorkerPoolOptions): TaskRunner {
   function pump(): void {
     while (queue.length > 0 && slots.length > 0) {
       let best: Slot | undefined;
-      for (const s of slots) if (best === undefined || s.outstanding.size < best.outstanding.size) best = s;
+      for (const s of slots)
+        if (best === undefined || s.outstanding.size < best.outstanding.size) best = s;
       if (best === undefined || best.outstanding.size >= perWorker) return;
       const { task, resolve, reject } = queue.shift()!;
       best.outstanding.set(task.id, { resolve, reject });
@@ -160,7 +161,9 @@ export function getNodeWorkerFactory(): WorkerFactory | undefined {
   return () => {
     // A small old generation makes V8 collect the worker's garbage (the native cipher's and
     // hasher's per-call buffers) often, instead of letting each worker grow by ~100 MB.
-    const w = new wt.Worker(url, { resourceLimits: { maxOldGenerationSizeMb: 32, maxYoungGenerationSizeMb: 8 } });
+    const w = new wt.Worker(url, {
+      resourceLimits: { maxOldGenerationSizeMb: 32, maxYoungGenerationSizeMb: 8 },
+    });
     w.unref(); // an idle pool must not keep the process alive
     let exited = false;
     return {
@@ -189,7 +192,9 @@ export function getWebWorkerFactory(workerUrl: URL | string): WorkerFactory {
     onerror: ((ev: { message?: string }) => void) | null;
     terminate(): void;
   }
-  const Ctor = (globalThis as unknown as { Worker?: new (url: URL | string, o: object) => WebWorker }).Worker;
+  const Ctor = (
+    globalThis as unknown as { Worker?: new (url: URL | string, o: object) => WebWorker }
+  ).Worker;
   if (Ctor === undefined) throw new Error("Web Workers are not available here");
   return () => {
     const w = new Ctor(workerUrl, { type: "module" });
@@ -210,7 +215,8 @@ export function getAvailableParallelism(): number {
   const os = getBuiltin<{ availableParallelism?: () => number }>("node:os");
   const n =
     os?.availableParallelism?.() ??
-    (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency ??
+    (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator
+      ?.hardwareConcurrency ??
     1;
   return Math.max(1, n);
 }
@@ -225,6 +231,8 @@ export function getDefaultRunner(): TaskRunner {
   if (sharedPool !== undefined) return sharedPool;
   const factory = getNodeWorkerFactory();
   sharedPool =
-    factory === undefined ? createInlineRunner() : createWorkerPool({ factory, size: getAvailableParallelism() });
+    factory === undefined
+      ? createInlineRunner()
+      : createWorkerPool({ factory, size: getAvailableParallelism() });
   return sharedPool;
 }

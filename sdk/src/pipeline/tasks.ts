@@ -122,7 +122,11 @@ function codecFor(k: number, n: number): ReedSolomon {
 
 /** Sessions are per stream; a worker serves one or two streams at a time, so keep a few. */
 const sessions = new Map<string, ChunkSession>();
-function sessionFor(key: Uint8Array, header: Uint8Array, impl: PipelineImplementation): ChunkSession {
+function sessionFor(
+  key: Uint8Array,
+  header: Uint8Array,
+  impl: PipelineImplementation,
+): ChunkSession {
   let id = impl;
   for (let i = 0; i < 32; i++) id += key[i]!.toString(16).padStart(2, "0");
   for (let i = 0; i < STREAM_HEADER_LENGTH; i++) id += header[i]!.toString(16).padStart(2, "0");
@@ -192,7 +196,9 @@ export function runEncodeTask(t: EncodeTask): EncodeResult {
   }
   if (n > k) {
     const data = Array.from({ length: k }, (_, i) => stripe.subarray(i * b, (i + 1) * b));
-    const parity = Array.from({ length: n - k }, (_, i) => stripe.subarray((k + i) * b, (k + i + 1) * b));
+    const parity = Array.from({ length: n - k }, (_, i) =>
+      stripe.subarray((k + i) * b, (k + i + 1) * b),
+    );
     codecFor(k, n).encode(data, parity);
   }
   const { roots, digests } = hashBlocks(t, stripe, n, true);
@@ -248,7 +254,8 @@ export function runDecodeTask(t: DecodeTask): DecodeResult {
     try {
       const parsed = parseStreamHeader(header);
       const P = getPlaintextLength(t.ciphertextLength, parsed.chunkSize);
-      if (P === undefined) throw new Error(`chunk size ${parsed.chunkSize} does not fit the ciphertext length`);
+      if (P === undefined)
+        throw new Error(`chunk size ${parsed.chunkSize} does not fit the ciphertext length`);
       finalChunk = Math.max(1, Math.ceil(P / parsed.chunkSize)) - 1;
       if (!keyMatchesHeader(t.key, parsed)) {
         // Certain only if chunk 0 (when whole here) does not open either; else the header was altered.
@@ -258,7 +265,8 @@ export function runDecodeTask(t: DecodeTask): DecodeResult {
           H + U0 <= e
             ? session.open(chunkNonceTail(0, finalChunk === 0), ct.subarray(H, H + U0))
             : undefined;
-        result.failure = opened === undefined ? { kind: "wrong-key" } : { kind: "tampered", chunkIndex: 0 };
+        result.failure =
+          opened === undefined ? { kind: "wrong-key" } : { kind: "tampered", chunkIndex: 0 };
         return result;
       }
     } catch (err) {
@@ -295,7 +303,10 @@ export function runDecodeTask(t: DecodeTask): DecodeResult {
       : new Uint8Array(new ArrayBuffer(Math.max(plainBytes, k * b)), 0, plainBytes); // room to be recycled
   let off = 0;
   for (let j = j0; j < j1; j++) {
-    const pt = session.open(chunkNonceTail(j, j === finalChunk), ct.subarray(start(j) - a, end(j) - a));
+    const pt = session.open(
+      chunkNonceTail(j, j === finalChunk),
+      ct.subarray(start(j) - a, end(j) - a),
+    );
     if (pt === undefined) {
       result.failure = { kind: "tampered", chunkIndex: j };
       return result;
@@ -335,5 +346,7 @@ export function transferablesOf(m: Task | TaskResult): ArrayBuffer[] {
       break;
   }
   // Only whole, distinct, non-shared buffers; a view on a larger pool buffer is copied instead.
-  return [...new Set(list)].filter((x): x is ArrayBuffer => x instanceof ArrayBuffer && x.byteLength > 0);
+  return [...new Set(list)].filter(
+    (x): x is ArrayBuffer => x instanceof ArrayBuffer && x.byteLength > 0,
+  );
 }

@@ -19,6 +19,9 @@ export function handleTask(task: Task): { reply: WorkerReply; transfer: ArrayBuf
     return { reply, transfer: transferablesOf(reply) };
   } catch (err) {
     const e = err instanceof Error ? err : new Error(String(err));
-    return { reply: { type: "error", id: task.id, name: e.name, message: e.message }, transfer: [] };
+    return {
+      reply: { type: "error", id: task.id, name: e.name, message: e.message },
+      transfer: [],
+    };
   }
 }
