@@ -619,8 +619,9 @@ contract StorageMarket is StorageMarketBase, Ownable, ReentrancyGuardTransient {
         }
     }
 
-    /// @notice The challenges of `provider` in `epoch` (empty until the seed is fixed):
-    /// each challenged leaf of its leaf space and the proof-set entry holding it.
+    /// @notice The challenges of `provider` in `epoch` (empty until the seed is fixed, and for
+    /// epochs too old to know the provider's leaf count then, which never includes the proof
+    /// window): each challenged leaf of its leaf space and the proof-set entry holding it.
     /// @param provider The provider.
     /// @param epoch The epoch (exact for the current and previous epoch).
     /// @return leaves Challenged leaves.

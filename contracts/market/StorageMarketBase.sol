@@ -358,11 +358,14 @@ abstract contract StorageMarketBase is IStorageMarket {
         s.status = ShardStatus.Lost;
     }
 
-    /// @dev Leaves appended before epoch `epoch` (exact for the two latest append epochs).
+    /// @dev Leaves appended before epoch `epoch`. Exact from the second-latest append epoch
+    /// on, which always covers the proof window (epochs current - 1 and current); 0 (unknown)
+    /// for older epochs.
     function _leavesBefore(Provider storage p, uint256 epoch) internal view returns (uint256) {
         if (epoch > p.appendEpochA) return p.totalLeaves;
         if (epoch > p.appendEpochB) return p.leavesBeforeA;
-        return p.leavesBeforeB;
+        if (epoch == p.appendEpochB) return p.leavesBeforeB;
+        return 0;
     }
 
     /// @dev Whether `epoch` was owed a proof: the provider held an active shard then.

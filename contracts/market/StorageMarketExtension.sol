@@ -131,7 +131,8 @@ contract StorageMarketExtension is StorageMarketBase {
     /// @param segment The drawn segment.
     /// @param path Its sibling path.
     function answerChallenge(uint256 dealId, uint256 shard, bytes calldata segment, bytes32[] calldata path)
-        external onlyDelegated
+        external
+        onlyDelegated
     {
         (Deal storage d, Shard storage s) = _shard(dealId, shard);
         if (s.challenger == address(0)) revert MarketNoChallenge(dealId, shard);
@@ -216,12 +217,12 @@ contract StorageMarketExtension is StorageMarketBase {
     /// @param segment The drawn segment.
     /// @param path Its sibling path.
     function completeRepair(uint256 dealId, uint256 shard, bytes calldata segment, bytes32[] calldata path)
-        external onlyDelegated
-       
+        external
+        onlyDelegated
     {
         (Deal storage d, Shard storage s) = _shard(dealId, shard);
+        // A claim exists only on a lost shard (settling or repairing it clears the claim).
         if (s.claimant != msg.sender) revert MarketRepairClaimed(s.claimant, msg.sender);
-        if (!_isLost(s)) revert MarketWrongShardStatus(dealId, shard, s.status);
         uint256 cur = _currentEpoch();
         if (cur >= d.endEpoch) revert MarketDealEnded(dealId, d.endEpoch);
         uint256 seedEpoch = s.claimEpoch;

@@ -416,6 +416,24 @@ describe("StorageMarket faults and repair", async function () {
       assert.equal(await f.market.read.balanceOf([f.spare.account.address]), 2n * UNIT);
     });
 
+    it("a claim cannot be completed once the deal has ended", async function () {
+      const { f, d } = await loadFixture(dealFixture);
+      await send(f, (await marketAs(f, d.providers[0])).write.declareLost([d.dealId, 0n]));
+      const m = await marketAs(f, f.spare);
+      await send(f, m.write.claimRepair([d.dealId, 0n, d.roots, d.providerAddrs]));
+      await assertions.revertWithCustomError(
+        f.market.read.drawnSegment([d.dealId, 0n, f.spare.account.address]),
+        f.market,
+        "MarketSeedNotFixed",
+      );
+      await nextEpoch(f, 12n);
+      await assertions.revertWithCustomError(m.write.completeRepair([d.dealId, 0n, "0x", []]), f.market, "MarketDealEnded");
+      // Settlement releases the claimant's reserved capacity.
+      await nextEpoch(f);
+      await send(f, f.market.write.settleShard([d.dealId, 0n]));
+      assert.equal((await f.market.read.getProvider([f.spare.account.address])).used, 0n);
+    });
+
     it("rejects shards that are not lost and ended deals", async function () {
       const { f, d } = await loadFixture(dealFixture);
       const m = await marketAs(f, f.spare);

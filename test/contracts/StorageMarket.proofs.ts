@@ -251,6 +251,20 @@ describe("StorageMarket proofs and payment", async function () {
       const v = await f.market.read.getProvider([p.account.address]);
       assert.equal(v.totalLeaves, 256n);
       await proveEpoch(f, p, book, next);
+      // Appends in the next epoch and the one after: within the proof window the view still
+      // draws epoch `next` over the leaves appended before it; once the epoch is older than the
+      // provider's last two append epochs its leaf count is unknown and the view is empty.
+      const more = await activeDeal(f, { n: 1, k: 1, providers: [p], shardSize: 65_536n });
+      book.set(more.dealId, more.trees);
+      const after = await nextEpoch(f);
+      await fixSeed(f);
+      await activeDeal(f, { n: 1, k: 1, providers: [p], shardSize: 65_536n });
+      const [window] = await f.market.read.getEpochChallenges([p.account.address, next]);
+      assert.equal(window.length, 5);
+      for (const leaf of window) assert.ok(leaf < 256n);
+      const [current] = await f.market.read.getEpochChallenges([p.account.address, after]);
+      for (const leaf of current) assert.ok(leaf < 384n);
+      assert.deepEqual(await f.market.read.getEpochChallenges([p.account.address, epoch]), [[], []]);
     });
 
     it("treats a challenge that lands in a hole (shard no longer held) as answered", async function () {
