@@ -280,7 +280,7 @@ contract StorageMarket is StorageMarketBase, Ownable, ReentrancyGuardTransient {
             uint256 stop = Math.min(d.endEpoch, p.failedEpoch != 0 ? p.failedEpoch : cur - 1);
             _pay(dealId, shard, d, s, stop);
             if (cur <= d.endEpoch) return;
-            uint256 extra = _detach(d, s, p) + _takeFailShare(p, d.leafCount);
+            uint256 extra = _detach(d, s, p, d.endEpoch) + _takeFailShare(p, d.leafCount);
             emit ShardSettled(dealId, uint8(shard), _close(d, s, extra));
         } else if (status == ShardStatus.Assigned || status == ShardStatus.Lost) {
             if (cur <= d.endEpoch) revert MarketDealEnded(dealId, d.endEpoch);

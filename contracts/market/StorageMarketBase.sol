@@ -83,7 +83,8 @@ abstract contract StorageMarketBase is IStorageMarket {
         uint48 activeLeaves;
         uint32 activeShards;
         uint32 busySince; // epoch when activeShards last went 0 → 1
-        uint32 idleSince; // epoch when activeShards last went 1 → 0
+        uint32 idleSince; // first epoch not owed once activeShards went back to 0
+        uint32 liveUntil; // latest end of liveness among shards detached since busySince
         // slot 3
         uint128 failPool; // stake left at failure, shared among its shards by leaves
         uint48 failLeaves;
@@ -271,7 +272,10 @@ abstract contract StorageMarketBase is IStorageMarket {
         });
         p.totalLeaves = start + leafCount;
         p.entryCount = uint32(entry + 1);
-        if (p.activeShards == 0) p.busySince = uint32(cur);
+        if (p.activeShards == 0) {
+            p.busySince = uint32(cur);
+            p.liveUntil = 0;
+        }
         p.activeShards += 1;
         p.activeLeaves += leafCount;
         s.status = ShardStatus.Active;
@@ -281,15 +285,21 @@ abstract contract StorageMarketBase is IStorageMarket {
     }
 
     /// @dev Removes an active shard from its holder's live counts and releases its capacity;
-    /// returns the owner's missed-epoch credit for it (moved out of the pools).
-    function _detach(Deal storage d, Shard storage s, Provider storage p) internal returns (uint256 credit) {
+    /// returns the owner's missed-epoch credit for it (moved out of the pools). The shard was
+    /// live (owed proofs) before epoch `until`: its deal's end, or the epoch it was lost.
+    function _detach(Deal storage d, Shard storage s, Provider storage p, uint256 until)
+        internal
+        returns (uint256 credit)
+    {
         uint48 leaves = d.leafCount;
         credit = ((p.creditPerLeaf - s.creditAcc) * leaves) / WAD;
         _totals.pools -= uint128(credit);
         p.activeShards -= 1;
         p.activeLeaves -= leaves;
         p.used -= d.shardSize;
-        if (p.activeShards == 0) p.idleSince = uint32(_currentEpoch());
+        if (until > p.liveUntil) p.liveUntil = uint32(until);
+        // Epochs from the last liveness end on are not owed, however late the shards settle.
+        if (p.activeShards == 0) p.idleSince = p.liveUntil;
     }
 
     /// @dev The failure-pool share of `leaves` leaves (exact: the last shard takes the rest).
@@ -354,7 +364,7 @@ abstract contract StorageMarketBase is IStorageMarket {
         _totals.stakes -= uint128(slashed);
         s.repairReward += uint128(slashed);
         _totals.pools += uint128(slashed);
-        _credit(d.owner, _detach(d, s, p));
+        _credit(d.owner, _detach(d, s, p, cur));
         s.status = ShardStatus.Lost;
     }
 

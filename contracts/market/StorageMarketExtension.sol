@@ -236,7 +236,7 @@ contract StorageMarketExtension is StorageMarketBase {
             // The holder failed: pay its last proven epochs, then hand over its pool share.
             Provider storage old = _providers[s.provider];
             _pay(dealId, shard, d, s, Math.min(d.endEpoch, old.failedEpoch));
-            _credit(d.owner, _detach(d, s, old));
+            _credit(d.owner, _detach(d, s, old, cur));
             reward += _takeFailShare(old, d.leafCount);
         }
         s.claimant = address(0);
@@ -351,6 +351,7 @@ contract StorageMarketExtension is StorageMarketBase {
         if (p.activeShards != 0 || p.used != 0) revert MarketProviderBusy(msg.sender, p.activeShards, p.used);
         // The last owed epoch (idleSince - 1) becomes reportable at idleSince + 1: leave only
         // after that, so a provider cannot escape a missed-epoch slash by leaving at once.
+        // (After a settlement idleSince is the deal's end, usually already that far back.)
         if (p.idleSince != 0 && _currentEpoch() <= p.idleSince + 1) {
             revert MarketProviderBusy(msg.sender, 0, 0);
         }

@@ -126,6 +126,20 @@ describe("StorageMarket faults and repair", async function () {
       await assertions.revertWithCustomError(m.write.reportMissedEpoch([p2, epoch]), f.market, "MarketNotMissed");
     });
 
+    it("epochs after the last shard's end are not owed, however late it is settled", async function () {
+      const f = await loadFixture(async function shortDeal() {
+        return deployMarket(viem, networkHelpers);
+      });
+      const p = f.providers[0];
+      const d = await activeDeal(f, { n: 1, k: 1, providers: [p], duration: 2 });
+      const end = BigInt((await f.market.read.getDeal([d.dealId])).endEpoch);
+      await nextEpoch(f, 6n);
+      await send(f, f.market.write.settleShard([d.dealId, 0n]));
+      const m = await marketAs(f, f.spare);
+      await assertions.revertWithCustomError(m.write.reportMissedEpoch([p.account.address, end]), f.market, "MarketNotMissed");
+      await assertions.emit(m.write.reportMissedEpoch([p.account.address, end - 1n]), f.market, "EpochMissed");
+    });
+
     it("after F consecutive misses the provider fails and all its shards are lost", async function () {
       const { f, d } = await loadFixture(failedFixture);
       const p2 = d.providers[2].account.address;
@@ -206,6 +220,20 @@ describe("StorageMarket faults and repair", async function () {
       const v = await f.market.read.getProvider([p0.account.address]);
       assert.equal(v.activeShards, 0);
       assert.equal(v.used, 0n);
+      // It may not leave before its last owed epoch (this one) is reportable.
+      await assertions.revertWithCustomErrorWithArgs(m.write.leave(), f.market, "MarketProviderBusy", [
+        getAddress(p0.account.address),
+        0,
+        0n,
+      ]);
+      const e = await f.market.read.currentEpoch();
+      await nextEpoch(f, 2n);
+      await assertions.revertWithCustomError(
+        (await marketAs(f, f.spare)).write.reportMissedEpoch([p0.account.address, e]),
+        f.market,
+        "MarketNotMissed",
+      );
+      await send(f, m.write.leave());
       await assertions.revertWithCustomErrorWithArgs(m.write.declareLost([d.dealId, 0n]), f.market, "MarketWrongShardStatus", [
         d.dealId,
         0n,
@@ -468,13 +496,6 @@ describe("StorageMarket faults and repair", async function () {
         rate * 12n + 4n * UNIT + pool,
       ]);
       const p2 = await marketAs(f, d.providers[2]);
-      // Not before its last owed epoch is reportable.
-      await assertions.revertWithCustomErrorWithArgs(p2.write.leave(), f.market, "MarketProviderBusy", [
-        getAddress(d.providers[2].account.address),
-        0,
-        0n,
-      ]);
-      await nextEpoch(f, 2n);
       await send(f, p2.write.leave());
       assert.equal((await f.market.read.getProvider([d.providers[2].account.address])).registered, false);
     });
