@@ -63,7 +63,7 @@ describe("StorageMarket gas", async function () {
       providers: ps.map((p) => p.account.address),
       manifestCid: `0x01551220${"cd".repeat(32)}`,
     });
-    const { result: dealId } = await f.market.simulate.createDeal([req], { account: f.owner.account });
+    const { result: dealId } = await f.market.simulate.createDeal([req], { account: f.owner.account.address });
     const receipt = await send(f, (await marketAs(f, f.owner)).write.createDeal([req]));
     return { dealId, receipt, roots: req.roots as Hex[], providers: req.providers as Address[] };
   }
@@ -129,7 +129,7 @@ describe("StorageMarket gas", async function () {
     await send(f, bulk.write.register([capacity, minStake(params, capacity)]));
     const firstId = (await f.market.simulate.createDeal(
       [dealRequest({ k: 1, shardSize: 512n, duration: 1, roots: [tree.root], providers: [f.providers[0].account.address], manifestCid: MANIFEST_CID })],
-      { account: f.owner.account },
+      { account: f.owner.account.address },
     )).result;
     for (let done = 0; done < BULK_SHARDS; done += BATCH) {
       await send(f, bulk.write.createAndAccept([BigInt(Math.min(BATCH, BULK_SHARDS - done)), SHARD_SIZE, 20, tree.root], { gas: 16_000_000n }));
