@@ -204,6 +204,21 @@ describe("memory reuse and cancellation", () => {
     }
   });
 
+  it("concurrent calls share one pool", async () => {
+    const inputs = [
+      randomBytes(2 * STRIPE_PLAIN + 1),
+      randomBytes(STRIPE_PLAIN + 3),
+      randomBytes(3 * STRIPE_PLAIN),
+    ];
+    const encoded = await Promise.all(inputs.map((d) => encodeToMemory(d)));
+    const decoded = await Promise.all(
+      encoded.map((e) =>
+        collect(decodeFile(pick(e.shards, [0, 2, 3, 5]), { ...e.result, workers: pool })),
+      ),
+    );
+    decoded.forEach((d, i) => expect(d.equals(inputs[i]!)).toBe(true));
+  });
+
   it("an aborted encode rejects with the signal's reason and aborts the sinks", async () => {
     const controller = new AbortController();
     let aborted = 0;

@@ -56,9 +56,17 @@ export interface WorkerPoolOptions {
   tasksPerWorker?: number;
 }
 
+interface Pending {
+  /** The caller's task id, restored on the result (ids are only unique per pipeline call). */
+  callerId: number;
+  resolve: (r: TaskResult) => void;
+  reject: (e: Error) => void;
+}
+
 interface Slot {
   worker: WorkerHandle;
-  outstanding: Map<number, { resolve: (r: TaskResult) => void; reject: (e: Error) => void }>;
+  /** By pool-wide message id. */
+  outstanding: Map<number, Pending>;
 }
 
 /** A fixed pool of workers; each task goes to the least busy worker, queued beyond that. */
@@ -67,6 +75,7 @@ export function createWorkerPool(options: WorkerPoolOptions): TaskRunner {
   const slots: Slot[] = [];
   const queue: { task: Task; resolve: (r: TaskResult) => void; reject: (e: Error) => void }[] = [];
   let closed = false;
+  let nextMessageId = 0;
 
   function spawn(): Slot {
     const slot: Slot = { worker: options.factory(), outstanding: new Map() };
@@ -77,7 +86,7 @@ export function createWorkerPool(options: WorkerPoolOptions): TaskRunner {
         slot.outstanding.delete(reply.id);
         if (slot.outstanding.size === 0) slot.worker.setBusy(false);
         if (reply.type === "error") pending.reject(new WorkerTaskError(reply.name, reply.message));
-        else pending.resolve(reply);
+        else pending.resolve({ ...reply, id: pending.callerId });
         pump();
       },
       (error) => {
@@ -100,12 +109,14 @@ export function createWorkerPool(options: WorkerPoolOptions): TaskRunner {
         if (best === undefined || s.outstanding.size < best.outstanding.size) best = s;
       if (best === undefined || best.outstanding.size >= perWorker) return;
       const { task, resolve, reject } = queue.shift()!;
-      best.outstanding.set(task.id, { resolve, reject });
+      // Several pipeline calls may share the pool: messages get pool-wide ids.
+      const messageId = nextMessageId++;
+      best.outstanding.set(messageId, { callerId: task.id, resolve, reject });
       best.worker.setBusy(true);
       try {
-        best.worker.postMessage(task, transferablesOf(task));
+        best.worker.postMessage({ ...task, id: messageId }, transferablesOf(task));
       } catch (err) {
-        best.outstanding.delete(task.id);
+        best.outstanding.delete(messageId);
         reject(err as Error);
       }
     }
