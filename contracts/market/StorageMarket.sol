@@ -7,6 +7,7 @@ import {IERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/IERC2
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 
 import {ICoopMembership} from "../interfaces/ICoopMembership.sol";
 import {IPatronageTreasury} from "../interfaces/IPatronageTreasury.sol";
@@ -113,7 +114,7 @@ contract StorageMarket is StorageMarketBase, Ownable, ReentrancyGuardTransient {
         _checkStake(stake, capacity);
         p.registered = true;
         p.capacity = capacity;
-        p.stake = uint128(stake);
+        p.stake = SafeCast.toUint128(stake);
         p.failedEpoch = 0;
         _infos[msg.sender] = ProviderInfo(endpoint, multiaddrs);
         _totals.stakes += uint128(stake);

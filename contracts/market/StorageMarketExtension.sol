@@ -4,6 +4,7 @@ pragma solidity ^0.8.30;
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {BitMaps} from "@openzeppelin/contracts/utils/structs/BitMaps.sol";
 
 import {ICoopMembership} from "../interfaces/ICoopMembership.sol";
@@ -337,7 +338,7 @@ contract StorageMarketExtension is StorageMarketBase {
     /// @param amount Tokens to add.
     function topUp(uint256 amount) external onlyDelegated {
         Provider storage p = _registered(msg.sender);
-        p.stake += uint128(amount);
+        p.stake += SafeCast.toUint128(amount);
         _totals.stakes += uint128(amount);
         emit StakeAdded(msg.sender, amount, p.stake);
         _token.safeTransferFrom(msg.sender, address(this), amount);

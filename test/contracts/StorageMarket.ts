@@ -207,6 +207,20 @@ describe("StorageMarket", async function () {
       );
     });
 
+    it("rejects a stake that does not fit the accounting width", async function () {
+      const f = await loadFixture(marketFixture);
+      await assertions.revertWithCustomError(
+        (await marketAs(f, f.spare)).write.register(["x", [], GIB, 1n << 128n]),
+        f.market,
+        "SafeCastOverflowedUintDowncast",
+      );
+      await assertions.revertWithCustomError(
+        (await marketAs(f, f.providers[0])).write.topUp([1n << 128n]),
+        f.market,
+        "SafeCastOverflowedUintDowncast",
+      );
+    });
+
     it("requires the minimum stake for the capacity", async function () {
       const f = await loadFixture(marketFixture);
       const required = minStake(MARKET_DEFAULTS, 3n * GIB);
