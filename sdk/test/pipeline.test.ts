@@ -1,16 +1,22 @@
 import { createHash, randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { dirname, resolve as resolvePath } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Worker } from "node:worker_threads";
 import { afterAll, describe, expect, it } from "vitest";
 import { SHARD_UNIXFS_PARAMS, UnixfsCidBuilder, computeUnixfsCid } from "../src/cid/index.ts";
 import { decryptBytes } from "../src/crypto/index.ts";
 import { computeSegmentTree, portableHasher } from "../src/merkle/index.ts";
 import {
   createPipelinePool,
+  createWorkerPool,
   decodeFile,
   decodeFileStream,
   encodeFile,
   type EncodeFileOptions,
   type EncodeFileResult,
   type PipelineProgress,
+  type WorkerFactory,
 } from "../src/pipeline/index.ts";
 import { MerkleCombiner, blockSubtreeRoot, getSha256 } from "../src/pipeline/hash.ts";
 import { UnixFsCombiner } from "../src/pipeline/unixfs.ts";
@@ -464,5 +470,68 @@ describe("paths give identical bytes", () => {
       }),
     );
     expect(out.equals(data)).toBe(true);
+  });
+
+  it("the Web Worker entry, with node: builtins out of reach (as in a browser), gives the same bytes", async () => {
+    const factory: WorkerFactory = () => {
+      const w = new Worker(new URL("./pipeline-web-worker.fixture.ts", import.meta.url));
+      return {
+        postMessage: (m, t) => w.postMessage(m, t),
+        listen(onReply, onFailure) {
+          w.on("message", onReply);
+          w.on("error", onFailure);
+        },
+        setBusy() {},
+        terminate: () => w.terminate(),
+      };
+    };
+    const webPool = createWorkerPool({ factory, size: 2 });
+    try {
+      const data = randomBytes(STRIPE_PLAIN + 77_777);
+      const key = randomBytes(32);
+      const noncePrefix = randomBytes(16);
+      const native = await encodeToMemory(data, {
+        key,
+        noncePrefix,
+        workers: "inline",
+        implementation: "native",
+      });
+      const web = await encodeToMemory(data, {
+        key,
+        noncePrefix,
+        workers: webPool,
+        implementation: "portable",
+      });
+      expect(web.result.shards).toEqual(native.result.shards);
+      web.shards.forEach((s, i) => expect(Buffer.from(s).equals(native.shards[i]!)).toBe(true));
+      const out = await collect(
+        decodeFile(pick(web.shards, [0, 1, 4, 5]), {
+          ...web.result,
+          workers: webPool,
+          implementation: "portable",
+          expected: web.result.shards,
+        }),
+      );
+      expect(out.equals(data)).toBe(true);
+    } finally {
+      await webPool.close();
+    }
+  });
+
+  it("nothing the Web Worker entry loads imports a node: module (type-only imports aside)", () => {
+    const seen = new Set<string>();
+    const visit = (file: string): void => {
+      if (seen.has(file)) return;
+      seen.add(file);
+      const text = readFileSync(file, "utf8");
+      for (const m of text.matchAll(/^import\s+(type\s+)?[^;]*?from\s+"([^"]+)";/gms)) {
+        const [, typeOnly, spec] = m;
+        if (spec!.startsWith("node:")) expect(typeOnly, `${file} imports ${spec}`).toBeDefined();
+        else if (spec!.startsWith(".") && !typeOnly) visit(resolvePath(dirname(file), spec!));
+      }
+    };
+    visit(fileURLToPath(new URL("../src/pipeline/workers/web.ts", import.meta.url)));
+    visit(fileURLToPath(new URL("../src/pipeline/index.ts", import.meta.url)));
+    expect(seen.size).toBeGreaterThan(10);
   });
 });
