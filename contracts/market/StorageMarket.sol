@@ -271,6 +271,25 @@ contract StorageMarket is StorageMarketBase, Ownable, ReentrancyGuardTransient {
     /// @param dealId The deal.
     /// @param shard The shard index.
     function settleShard(uint256 dealId, uint256 shard) external nonReentrant {
+        _settle(dealId, shard, NO_HINT);
+    }
+
+    /// @notice settleShard in O(1): `fromHint` and `toHint` are the positions (see
+    /// provenIndex) of the shard's first unpaid epoch and of the settlement stop,
+    /// min(end, current - 1) (or the holder's failure epoch), in the holder's proven-epoch
+    /// list. Wrong hints cost a binary search, never a wrong payment.
+    /// @param dealId The deal.
+    /// @param shard The shard index.
+    /// @param fromHint provenIndex(holder, first unpaid epoch).
+    /// @param toHint provenIndex(holder, stop).
+    function settleShardWithHints(uint256 dealId, uint256 shard, uint128 fromHint, uint128 toHint)
+        external
+        nonReentrant
+    {
+        _settle(dealId, shard, (uint256(fromHint) << 128) | toHint);
+    }
+
+    function _settle(uint256 dealId, uint256 shard, uint256 hints) private {
         (Deal storage d, Shard storage s) = _shard(dealId, shard);
         if (s.challenger != address(0)) revert MarketChallengeOpen(dealId, shard);
         uint256 cur = currentEpoch();
@@ -279,7 +298,7 @@ contract StorageMarket is StorageMarketBase, Ownable, ReentrancyGuardTransient {
             Provider storage p = _providers[s.provider];
             // Only epochs whose proof window has closed are final (a failed holder proves no more).
             uint256 stop = Math.min(d.endEpoch, p.failedEpoch != 0 ? p.failedEpoch : cur - 1);
-            _pay(dealId, shard, d, s, stop);
+            _pay(dealId, shard, d, s, stop, hints);
             if (cur <= d.endEpoch) return;
             uint256 extra = _detach(d, s, p, d.endEpoch) + _takeFailShare(p, d.leafCount);
             emit ShardSettled(dealId, uint8(shard), _close(d, s, extra));
@@ -685,6 +704,15 @@ contract StorageMarket is StorageMarketBase, Ownable, ReentrancyGuardTransient {
         returns (uint256 count)
     {
         return _provenBetween(provider, fromEpoch, toEpoch);
+    }
+
+    /// @notice Position of `epoch` in `provider`'s proven-epoch list: how many of its proven
+    /// epochs are below `epoch` (the hints of settleShardWithHints).
+    /// @param provider The provider.
+    /// @param epoch The epoch.
+    /// @return index The position.
+    function provenIndex(address provider, uint256 epoch) external view returns (uint256 index) {
+        return _lowerBound(_proven[provider], epoch, NO_HINT);
     }
 
     /// @notice An account's withdrawable balance.

@@ -25,6 +25,8 @@ abstract contract StorageMarketBase is IStorageMarket {
     uint256 internal constant WAD = 1e18;
     uint256 internal constant GIB = 1 << 30;
     uint256 internal constant MAX_LEAVES = type(uint32).max;
+    /// @dev "No hint": look the position up by binary search.
+    uint256 internal constant NO_HINT = type(uint256).max;
 
     IERC20 internal immutable _token;
     ICoopMembership internal immutable _membership;
@@ -314,11 +316,16 @@ abstract contract StorageMarketBase is IStorageMarket {
     }
 
     /// @dev Pays the holder for its proven epochs in [s.epoch, stop).
-    function _pay(uint256 dealId, uint256 shard, Deal storage d, Shard storage s, uint256 stop) internal {
+    function _pay(uint256 dealId, uint256 shard, Deal storage d, Shard storage s, uint256 stop, uint256 hints)
+        internal
+    {
         uint256 from = s.epoch;
         if (stop <= from) return;
         address holder = s.provider;
-        uint256 epochs = _provenBetween(holder, from, stop);
+        uint32[] storage a = _proven[holder];
+        // O(1) with correct hints (positions of `from` and `stop` in the proven-epoch list);
+        // a wrong or missing hint falls back to binary search.
+        uint256 epochs = _lowerBound(a, stop, hints & type(uint128).max) - _lowerBound(a, from, hints >> 128);
         s.epoch = uint32(stop);
         if (epochs == 0) return;
         uint256 amount = d.shardRate * epochs;
@@ -358,7 +365,7 @@ abstract contract StorageMarketBase is IStorageMarket {
         uint256 amount,
         uint256 cur
     ) internal returns (uint256 slashed) {
-        _pay(dealId, shard, d, s, Math.min(d.endEpoch, cur - 1));
+        _pay(dealId, shard, d, s, Math.min(d.endEpoch, cur - 1), NO_HINT);
         slashed = Math.min(amount, p.stake);
         p.stake -= uint128(slashed);
         _totals.stakes -= uint128(slashed);
@@ -417,13 +424,15 @@ abstract contract StorageMarketBase is IStorageMarket {
     function _provenBetween(address provider, uint256 fromEpoch, uint256 toEpoch) internal view returns (uint256) {
         if (toEpoch <= fromEpoch) return 0;
         uint32[] storage a = _proven[provider];
-        return _lowerBound(a, toEpoch) - _lowerBound(a, fromEpoch);
+        return _lowerBound(a, toEpoch, NO_HINT) - _lowerBound(a, fromEpoch, NO_HINT);
     }
 
-    /// @dev Number of elements of the sorted array below `x`; checks the tail first since
-    /// most lookups concern recent epochs.
-    function _lowerBound(uint32[] storage a, uint256 x) internal view returns (uint256) {
+    /// @dev Number of elements of the sorted array below `x`. A correct `hint` (that number)
+    /// is checked in O(1); otherwise the tail is checked (most lookups concern recent epochs),
+    /// then a binary search runs.
+    function _lowerBound(uint32[] storage a, uint256 x, uint256 hint) internal view returns (uint256) {
         uint256 hi = a.length;
+        if (hint <= hi && (hint == 0 || a[hint - 1] < x) && (hint == hi || a[hint] >= x)) return hint;
         if (hi == 0 || a[hi - 1] < x) return hi;
         uint256 lo = 0;
         while (lo < hi) {

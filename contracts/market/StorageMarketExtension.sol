@@ -236,7 +236,7 @@ contract StorageMarketExtension is StorageMarketBase {
         if (s.status == ShardStatus.Active) {
             // The holder failed: pay its last proven epochs, then hand over its pool share.
             Provider storage old = _providers[s.provider];
-            _pay(dealId, shard, d, s, Math.min(d.endEpoch, old.failedEpoch));
+            _pay(dealId, shard, d, s, Math.min(d.endEpoch, old.failedEpoch), NO_HINT);
             _credit(d.owner, _detach(d, s, old, cur));
             reward += _takeFailShare(old, d.leafCount);
         }

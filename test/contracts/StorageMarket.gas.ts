@@ -170,11 +170,20 @@ describe("StorageMarket gas", async function () {
     record("reportMissedEpoch", receipt.gasUsed);
   });
 
-  it("settleShard (per shard, at the end of the deal)", async function () {
-    const [first, second] = [...tenShards.book.keys()];
+  it("settleShard (per shard, at the end of the deal), without and with hints", async function () {
+    const [first, second, third] = [...tenShards.book.keys()];
     await nextEpoch(f, 20n);
     await send(f, f.market.write.settleShard([first, 0n])); // warm-up
     const receipt = await send(f, f.market.write.settleShard([second, 0n]));
     record("settleShard (per shard)", receipt.gasUsed);
+    const holder = tenShards.provider.account.address;
+    const from = BigInt((await f.market.read.getShard([third, 0n])).epoch);
+    const stop = BigInt((await f.market.read.getDeal([third])).endEpoch);
+    const hints = [
+      await f.market.read.provenIndex([holder, from]),
+      await f.market.read.provenIndex([holder, stop]),
+    ] as const;
+    const hinted = await send(f, f.market.write.settleShardWithHints([third, 0n, hints[0], hints[1]]));
+    record("settleShardWithHints (per shard)", hinted.gasUsed);
   });
 });

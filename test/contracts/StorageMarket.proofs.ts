@@ -338,6 +338,26 @@ describe("StorageMarket proofs and payment", async function () {
       assert.ok(pat.points >= rate * duration);
     });
 
+    it("with hints: O(1) lookups, and wrong hints still pay exactly the proven epochs", async function () {
+      const { f, d, epoch, book } = await loadFixture(dealFixture);
+      for (let i = 0; i < 4; i++) {
+        if (i > 0) await nextEpoch(f);
+        await proveEpoch(f, d.providers[0], book);
+        if (i % 2 === 0) await proveEpoch(f, d.providers[1], book);
+      }
+      await nextEpoch(f, 2n);
+      const rate = (await f.market.read.getDeal([d.dealId])).shardRate;
+      const stop = (await f.market.read.currentEpoch()) - 1n;
+      const p0 = d.providers[0].account.address;
+      const from = await f.market.read.provenIndex([p0, epoch]);
+      const to = await f.market.read.provenIndex([p0, stop]);
+      assert.deepEqual([from, to], [0n, 4n]);
+      await send(f, f.market.write.settleShardWithHints([d.dealId, 0n, from, to]));
+      assert.equal(await f.market.read.balanceOf([p0]), 4n * rate);
+      await send(f, f.market.write.settleShardWithHints([d.dealId, 1n, 7n, 0n]));
+      assert.equal(await f.market.read.balanceOf([d.providers[1].account.address]), 2n * rate);
+    });
+
     it("refunds an unaccepted shard at the end, and waits until then", async function () {
       const f = await loadFixture(marketFixture);
       const d = await createTestDeal(f, { duration: 2 });
