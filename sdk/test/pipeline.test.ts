@@ -4,7 +4,7 @@ import { dirname, resolve as resolvePath } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import { afterAll, describe, expect, it } from "vitest";
-import { SHARD_UNIXFS_PARAMS, UnixfsCidBuilder, computeUnixfsCid } from "../src/cid/index.ts";
+import { computeUnixfsCid } from "../src/cid/index.ts";
 import { decryptBytes } from "../src/crypto/index.ts";
 import { computeSegmentTree, portableHasher } from "../src/merkle/index.ts";
 import {
@@ -18,8 +18,7 @@ import {
   type PipelineProgress,
   type WorkerFactory,
 } from "../src/pipeline/index.ts";
-import { MerkleCombiner, blockSubtreeRoot, getSha256 } from "../src/pipeline/hash.ts";
-import { UnixFsCombiner } from "../src/pipeline/unixfs.ts";
+import { MerkleCombiner, blockSubtreeRoot } from "../src/pipeline/hash.ts";
 
 const MiB = 1024 * 1024;
 const C = 65536;
@@ -425,23 +424,6 @@ describe("commitments equal the standalone merkle and cid modules", () => {
         ).toBe(true);
       }
     }
-  });
-
-  it("UnixFsCombiner over leaf digests equals the cid module, multi-level trees included", () => {
-    const sha = getSha256("native");
-    for (const leaves of [1, 2, 3, 4, 5, 15, 16, 17, 63, 64, 65, 70]) {
-      const chunk = 100;
-      const data = randomBytes(leaves * chunk - (leaves > 1 ? 37 : 0));
-      const ours = new UnixFsCombiner(sha, 4);
-      for (let off = 0; off < data.length; off += chunk) {
-        const piece = data.subarray(off, off + chunk);
-        ours.pushLeaf(sha(piece), piece.length);
-      }
-      const theirs = new UnixfsCidBuilder({ chunkSize: chunk, maxChildrenPerNode: 4 });
-      theirs.update(data);
-      expect(ours.finish().toString(), `${leaves} leaves`).toBe(theirs.finish().cid.toString());
-    }
-    expect(SHARD_UNIXFS_PARAMS.chunkSize).toBe(MiB); // blocks are whole leaves
   });
 });
 

@@ -5,7 +5,12 @@ import { getStripeLayout, type StripeLayout } from "../erasure/stripes.ts";
 import { SEGMENT_SIZE } from "./hash.ts";
 import { createInlineRunner, getDefaultRunner, type TaskRunner } from "./pool.ts";
 import type { PipelineImplementation } from "./tasks.ts";
-import { UNIXFS_CHUNK_SIZE } from "./unixfs.ts";
+import {
+  SHARD_UNIXFS_PARAMS,
+  getNodeStreamingSha256,
+  portableStreamingSha256,
+  type StreamingSha256,
+} from "../cid/unixfs.ts";
 
 /** What the pipeline reports while it runs. */
 export interface PipelineProgress {
@@ -136,7 +141,8 @@ export function planLayout(
   return {
     layout,
     blockHeight: Math.log2(segs),
-    cidChunkSize: blockSize % UNIXFS_CHUNK_SIZE === 0 ? UNIXFS_CHUNK_SIZE : 0,
+    cidChunkSize:
+      blockSize % SHARD_UNIXFS_PARAMS.chunkSize === 0 ? SHARD_UNIXFS_PARAMS.chunkSize : 0,
   };
 }
 
@@ -148,4 +154,11 @@ export function toHex(bytes: Uint8Array): `0x${string}` {
 
 export function throwIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw signal.reason ?? new Error("aborted");
+}
+
+/** The UnixFS builder's SHA-256 for an implementation (parent nodes; leaves come from tasks). */
+export function cidSha256(implementation: PipelineImplementation): StreamingSha256 {
+  return (
+    (implementation === "native" ? getNodeStreamingSha256() : undefined) ?? portableStreamingSha256
+  );
 }

@@ -17,6 +17,7 @@ import {
   WrongKeyError,
 } from "../errors.ts";
 import {
+  cidSha256,
   type EncodedLayout,
   type PipelineOptions,
   planLayout,
@@ -25,10 +26,10 @@ import {
   throwIfAborted,
   toHex,
 } from "./common.ts";
-import { MerkleCombiner, SEGMENT_SIZE, ceilLog2, getSegmentHasher, getSha256 } from "./hash.ts";
+import { MerkleCombiner, SEGMENT_SIZE, ceilLog2, getSegmentHasher } from "./hash.ts";
 import { ShardReader, type ByteInput } from "./io.ts";
 import type { DecodeResult, DecodeTask } from "./tasks.ts";
-import { UnixFsCombiner } from "./unixfs.ts";
+import { UnixfsCidBuilder } from "../cid/unixfs.ts";
 
 /**
  * What a shard is committed to: a manifest's `shards[i]`, an encodeFile result's `shards[i]`, or
@@ -132,10 +133,9 @@ export async function* decodeFile(
   const cidChunkSize = verifyCids ? alignedCid : 0;
 
   const hasher = getSegmentHasher(implementation === "native" ? "native" : "portable");
-  const sha = getSha256(implementation === "native" ? "native" : "portable");
   const singleStripe = layout.stripeCount === 1;
   const merkle = used.map(() => new MerkleCombiner(hasher, blockHeight));
-  const cids = used.map(() => new UnixFsCombiner(sha));
+  const cids = used.map(() => new UnixfsCidBuilder({ sha256: cidSha256(implementation) }));
 
   const readers = used.map((i) => new ShardReader(i, shardInput(shards, i)!));
   const { runner, owned } = resolveRunner(options.workers);
@@ -228,7 +228,7 @@ export async function* decodeFile(
       }
       const wantCid = expectedCid.get(i);
       if (cidChunkSize > 0 && wantCid !== undefined && bad.every((x) => x.index !== i)) {
-        const got = cids[j]!.finish().toString();
+        const got = cids[j]!.finish().cid.toString();
         if (got !== wantCid) bad.push({ index: i, expected: wantCid, actual: got });
       }
     });

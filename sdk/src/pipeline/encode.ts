@@ -13,6 +13,7 @@ import { DEFAULT_CHUNK_SIZE } from "../crypto/format.ts";
 import { InvalidParametersError } from "../errors.ts";
 import { DEFAULT_BLOCK_SIZE } from "../erasure/stripes.ts";
 import {
+  cidSha256,
   type EncodedLayout,
   type PipelineOptions,
   type ShardInfo,
@@ -22,7 +23,7 @@ import {
   throwIfAborted,
   toHex,
 } from "./common.ts";
-import { MerkleCombiner, ceilLog2, getSegmentHasher, getSha256, SEGMENT_SIZE } from "./hash.ts";
+import { MerkleCombiner, ceilLog2, getSegmentHasher, SEGMENT_SIZE } from "./hash.ts";
 import {
   iterateBytes,
   nullSink,
@@ -32,7 +33,6 @@ import {
   type ShardSinkLike,
 } from "./io.ts";
 import type { EncodeResult, EncodeTask } from "./tasks.ts";
-import { UnixFsCombiner } from "./unixfs.ts";
 
 export interface EncodeFileOptions extends PipelineOptions {
   /**
@@ -130,14 +130,11 @@ export async function encodeFile(
   const chunkHi = (e: number): number => Math.ceil((e - H) / U);
 
   const hasher = getSegmentHasher(implementation === "native" ? "native" : "portable");
-  const sha = getSha256(implementation === "native" ? "native" : "portable");
   const merkle: MerkleCombiner[] = [];
-  const cids: UnixFsCombiner[] = [];
-  const cidBytes: UnixfsCidBuilder[] = [];
+  const cids: UnixfsCidBuilder[] = [];
   for (let i = 0; i < n; i++) {
     merkle.push(new MerkleCombiner(hasher, blockHeight));
-    if (cidChunkSize > 0) cids.push(new UnixFsCombiner(sha));
-    else cidBytes.push(new UnixfsCidBuilder());
+    cids.push(new UnixfsCidBuilder({ sha256: cidSha256(implementation) }));
   }
 
   let nextId = 0;
@@ -195,7 +192,7 @@ export async function encodeFile(
             r.digests.subarray((i * perBlock + j) * 32, (i * perBlock + j + 1) * 32),
             Math.min(cidChunkSize, b - j * cidChunkSize),
           );
-      else cidBytes[i]!.update(block);
+      else cids[i]!.update(block); // blocks are not whole leaves: hash here
       writes.push(sinks[i]!.write(block));
     }
     await Promise.all(writes);
@@ -297,7 +294,7 @@ export async function encodeFile(
 
     const shards: ShardInfo[] = [];
     for (let i = 0; i < n; i++) {
-      const cid = cidChunkSize > 0 ? cids[i]!.finish() : cidBytes[i]!.finish().cid;
+      const cid = cids[i]!.finish().cid;
       shards.push({
         index: i,
         size: layout.shardSize,
