@@ -6,7 +6,7 @@ import { Worker } from "node:worker_threads";
 import { afterAll, describe, expect, it } from "vitest";
 import { computeUnixfsCid } from "../src/cid/index.ts";
 import { decryptBytes } from "../src/crypto/index.ts";
-import { computeSegmentTree, portableHasher } from "../src/merkle/index.ts";
+import { computeSegmentTree } from "../src/merkle/index.ts";
 import {
   createPipelinePool,
   createWorkerPool,
@@ -18,7 +18,6 @@ import {
   type PipelineProgress,
   type WorkerFactory,
 } from "../src/pipeline/index.ts";
-import { MerkleCombiner, blockSubtreeRoot } from "../src/pipeline/hash.ts";
 
 const MiB = 1024 * 1024;
 const C = 65536;
@@ -392,36 +391,6 @@ describe("commitments equal the standalone merkle and cid modules", () => {
         expect(result.shards[i]!.leafCount).toBe(tree.leafCount);
         expect(result.shards[i]!.cid).toBe((await computeUnixfsCid([s])).cid.toString());
         expect(result.shards[i]!.size).toBe(s.length);
-      }
-    }
-  });
-
-  it("MerkleCombiner over block subtree roots equals the whole tree, for every leaf count up to 70", () => {
-    for (const height of [0, 1, 2, 3]) {
-      for (let leaves = 1; leaves <= 70; leaves++) {
-        const shard = randomBytes(leaves * 512);
-        const per = 2 ** height;
-        const blocks = Math.ceil(leaves / per);
-        let root: Uint8Array;
-        if (blocks === 1) {
-          // A one-block shard is its own tree, at depth ceil(log2 leaves).
-          root = blockSubtreeRoot(portableHasher, shard, Math.ceil(Math.log2(leaves)));
-        } else {
-          const c = new MerkleCombiner(portableHasher, height);
-          for (let b = 0; b < blocks; b++)
-            c.push(
-              blockSubtreeRoot(
-                portableHasher,
-                shard.subarray(b * per * 512, (b + 1) * per * 512),
-                height,
-              ),
-            );
-          root = c.finish();
-        }
-        expect(
-          Buffer.from(root).equals(computeSegmentTree(shard, { hasher: portableHasher }).root),
-          `h=${height} leaves=${leaves}`,
-        ).toBe(true);
       }
     }
   });

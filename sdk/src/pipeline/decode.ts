@@ -26,7 +26,8 @@ import {
   throwIfAborted,
   toHex,
 } from "./common.ts";
-import { MerkleCombiner, SEGMENT_SIZE, ceilLog2, getSegmentHasher } from "./hash.ts";
+import { SegmentTreeBuilder } from "../merkle/tree.ts";
+import { getSegmentHasher } from "./hash.ts";
 import { ShardReader, type ByteInput } from "./io.ts";
 import type { DecodeResult, DecodeTask } from "./tasks.ts";
 import { UnixfsCidBuilder } from "../cid/unixfs.ts";
@@ -133,8 +134,7 @@ export async function* decodeFile(
   const cidChunkSize = verifyCids ? alignedCid : 0;
 
   const hasher = getSegmentHasher(implementation === "native" ? "native" : "portable");
-  const singleStripe = layout.stripeCount === 1;
-  const merkle = used.map(() => new MerkleCombiner(hasher, blockHeight));
+  const trees = used.map(() => new SegmentTreeBuilder({ hasher }));
   const cids = used.map(() => new UnixfsCidBuilder({ sha256: cidSha256(implementation) }));
 
   const readers = used.map((i) => new ShardReader(i, shardInput(shards, i)!));
@@ -180,14 +180,13 @@ export async function* decodeFile(
       blockSize: b,
       dataShards: k,
       totalShards: n,
-      treeHeight: singleStripe ? ceilLog2(b / SEGMENT_SIZE) : blockHeight,
+      blockRoots: verifyRoots && b === B,
       cidChunkSize,
       finalChunk,
       implementation,
       present: used,
       blocks,
       decrypt: !draining,
-      hashRoots: verifyRoots,
       ciphertextLength: ctLen,
       output: freeOutputs.pop(),
     };
@@ -208,7 +207,12 @@ export async function* decodeFile(
     const b = r.id === layout.stripeCount - 1 ? layout.lastBlockSize : B; // task id = stripe index
     const per = cidChunkSize > 0 ? r.digests.length / 32 / k : 0;
     for (let j = 0; j < k; j++) {
-      if (verifyRoots) merkle[j]!.push(r.roots.subarray(j * 32, j * 32 + 32));
+      // Full blocks come back as subtree roots; a shorter last block is hashed here, from the
+      // read buffer the task hands back.
+      if (verifyRoots)
+        if (r.roots.length > 0)
+          trees[j]!.pushSubtree(r.roots.subarray(j * 32, j * 32 + 32), blockHeight);
+        else trees[j]!.update(new Uint8Array(r.input!, j * b, b));
       for (let x = 0; x < per; x++)
         cids[j]!.pushLeaf(
           r.digests.subarray((j * per + x) * 32, (j * per + x + 1) * 32),
@@ -223,7 +227,7 @@ export async function* decodeFile(
     used.forEach((i, j) => {
       const want = expectedRoot.get(i);
       if (verifyRoots && want !== undefined) {
-        const got = toHex(merkle[j]!.finish());
+        const got = toHex(trees[j]!.finish().root);
         if (got !== want) bad.push({ index: i, expected: want, actual: got });
       }
       const wantCid = expectedCid.get(i);

@@ -23,7 +23,8 @@ import {
   throwIfAborted,
   toHex,
 } from "./common.ts";
-import { MerkleCombiner, ceilLog2, getSegmentHasher, SEGMENT_SIZE } from "./hash.ts";
+import { SegmentTreeBuilder } from "../merkle/tree.ts";
+import { getSegmentHasher } from "./hash.ts";
 import {
   iterateBytes,
   nullSink,
@@ -130,10 +131,10 @@ export async function encodeFile(
   const chunkHi = (e: number): number => Math.ceil((e - H) / U);
 
   const hasher = getSegmentHasher(implementation === "native" ? "native" : "portable");
-  const merkle: MerkleCombiner[] = [];
+  const trees: SegmentTreeBuilder[] = [];
   const cids: UnixfsCidBuilder[] = [];
   for (let i = 0; i < n; i++) {
-    merkle.push(new MerkleCombiner(hasher, blockHeight));
+    trees.push(new SegmentTreeBuilder({ hasher }));
     cids.push(new UnixfsCidBuilder({ sha256: cidSha256(implementation) }));
   }
 
@@ -185,7 +186,10 @@ export async function encodeFile(
     const writes: unknown[] = [];
     for (let i = 0; i < n; i++) {
       const block = r.stripe.subarray(i * b, (i + 1) * b);
-      merkle[i]!.push(r.roots.subarray(i * 32, i * 32 + 32));
+      // Full blocks arrive as subtree roots; a shorter last block is hashed here.
+      if (r.roots.length > 0)
+        trees[i]!.pushSubtree(r.roots.subarray(i * 32, i * 32 + 32), blockHeight);
+      else trees[i]!.update(block);
       if (perBlock > 0)
         for (let j = 0; j < perBlock; j++)
           cids[i]!.pushLeaf(
@@ -253,7 +257,7 @@ export async function encodeFile(
             stripeOffset: a,
             dataBytes: kB,
             blockSize: B,
-            treeHeight: blockHeight,
+            blockRoots: true,
             finalChunk: -1,
             plaintext: win.subarray(lo * C - winStart, needEnd),
             firstChunk: lo,
@@ -271,7 +275,6 @@ export async function encodeFile(
     const ctLen = getCiphertextLength(P, C);
     const { layout } = planLayout(k, n, B, ctLen);
     const finalChunk = Math.max(1, Math.ceil(P / C)) - 1;
-    const singleStripeRoot = layout.stripeCount === 1;
     for (; s < layout.stripeCount; s++) {
       const a = s * kB;
       const last = s === layout.stripeCount - 1;
@@ -283,7 +286,7 @@ export async function encodeFile(
         stripeOffset: a,
         dataBytes: e - a,
         blockSize: b,
-        treeHeight: singleStripeRoot ? ceilLog2(b / SEGMENT_SIZE) : blockHeight,
+        blockRoots: b === B,
         finalChunk,
         plaintext: win.slice(lo * C - winStart, Math.min(hi * C, P) - winStart),
         firstChunk: lo,
@@ -294,13 +297,13 @@ export async function encodeFile(
 
     const shards: ShardInfo[] = [];
     for (let i = 0; i < n; i++) {
-      const cid = cids[i]!.finish().cid;
+      const tree = trees[i]!.finish();
       shards.push({
         index: i,
         size: layout.shardSize,
-        cid: cid.toString(),
-        merkleRoot: toHex(merkle[i]!.finish()),
-        leafCount: layout.shardSize / SEGMENT_SIZE,
+        cid: cids[i]!.finish().cid.toString(),
+        merkleRoot: toHex(tree.root),
+        leafCount: tree.leafCount,
       });
     }
     options.onProgress?.({ phase: "done", plaintextBytes: P, shardBytes, stripes: stripesDone });

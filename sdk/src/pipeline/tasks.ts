@@ -11,7 +11,8 @@ import {
   parseStreamHeader,
 } from "../crypto/format.ts";
 import { createReedSolomon, type ReedSolomon } from "../erasure/reed-solomon.ts";
-import { blockSubtreeRoot, getSegmentHasher, getSha256, type HashImplementation } from "./hash.ts";
+import { computeSegmentTree } from "../merkle/tree.ts";
+import { getSegmentHasher, getSha256, type HashImplementation } from "./hash.ts";
 
 /** Which implementations run: node:crypto (`"native"`) or noble/portable hashing (`"portable"`). */
 export type PipelineImplementation = "native" | "portable";
@@ -25,8 +26,12 @@ interface StripeGeometry {
   blockSize: number;
   dataShards: number;
   totalShards: number;
-  /** Height of the segment subtree each block's root is computed at. */
-  treeHeight: number;
+  /**
+   * Whether to compute each block's segment-tree root (full blocks of 512·2^h bytes only: the
+   * caller pushes them into its tree builder as complete subtrees; shorter last blocks it hashes
+   * itself).
+   */
+  blockRoots: boolean;
   /** UnixFS leaf size to digest each block in; 0 when blocks do not hold whole leaves. */
   cidChunkSize: number;
   /** Index of the stream's last chunk, or -1 while the end of the input is not known. */
@@ -72,8 +77,6 @@ export interface DecodeTask extends StripeGeometry {
   blocks: Uint8Array;
   /** Whether to decrypt (false: only hash the blocks, to find a tampered shard). */
   decrypt: boolean;
-  /** Whether to compute segment subtree roots of the given blocks. */
-  hashRoots: boolean;
   /** Bytes of the whole ciphertext stream (header included). */
   ciphertextLength: number;
   /** A spare buffer (at least k · blockSize bytes) to write the plaintext into (recycled), or none. */
@@ -159,7 +162,7 @@ function hashBlocks(
   const sha = perBlock > 0 ? getSha256(hashImpl(g.implementation)) : undefined;
   for (let i = 0; i < count; i++) {
     const block = buf.subarray(i * b, (i + 1) * b);
-    if (withRoots) roots.set(blockSubtreeRoot(hasher, block, g.treeHeight), i * 32);
+    if (withRoots) roots.set(computeSegmentTree(block, { hasher }).root, i * 32);
     for (let j = 0; j < perBlock; j++) {
       const piece = block.subarray(j * g.cidChunkSize, Math.min(b, (j + 1) * g.cidChunkSize));
       digests.set(sha!(piece), (i * perBlock + j) * 32);
@@ -201,7 +204,7 @@ export function runEncodeTask(t: EncodeTask): EncodeResult {
     );
     codecFor(k, n).encode(data, parity);
   }
-  const { roots, digests } = hashBlocks(t, stripe, n, true);
+  const { roots, digests } = hashBlocks(t, stripe, n, t.blockRoots);
   const input = t.plaintext.buffer instanceof ArrayBuffer ? t.plaintext.buffer : undefined;
   return { type: "encode", id: t.id, stripe, roots, digests, input };
 }
@@ -213,7 +216,7 @@ export function runDecodeTask(t: DecodeTask): DecodeResult {
   const { blockSize: b, dataShards: k, totalShards: n, stripeOffset: a } = t;
   const e = a + t.dataBytes;
   const H = STREAM_HEADER_LENGTH;
-  const { roots, digests } = hashBlocks(t, t.blocks, k, t.hashRoots);
+  const { roots, digests } = hashBlocks(t, t.blocks, k, t.blockRoots);
   const empty = new Uint8Array(0);
   const result: DecodeResult = {
     type: "decode",
