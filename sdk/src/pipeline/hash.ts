@@ -31,11 +31,6 @@ function loadNodeCrypto(): typeof NodeCrypto | null {
   return nodeCrypto;
 }
 
-/** Whether node:crypto is there (Node, Deno, Bun). */
-export function isNativeHashAvailable(): boolean {
-  return loadNodeCrypto() !== null;
-}
-
 /** The SHA-256 function of an implementation (native falls back to portable where absent). */
 export function getSha256(implementation: HashImplementation): Sha256 {
   const nc = implementation === "native" ? loadNodeCrypto() : null;
