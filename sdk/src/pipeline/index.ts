@@ -6,6 +6,7 @@ import {
   getAvailableParallelism,
   getNodeWorkerFactory,
   type TaskRunner,
+  type WorkerFactory,
 } from "./pool.ts";
 
 export interface CreatePipelinePoolOptions {
@@ -19,7 +20,7 @@ export interface CreatePipelinePoolOptions {
    * import.meta.url))` as your bundler resolves it.
    * @default worker_threads running workers/node.ts (Node)
    */
-  factory?: import("./pool.ts").WorkerFactory;
+  factory?: WorkerFactory;
 }
 
 /** A worker pool to share between pipeline calls (pass it as `workers`); close it when done. */
