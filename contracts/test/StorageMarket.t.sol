@@ -29,6 +29,7 @@ contract StorageMarketTest is Test {
     address[] internal providers;
     address internal owner = makeAddr("owner");
     address internal reporter = makeAddr("reporter");
+    address internal repairer = makeAddr("repairer");
 
     function _params() internal pure returns (IStorageMarket.Params memory) {
         return IStorageMarket.Params({
@@ -87,9 +88,14 @@ contract StorageMarketTest is Test {
         }
         _fund(owner);
         _fund(reporter);
-        handler = new MarketHandler(market, token, providers, owner, reporter);
+        _fund(repairer);
+        vm.prank(repairer);
+        membership.join();
+        vm.prank(repairer);
+        market.register("http://r", new string[](0), 1 << 30, 1_000e18);
+        handler = new MarketHandler(market, token, providers, owner, reporter, repairer);
         targetContract(address(handler));
-        bytes4[] memory selectors = new bytes4[](10);
+        bytes4[] memory selectors = new bytes4[](16);
         selectors[0] = MarketHandler.createDeal.selector;
         selectors[1] = MarketHandler.accept.selector;
         selectors[2] = MarketHandler.advance.selector;
@@ -100,6 +106,12 @@ contract StorageMarketTest is Test {
         selectors[7] = MarketHandler.cancel.selector;
         selectors[8] = MarketHandler.declareLost.selector;
         selectors[9] = MarketHandler.withdraw.selector;
+        selectors[10] = MarketHandler.challenge.selector;
+        selectors[11] = MarketHandler.answer.selector;
+        selectors[12] = MarketHandler.finalize.selector;
+        selectors[13] = MarketHandler.claimRepair.selector;
+        selectors[14] = MarketHandler.completeRepair.selector;
+        selectors[15] = MarketHandler.proveRepairer.selector;
         targetSelector(StdInvariant.FuzzSelector({addr: address(handler), selectors: selectors}));
     }
 
@@ -115,24 +127,42 @@ contract StorageMarketTest is Test {
         uint256 sumBalances;
         for (uint256 i = 0; i < handler.actorCount(); ++i) sumBalances += market.balanceOf(handler.actors(i));
         assertEq(sumBalances, balances, "balances bucket");
-        uint256 sumStakes;
+        uint256 sumStakes = market.getProvider(repairer).stake;
         for (uint256 i = 0; i < providers.length; ++i) sumStakes += market.getProvider(providers[i]).stake;
         assertEq(sumStakes, stakes, "stakes bucket");
     }
 
     /// forge-config: default.invariant.runs = 64
     /// forge-config: default.invariant.depth = 100
-    /// @notice No shard was ever paid for more epochs than its provider proved in the deal's window.
+    /// @notice No shard was ever paid for more epochs than its holders (the committed provider
+    /// and, after a repair, the repairer) proved in the deal's window.
     function invariant_NoPayForUnprovenEpochs() public view {
         for (uint256 i = 0; i < handler.dealCount(); ++i) {
             (uint256 id, address[] memory ps) = handler.dealAt(i);
             IStorageMarket.DealView memory d = market.getDeal(id);
             for (uint256 s = 0; s < ps.length; ++s) {
                 uint256 paid = market.getShard(id, s).paidEpochs;
-                uint256 proven = market.provenEpochsBetween(ps[s], d.startEpoch, d.endEpoch);
+                uint256 proven = market.provenEpochsBetween(ps[s], d.startEpoch, d.endEpoch)
+                    + market.provenEpochsBetween(repairer, d.startEpoch, d.endEpoch);
                 assertLe(paid, proven, "paid for an unproven epoch");
             }
         }
+    }
+
+    /// @notice The handler's repair path works end to end (so the campaign can reach it).
+    function test_HandlerRepairPath() public {
+        handler.createDeal(100 * 13 + 1);
+        (uint256 id,) = handler.dealAt(0);
+        handler.accept(0);
+        assertEq(uint256(market.getShard(id, 0).status), 1, "accepted");
+        handler.declareLost(0);
+        assertEq(uint256(market.getShard(id, 0).status), 2, "lost");
+        handler.claimRepair();
+        assertEq(market.getShard(id, 0).repairClaimant, repairer, "claimed");
+        handler.advance(0);
+        handler.fixSeed();
+        handler.completeRepair();
+        assertEq(handler.repairs(), 1, "repaired");
     }
 
     // ───────────────────────────── fuzz ─────────────────────────────

@@ -20,6 +20,8 @@ contract MarketHandler is Test {
     address[] public actors; // providers, the data owner, the reporter
     address public immutable dataOwner;
     address public immutable reporter;
+    /// @dev A registered provider chosen for no deal: the only one that repairs.
+    address public immutable repairer;
 
     struct DealInfo {
         uint256 id;
@@ -35,18 +37,30 @@ contract MarketHandler is Test {
 
     uint256 public proofs;
     uint256 public settlements;
+    uint256 public repairs;
+    uint256 public failedChallenges;
+    uint256 public answeredChallenges;
 
-    constructor(StorageMarket market_, FaucetToken token_, address[] memory providers_, address owner_, address rep) {
+    constructor(
+        StorageMarket market_,
+        FaucetToken token_,
+        address[] memory providers_,
+        address owner_,
+        address rep,
+        address repairer_
+    ) {
         market = market_;
         token = token_;
         providers = providers_;
         dataOwner = owner_;
         reporter = rep;
+        repairer = repairer_;
         (,, uint32 length) = market_.epochClock();
         epochLength = length;
         for (uint256 i = 0; i < providers_.length; ++i) actors.push(providers_[i]);
         actors.push(owner_);
         actors.push(rep);
+        actors.push(repairer_);
     }
 
     /// @notice The one 512-byte segment of shard `shard` of a deal with segment nonce `nonce`.
@@ -84,7 +98,7 @@ contract MarketHandler is Test {
         IStorageMarket.DealRequest memory req = IStorageMarket.DealRequest({
             k: 1,
             shardSize: uint64(bound(seed / 11, 1, 512)),
-            durationEpochs: uint32(bound(seed / 13, 1, 6)),
+            durationEpochs: uint32(bound(seed / 13, 1, 12)),
             roots: roots,
             providers: ps,
             manifestCid: abi.encodePacked(bytes4(0x01551220), bytes32(nonce))
@@ -96,12 +110,20 @@ contract MarketHandler is Test {
         } catch {}
     }
 
+    /// @notice The next unaccepted shard's provider accepts it (or tries to: the window may be over).
     function accept(uint256 seed) external {
         if (_deals.length == 0) return;
-        DealInfo storage d = _deals[seed % _deals.length];
-        uint256 shard = (seed / 3) % d.providers.length;
-        vm.prank(d.providers[shard]);
-        try market.acceptShard(d.id, shard, d.roots, d.providers) {} catch {}
+        // Start at a random deal and take the first shard still Assigned from there.
+        for (uint256 k = 0; k < _deals.length; ++k) {
+            DealInfo storage d = _deals[(seed + k) % _deals.length];
+            for (uint256 shard = 0; shard < d.providers.length; ++shard) {
+                if (market.getShard(d.id, shard).status != IStorageMarket.ShardStatus.Assigned) continue;
+                vm.prank(d.providers[shard]);
+                try market.acceptShard(d.id, shard, d.roots, d.providers) {
+                    return;
+                } catch {}
+            }
+        }
     }
 
     function advance(uint256 seed) external {
@@ -117,7 +139,10 @@ contract MarketHandler is Test {
 
     /// @notice A provider proves the current epoch (honestly: it holds every shard).
     function prove(uint256 seed) external {
-        address p = providers[seed % providers.length];
+        _proveAs(providers[seed % providers.length]);
+    }
+
+    function _proveAs(address p) internal {
         uint256 epoch = market.currentEpoch();
         (uint256[] memory leaves, uint256[] memory entries) = market.getEpochChallenges(p, epoch);
         if (leaves.length == 0) return;
@@ -165,6 +190,72 @@ contract MarketHandler is Test {
         uint256 shard = (seed / 3) % d.providers.length;
         vm.prank(d.providers[shard]);
         try market.declareLost(d.id, shard) {} catch {}
+    }
+
+    /// @notice The reporter opens a targeted challenge on a shard.
+    function challenge(uint256 seed) external {
+        if (_deals.length == 0) return;
+        DealInfo storage d = _deals[seed % _deals.length];
+        vm.prank(reporter);
+        try market.challengeShard(d.id, (seed / 3) % d.providers.length) {} catch {}
+    }
+
+    /// @dev First shard (deal index, shard) matching `what`: 0 open challenge, 1 lost and not
+    /// claimed by the repairer, 2 claimed by the repairer. Bounded by the deals made so far.
+    function _find(uint256 what) internal view returns (bool found, uint256 di, uint256 shard) {
+        for (di = 0; di < _deals.length; ++di) {
+            DealInfo storage d = _deals[di];
+            for (shard = 0; shard < d.providers.length; ++shard) {
+                IStorageMarket.ShardView memory v = market.getShard(d.id, shard);
+                if (what == 0 && v.challenger != address(0)) return (true, di, shard);
+                if (what == 1 && v.lost && v.repairClaimant != repairer) return (true, di, shard);
+                if (what == 2 && v.repairClaimant == repairer) return (true, di, shard);
+            }
+        }
+    }
+
+    /// @notice The holder answers an open targeted challenge (one-segment shards: segment 0).
+    function answer() external {
+        (bool found, uint256 di, uint256 shard) = _find(0);
+        if (!found) return;
+        DealInfo storage d = _deals[di];
+        try market.answerChallenge(d.id, shard, segment(d.nonce, shard), new bytes32[](0)) {
+            ++answeredChallenges;
+        } catch {}
+    }
+
+    /// @notice Anyone finalizes an open targeted challenge (succeeds once its deadline passed).
+    function finalize() external {
+        (bool found, uint256 di, uint256 shard) = _find(0);
+        if (!found) return;
+        try market.finalizeChallenge(_deals[di].id, shard) {
+            ++failedChallenges;
+        } catch {}
+    }
+
+    /// @notice The repairer claims a lost shard.
+    function claimRepair() external {
+        (bool found, uint256 di, uint256 shard) = _find(1);
+        if (!found) return;
+        DealInfo storage d = _deals[di];
+        vm.prank(repairer);
+        try market.claimRepair(d.id, shard, d.roots, d.providers) {} catch {}
+    }
+
+    /// @notice The repairer completes its claim.
+    function completeRepair() external {
+        (bool found, uint256 di, uint256 shard) = _find(2);
+        if (!found) return;
+        DealInfo storage d = _deals[di];
+        vm.prank(repairer);
+        try market.completeRepair(d.id, shard, segment(d.nonce, shard), new bytes32[](0)) {
+            ++repairs;
+        } catch {}
+    }
+
+    /// @notice The repairer proves the current epoch for the shards it took over.
+    function proveRepairer() external {
+        _proveAs(repairer);
     }
 
     function withdraw(uint256 seed) external {
