@@ -10,6 +10,7 @@ import {GovernorVotes} from "@openzeppelin/contracts/governance/extensions/Gover
 import {GovernorVotesQuorumFraction} from "@openzeppelin/contracts/governance/extensions/GovernorVotesQuorumFraction.sol";
 import {TimelockController} from "@openzeppelin/contracts/governance/TimelockController.sol";
 import {IVotes} from "@openzeppelin/contracts/governance/utils/IVotes.sol";
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 
 /// @title CoopGovernor
 /// @notice The co-op's governor: one member, one vote (votes come from {CoopMembership}), quorum
@@ -45,6 +46,21 @@ contract CoopGovernor is
         GovernorVotesQuorumFraction(quorumNumeratorValue)
         GovernorTimelockControl(timelock)
     {}
+
+    /// @notice Votes needed for a quorum at `timepoint`: the quorum percentage of all members,
+    /// rounded up, and never less than one vote.
+    /// @dev OpenZeppelin rounds down, so 10% of fewer than ten members would be a quorum of zero.
+    function quorum(
+        uint256 timepoint
+    ) public view override(Governor, GovernorVotesQuorumFraction) returns (uint256) {
+        uint256 votes = Math.mulDiv(
+            token().getPastTotalSupply(timepoint),
+            quorumNumerator(timepoint),
+            quorumDenominator(),
+            Math.Rounding.Ceil
+        );
+        return votes == 0 ? 1 : votes;
+    }
 
     // The overrides below are required by Solidity; each picks the extension that owns the behaviour.
 

@@ -188,6 +188,21 @@ describe("CoopGovernor", async function () {
       assert.equal(await governor.read.quorum([snapshot]), 2n); // 50% of 4 members
     });
 
+    it("rounds up, and is at least one vote", async function () {
+      const coop = await deployCoop(viem, { quorumPercent: 10n });
+      const [alice, bob, carol] = coop.accounts;
+      await joinMembers(coop, [alice, bob, carol]);
+      await time.increase(1);
+      const now = BigInt(await time.latest()) - 1n;
+      assert.equal(await coop.governor.read.quorum([now]), 1n); // 10% of 3 members is 0.3 → 1
+      const empty = await deployCoop(viem, { quorumPercent: 10n });
+      assert.equal(await empty.governor.read.quorum([now]), 1n); // no members: still one vote
+      const half = await deployCoop(viem, { quorumPercent: 50n });
+      await joinMembers(half, [alice, bob, carol]);
+      await time.increase(1);
+      assert.equal(await half.governor.read.quorum([BigInt(await time.latest()) - 1n]), 2n); // 1.5 → 2
+    });
+
     it("defeats a proposal below quorum even when every vote is For", async function () {
       const { governor, proposalId, alice } = await loadFixture(activeProposalFixture);
       await governor.write.castVote([proposalId, For], { account: alice.account });
