@@ -50,9 +50,7 @@ contract CoopGovernor is
     /// @notice Votes needed for a quorum at `timepoint`: the quorum percentage of all members,
     /// rounded up, and never less than one vote.
     /// @dev OpenZeppelin rounds down, so 10% of fewer than ten members would be a quorum of zero.
-    function quorum(
-        uint256 timepoint
-    ) public view override(Governor, GovernorVotesQuorumFraction) returns (uint256) {
+    function quorum(uint256 timepoint) public view override(Governor, GovernorVotesQuorumFraction) returns (uint256) {
         uint256 votes = Math.mulDiv(
             token().getPastTotalSupply(timepoint),
             quorumNumerator(timepoint),
