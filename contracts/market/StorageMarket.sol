@@ -257,7 +257,7 @@ contract StorageMarket is StorageMarketBase, Ownable, ReentrancyGuardTransient {
         _reserve(msg.sender, d.shardSize);
         s.provider = msg.sender;
         s.root = roots[shard];
-        uint256 entry = _join(dealId, shard, d.leafCount, s, msg.sender, cur);
+        uint256 entry = _join(d, dealId, shard, s, msg.sender, cur);
         emit ShardAccepted(dealId, uint8(shard), msg.sender, entry);
     }
 

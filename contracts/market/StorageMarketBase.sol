@@ -90,6 +90,7 @@ abstract contract StorageMarketBase is IStorageMarket {
         // slot 3
         uint128 failPool; // stake left at failure, shared among its shards by leaves
         uint48 failLeaves;
+        uint32 maxEnd; // latest deal end among shards held since busySince (owed proofs stop there)
         // slot 4
         uint256 creditPerLeaf; // missed-epoch credit per leaf, WAD-scaled
     }
@@ -251,11 +252,12 @@ abstract contract StorageMarketBase is IStorageMarket {
 
     /// @dev Appends the shard to `account`'s proof set; it is challengeable and paid from
     /// the next epoch on.
-    function _join(uint256 dealId, uint256 shard, uint32 leafCount, Shard storage s, address account, uint256 cur)
+    function _join(Deal storage d, uint256 dealId, uint256 shard, Shard storage s, address account, uint256 cur)
         internal
         returns (uint256 entry)
     {
         Provider storage p = _providers[account];
+        uint32 leafCount = d.leafCount;
         if (p.appendEpochA != cur) {
             // Keep the leaf totals before the last two append epochs: challenges of epoch e
             // are drawn only over leaves appended before e (no re-rolling by appending).
@@ -277,6 +279,9 @@ abstract contract StorageMarketBase is IStorageMarket {
         if (p.activeShards == 0) {
             p.busySince = uint32(cur);
             p.liveUntil = 0;
+            p.maxEnd = d.endEpoch;
+        } else if (d.endEpoch > p.maxEnd) {
+            p.maxEnd = d.endEpoch;
         }
         p.activeShards += 1;
         p.activeLeaves += leafCount;
@@ -365,7 +370,9 @@ abstract contract StorageMarketBase is IStorageMarket {
         uint256 amount,
         uint256 cur
     ) internal returns (uint256 slashed) {
-        _pay(dealId, shard, d, s, Math.min(d.endEpoch, cur - 1), NO_HINT);
+        // The holder leaves the shard now: every epoch before this one that it has already
+        // proven is paid (no later settlement reaches this holder).
+        _pay(dealId, shard, d, s, Math.min(d.endEpoch, cur), NO_HINT);
         slashed = Math.min(amount, p.stake);
         p.stake -= uint128(slashed);
         _totals.stakes -= uint128(slashed);
@@ -385,9 +392,11 @@ abstract contract StorageMarketBase is IStorageMarket {
         return 0;
     }
 
-    /// @dev Whether `epoch` was owed a proof: the provider held an active shard then.
+    /// @dev Whether `epoch` was owed a proof: the provider held a live shard then (after its
+    /// busy interval began, and before the latest deal end among its shards, or, once it holds
+    /// none, before the last of them stopped being live).
     function _due(Provider storage p, uint256 epoch) internal view returns (bool) {
-        return epoch > p.busySince && (p.activeShards != 0 || epoch < p.idleSince);
+        return epoch > p.busySince && epoch < (p.activeShards != 0 ? p.maxEnd : p.idleSince);
     }
 
     function _challengeLeaf(bytes32 seed, address provider, uint256 i, uint256 range) internal pure returns (uint256) {

@@ -244,7 +244,7 @@ contract StorageMarketExtension is StorageMarketBase {
         s.claimEpoch = 0;
         s.provider = msg.sender;
         _checkProvider(msg.sender);
-        uint256 entry = _join(dealId, shard, d.leafCount, s, msg.sender, cur);
+        uint256 entry = _join(d, dealId, shard, s, msg.sender, cur);
         _credit(msg.sender, reward);
         emit ShardRepaired(dealId, uint8(shard), msg.sender, entry, reward);
         if (reward != 0) _treasury.recordPatronage(msg.sender, 0, reward);
@@ -296,9 +296,17 @@ contract StorageMarketExtension is StorageMarketBase {
         uint256 open = _openShards(d, dealId);
         uint256 escrow = d.shardRate * open * epochs;
         uint256 fee = (escrow * _params.feeBps) / BPS;
-        d.endEpoch += epochs;
+        uint32 end = d.endEpoch + epochs;
+        d.endEpoch = end;
+        // Holders now owe proofs until the new end.
+        for (uint256 i = 0; i < d.n; ++i) {
+            Shard storage s = _shards[dealId][i];
+            if (s.status != ShardStatus.Active) continue;
+            Provider storage p = _providers[s.provider];
+            if (end > p.maxEnd) p.maxEnd = end;
+        }
         _totals.escrow += uint128(escrow);
-        emit DealExtended(dealId, d.endEpoch, escrow, fee);
+        emit DealExtended(dealId, end, escrow, fee);
         _collect(escrow, fee);
     }
 

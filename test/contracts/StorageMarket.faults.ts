@@ -140,6 +140,21 @@ describe("StorageMarket faults and repair", async function () {
       await assertions.emit(m.write.reportMissedEpoch([p.account.address, end - 1n]), f.market, "EpochMissed");
     });
 
+    it("epochs from the deal's end on are not owed even before settlement; an extension moves the end", async function () {
+      const f = await loadFixture(async function twoDeals() {
+        return deployMarket(viem, networkHelpers);
+      });
+      const p = f.providers[0];
+      const short = await activeDeal(f, { n: 1, k: 1, providers: [p], duration: 2 });
+      const end = BigInt((await f.market.read.getDeal([short.dealId])).endEpoch);
+      const extended = await activeDeal(f, { n: 1, k: 1, providers: [f.providers[1]], duration: 2 });
+      await send(f, (await marketAs(f, f.owner)).write.extendDeal([extended.dealId, 3]));
+      await nextEpoch(f, 5n);
+      const m = await marketAs(f, f.spare);
+      await assertions.revertWithCustomError(m.write.reportMissedEpoch([p.account.address, end]), f.market, "MarketNotMissed");
+      await assertions.emit(m.write.reportMissedEpoch([f.providers[1].account.address, end]), f.market, "EpochMissed");
+    });
+
     it("after F consecutive misses the provider fails and all its shards are lost", async function () {
       const { f, d } = await loadFixture(failedFixture);
       const p2 = d.providers[2].account.address;
@@ -202,6 +217,23 @@ describe("StorageMarket faults and repair", async function () {
   });
 
   describe("declareLost", function () {
+    it("pays the holder every epoch before the loss that it has already proven", async function () {
+      const { f, d, epoch, book } = await loadFixture(dealFixture);
+      const p0 = d.providers[0];
+      await proveEpoch(f, p0, book);
+      await nextEpoch(f);
+      await proveEpoch(f, p0, book); // epoch + 1: proven, but the loss happens during it
+      const rate = (await f.market.read.getDeal([d.dealId])).shardRate;
+      await assertions.emitWithArgs((await marketAs(f, p0)).write.declareLost([d.dealId, 0n]), f.market, "ShardPaid", [
+        d.dealId,
+        0,
+        getAddress(p0.account.address),
+        1n,
+        rate,
+      ]);
+      assert.equal(await f.market.read.provenEpochsBetween([p0.account.address, epoch, epoch + 2n]), 2n);
+    });
+
     it("slashes the smaller penalty into the shard's repair reward", async function () {
       const { f, d, book } = await loadFixture(dealFixture);
       await proveEpoch(f, d.providers[0], book);
