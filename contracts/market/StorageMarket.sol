@@ -301,6 +301,7 @@ contract StorageMarket is StorageMarketBase, Ownable, ReentrancyGuardTransient {
             _pay(dealId, shard, d, s, stop, hints);
             if (cur <= d.endEpoch) return;
             uint256 extra = _detach(d, s, p, d.endEpoch) + _takeFailShare(p, d.leafCount);
+            _dropClaim(d, s); // a failed holder's shard may carry a repair claim
             emit ShardSettled(dealId, uint8(shard), _close(d, s, extra));
         } else if (status == ShardStatus.Assigned || status == ShardStatus.Lost) {
             if (cur <= d.endEpoch) revert MarketDealEnded(dealId, d.endEpoch);

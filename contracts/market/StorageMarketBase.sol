@@ -146,7 +146,6 @@ abstract contract StorageMarketBase is IStorageMarket {
         return c.anchorEpoch + (block.timestamp - c.anchorTime) / c.length;
     }
 
-
     function _credit(address account, uint256 amount) internal {
         if (amount == 0) return;
         _balances[account] += amount;

@@ -517,6 +517,16 @@ describe("StorageMarket faults and repair", async function () {
       ]);
     });
 
+    it("settling a failed holder's shard at the end releases a pending repair claim", async function () {
+      const { f, d } = await loadFixture(failedFixture);
+      await send(f, (await marketAs(f, f.spare)).write.claimRepair([d.dealId, 2n, d.roots, d.providerAddrs]));
+      assert.equal((await f.market.read.getProvider([f.spare.account.address])).used, 65_536n);
+      await nextEpoch(f, 12n);
+      await send(f, f.market.write.settleShard([d.dealId, 2n]));
+      assert.equal((await f.market.read.getShard([d.dealId, 2n])).repairClaimant, "0x0000000000000000000000000000000000000000");
+      assert.equal((await f.market.read.getProvider([f.spare.account.address])).used, 0n);
+    });
+
     it("an unrepaired failed shard's pool share goes to the owner at settlement", async function () {
       const { f, d } = await loadFixture(failedFixture);
       await nextEpoch(f, 12n);
