@@ -149,6 +149,31 @@ contract StorageMarketTest is Test {
         }
     }
 
+    /// forge-config: default.invariant.runs = 64
+    /// forge-config: default.invariant.depth = 100
+    /// @notice Each provider's reserved capacity is exactly its active shards plus its live
+    /// repair claims (nothing leaks when shards settle, are lost, repaired or claims lapse).
+    function invariant_CapacityAccounting() public view {
+        address[] memory all = new address[](providers.length + 1);
+        uint256[] memory expected = new uint256[](all.length);
+        for (uint256 i = 0; i < providers.length; ++i) all[i] = providers[i];
+        all[providers.length] = repairer;
+        for (uint256 i = 0; i < handler.dealCount(); ++i) {
+            (uint256 id, address[] memory ps) = handler.dealAt(i);
+            uint256 size = market.getDeal(id).shardSize;
+            for (uint256 s = 0; s < ps.length; ++s) {
+                IStorageMarket.ShardView memory v = market.getShard(id, s);
+                for (uint256 k = 0; k < all.length; ++k) {
+                    if (v.status == IStorageMarket.ShardStatus.Active && v.provider == all[k]) expected[k] += size;
+                    if (v.repairClaimant == all[k]) expected[k] += size;
+                }
+            }
+        }
+        for (uint256 k = 0; k < all.length; ++k) {
+            assertEq(market.getProvider(all[k]).used, expected[k], "reserved capacity");
+        }
+    }
+
     /// @notice The handler's repair path works end to end (so the campaign can reach it).
     function test_HandlerRepairPath() public {
         handler.createDeal(100 * 13 + 1);
