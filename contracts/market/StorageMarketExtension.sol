@@ -239,6 +239,8 @@ contract StorageMarketExtension is StorageMarketBase {
             _pay(dealId, shard, d, s, Math.min(d.endEpoch, old.failedEpoch), NO_HINT);
             _credit(d.owner, _detach(d, s, old, cur));
             reward += _takeFailShare(old, d.leafCount);
+            // A challenge to the failed holder cannot bind the new one: refund its fee.
+            if (s.challenger != address(0)) _refundChallenge(dealId, shard, s);
         }
         s.claimant = address(0);
         s.claimEpoch = 0;
@@ -248,6 +250,18 @@ contract StorageMarketExtension is StorageMarketBase {
         _credit(msg.sender, reward);
         emit ShardRepaired(dealId, uint8(shard), msg.sender, entry, reward);
         if (reward != 0) _treasury.recordPatronage(msg.sender, 0, reward);
+    }
+
+    /// @dev Closes the open targeted challenge and refunds its fee (no slash, no bounty).
+    function _refundChallenge(uint256 dealId, uint256 shard, Shard storage s) private {
+        address challenger = s.challenger;
+        uint128 fee = s.challengeFee;
+        s.challenger = address(0);
+        s.challengeEpoch = 0;
+        s.challengeFee = 0;
+        _totals.pools -= fee;
+        _credit(challenger, fee);
+        emit ChallengeFailed(dealId, uint8(shard), challenger, 0);
     }
 
     /// @notice The owner hands an unaccepted shard, whose acceptance window has closed, to

@@ -517,6 +517,33 @@ describe("StorageMarket faults and repair", async function () {
       ]);
     });
 
+    it("a repair closes a challenge left open on the failed holder, refunding the challenger", async function () {
+      const { f, d, epoch, book } = await loadFixture(dealFixture);
+      // Provider 2 is challenged, then fails before the deadline.
+      const challenger = await marketAs(f, f.owner);
+      await send(f, challenger.write.challengeShard([d.dealId, 2n]));
+      for (let i = 0; i < 3; i++) {
+        if (i > 0) await nextEpoch(f);
+        await proveEpoch(f, d.providers[0], book);
+        await proveEpoch(f, d.providers[1], book);
+      }
+      await nextEpoch(f, 2n);
+      await send(f, (await marketAs(f, f.spare)).write.reportMissedEpoch([d.providers[2].account.address, epoch + 2n]));
+      const before = await f.market.read.balanceOf([f.owner.account.address]);
+      await assertions.emitWithArgs(repairAs(f, d, 2), f.market, "ChallengeFailed", [
+        d.dealId,
+        2,
+        getAddress(f.owner.account.address),
+        0n,
+      ]);
+      const s = await f.market.read.getShard([d.dealId, 2n]);
+      assert.equal(s.challenger, "0x0000000000000000000000000000000000000000");
+      assert.equal(s.provider, getAddress(f.spare.account.address));
+      // The owner got the fee back (and the failed holder's missed-epoch credit).
+      assert.ok((await f.market.read.balanceOf([f.owner.account.address])) >= before + MARKET_DEFAULTS.targetedChallengeFee);
+      await assertions.revertWithCustomError(f.market.write.finalizeChallenge([d.dealId, 2n]), f.market, "MarketNoChallenge");
+    });
+
     it("settling a failed holder's shard at the end releases a pending repair claim", async function () {
       const { f, d } = await loadFixture(failedFixture);
       await send(f, (await marketAs(f, f.spare)).write.claimRepair([d.dealId, 2n, d.roots, d.providerAddrs]));
