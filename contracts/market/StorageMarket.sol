@@ -122,9 +122,6 @@ contract StorageMarket is StorageMarketBase, Ownable, ReentrancyGuardTransient {
         _token.safeTransferFrom(msg.sender, address(this), stake);
     }
 
-
-
-
     /// @notice Changes the caller's endpoint, addresses and capacity.
     /// @param endpoint New HTTP endpoint.
     /// @param multiaddrs New libp2p addresses.
@@ -260,10 +257,6 @@ contract StorageMarket is StorageMarketBase, Ownable, ReentrancyGuardTransient {
         uint256 entry = _join(d, dealId, shard, s, msg.sender, cur);
         emit ShardAccepted(dealId, uint8(shard), msg.sender, entry);
     }
-
-
-
-
 
     /// @notice Pays the holder of a shard for its proven epochs whose proof window has closed,
     /// and, once the deal is over, closes the shard: the owner gets the unearned escrow, its
