@@ -7,7 +7,6 @@ import {IERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/IERC2
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
-import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 
 import {ICoopMembership} from "../interfaces/ICoopMembership.sol";
 import {IPatronageTreasury} from "../interfaces/IPatronageTreasury.sol";
@@ -19,7 +18,7 @@ import {StorageMarketBase} from "./StorageMarketBase.sol";
 /// append-only proof set; every epoch it answers c challenges drawn over the leaves of its
 /// whole set with one batch proof, and each shard is paid per proven epoch from escrow.
 /// @dev Rules and reasons: docs/protocol.md, "Storage market". Tokens leave the contract
-/// only through `withdraw` (pull payments) and to the treasury. Faults and repair run in
+/// only through `withdraw` (pull payments) and to the treasury. Provider upkeep, deal management, faults and repair run in
 /// StorageMarketExtension by delegatecall (same storage layout through StorageMarketBase), so
 /// the market stays under the 24 KiB code-size limit; its ABI still lists every function.
 contract StorageMarket is StorageMarketBase, Ownable, ReentrancyGuardTransient {
@@ -108,18 +107,8 @@ contract StorageMarket is StorageMarketBase, Ownable, ReentrancyGuardTransient {
         external
         nonReentrant
     {
-        if (!_membership.isMember(msg.sender)) revert MarketNotMember(msg.sender);
-        Provider storage p = _providers[msg.sender];
-        if (p.registered) revert MarketAlreadyRegistered(msg.sender);
-        _checkStake(stake, capacity);
-        p.registered = true;
-        p.capacity = capacity;
-        p.stake = SafeCast.toUint128(stake);
-        p.failedEpoch = 0;
-        _infos[msg.sender] = ProviderInfo(endpoint, multiaddrs);
-        _totals.stakes += uint128(stake);
-        emit ProviderRegistered(msg.sender, endpoint, multiaddrs, capacity, stake);
-        _token.safeTransferFrom(msg.sender, address(this), stake);
+        (endpoint, multiaddrs, capacity, stake);
+        _delegate();
     }
 
     /// @notice Changes the caller's endpoint, addresses and capacity.

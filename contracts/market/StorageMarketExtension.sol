@@ -13,7 +13,7 @@ import {SegmentMerkle} from "../libraries/SegmentMerkle.sol";
 import {StorageMarketBase} from "./StorageMarketBase.sol";
 
 /// @title StorageMarketExtension
-/// @notice Provider upkeep (update, top up, leave), deal management (reassign, refund,
+/// @notice Provider upkeep (register, update, top up, leave), deal management (reassign, refund,
 /// extend, cancel), faults and repair of the storage market. Runs only by delegatecall from
 /// StorageMarket (which forwards these functions, under its reentrancy guard), on the
 /// market's storage; a direct call reverts.
@@ -338,6 +338,29 @@ contract StorageMarketExtension is StorageMarketBase {
         _totals.escrow -= uint128(refund);
         _credit(d.owner, refund);
         emit DealCancelled(dealId, uint32(newEnd), refund);
+    }
+
+    /// @notice Registers the caller (a co-op member) as a provider, staking `stake` tokens.
+    /// @param endpoint HTTP endpoint that receives shard uploads.
+    /// @param multiaddrs libp2p addresses of the provider's IPFS node.
+    /// @param capacity Bytes offered.
+    /// @param stake Tokens staked; at least minStakePerGiB per GiB of capacity.
+    function register(string calldata endpoint, string[] calldata multiaddrs, uint64 capacity, uint256 stake)
+        external
+        onlyDelegated
+    {
+        if (!_membership.isMember(msg.sender)) revert MarketNotMember(msg.sender);
+        Provider storage p = _providers[msg.sender];
+        if (p.registered) revert MarketAlreadyRegistered(msg.sender);
+        _checkStake(stake, capacity);
+        p.registered = true;
+        p.capacity = capacity;
+        p.stake = SafeCast.toUint128(stake);
+        p.failedEpoch = 0;
+        _infos[msg.sender] = ProviderInfo(endpoint, multiaddrs);
+        _totals.stakes += uint128(stake);
+        emit ProviderRegistered(msg.sender, endpoint, multiaddrs, capacity, stake);
+        _token.safeTransferFrom(msg.sender, address(this), stake);
     }
 
     /// @notice Changes the caller's endpoint, addresses and capacity.

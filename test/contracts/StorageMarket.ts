@@ -209,14 +209,16 @@ describe("StorageMarket", async function () {
 
     it("rejects a stake that does not fit the accounting width", async function () {
       const f = await loadFixture(marketFixture);
+      // Raised in the extension: decoded with its ABI.
+      const ext = await viem.getContractAt("StorageMarketExtension", await f.market.read.extension());
       await assertions.revertWithCustomError(
         (await marketAs(f, f.spare)).write.register(["x", [], GIB, 1n << 128n]),
-        f.market,
+        ext,
         "SafeCastOverflowedUintDowncast",
       );
       await assertions.revertWithCustomError(
         (await marketAs(f, f.providers[0])).write.topUp([1n << 128n]),
-        f.market,
+        ext,
         "SafeCastOverflowedUintDowncast",
       );
     });
