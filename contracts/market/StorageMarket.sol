@@ -18,9 +18,10 @@ import {StorageMarketBase} from "./StorageMarketBase.sol";
 /// append-only proof set; every epoch it answers c challenges drawn over the leaves of its
 /// whole set with one batch proof, and each shard is paid per proven epoch from escrow.
 /// @dev Rules and reasons: docs/protocol.md, "Storage market". Tokens leave the contract
-/// only through `withdraw` (pull payments) and to the treasury. Provider upkeep, deal management, faults and repair run in
-/// StorageMarketExtension by delegatecall (same storage layout through StorageMarketBase), so
-/// the market stays under the 24 KiB code-size limit; its ABI still lists every function.
+/// only through `withdraw` (pull payments) and to the treasury. Provider upkeep, deal
+/// management, faults and repair run in StorageMarketExtension by delegatecall (same storage
+/// layout through StorageMarketBase), so the market stays under the 24 KiB code-size limit;
+/// its ABI still lists every function.
 contract StorageMarket is StorageMarketBase, Ownable, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
 
