@@ -146,6 +146,7 @@ abstract contract StorageMarketBase is IStorageMarket {
         return c.anchorEpoch + (block.timestamp - c.anchorTime) / c.length;
     }
 
+    /// @dev Adds to an account's withdrawable balance (pull payment).
     function _credit(address account, uint256 amount) internal {
         if (amount == 0) return;
         _balances[account] += amount;
@@ -159,11 +160,13 @@ abstract contract StorageMarketBase is IStorageMarket {
         _treasury.recordPatronage(msg.sender, escrow + fee, 0);
     }
 
+    /// @dev Reverts unless `stake` covers `capacity` at minStakePerGiB (rounded up).
     function _checkStake(uint256 stake, uint64 capacity) internal view {
         uint256 required = Math.mulDiv(capacity, _params.minStakePerGiB, GIB, Math.Rounding.Ceil);
         if (stake < required) revert MarketStakeTooLow(stake, required);
     }
 
+    /// @dev The provider record of a registered account, or a revert.
     function _registered(address account) internal view returns (Provider storage p) {
         p = _providers[account];
         if (!p.registered) revert MarketNotRegistered(account);
@@ -188,6 +191,7 @@ abstract contract StorageMarketBase is IStorageMarket {
         _checkRoom(account, size).used += size;
     }
 
+    /// @dev A deal and one of its shard slots, or a revert for unknown ids.
     function _shard(uint256 dealId, uint256 shard) internal view returns (Deal storage d, Shard storage s) {
         d = _deals[dealId];
         if (d.owner == address(0)) revert MarketUnknownDeal(dealId);
@@ -195,12 +199,14 @@ abstract contract StorageMarketBase is IStorageMarket {
         s = _shards[dealId][shard];
     }
 
+    /// @dev A deal the caller owns, or a revert.
     function _ownedDeal(uint256 dealId) internal view returns (Deal storage d) {
         d = _deals[dealId];
         if (d.owner == address(0)) revert MarketUnknownDeal(dealId);
         if (d.owner != msg.sender) revert MarketNotDealOwner(dealId, msg.sender);
     }
 
+    /// @dev A shard of the caller's deal that is still unaccepted after its acceptance window.
     function _ownedUnaccepted(uint256 dealId, uint256 shard) internal view returns (Deal storage d, Shard storage s) {
         d = _ownedDeal(dealId);
         (, s) = _shard(dealId, shard);
@@ -238,12 +244,14 @@ abstract contract StorageMarketBase is IStorageMarket {
         }
     }
 
+    /// @dev Shards of the deal not yet closed (n ≤ 32).
     function _openShards(Deal storage d, uint256 dealId) internal view returns (uint256 open) {
         for (uint256 i = 0; i < d.n; ++i) {
             if (_shards[dealId][i].status != ShardStatus.Closed) ++open;
         }
     }
 
+    /// @dev Lost explicitly, or held by a provider that has failed.
     function _isLost(Shard storage s) internal view returns (bool) {
         return s.status == ShardStatus.Lost
             || (s.status == ShardStatus.Active && _providers[s.provider].failedEpoch != 0);
@@ -398,10 +406,12 @@ abstract contract StorageMarketBase is IStorageMarket {
         return epoch > p.busySince && epoch < (p.activeShards != 0 ? p.maxEnd : p.idleSince);
     }
 
+    /// @dev Leaf of challenge `i` of `provider` under `seed`, over `range` leaves.
     function _challengeLeaf(bytes32 seed, address provider, uint256 i, uint256 range) internal pure returns (uint256) {
         return uint256(keccak256(abi.encode(seed, provider, i))) % range;
     }
 
+    /// @dev _segmentIndex once the seed epoch's seed was fixed in an earlier block.
     function _drawSegment(uint256 seedEpoch, uint256 dealId, uint256 shard, address claimant, uint256 leafCount)
         internal
         view
