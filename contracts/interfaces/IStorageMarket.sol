@@ -210,6 +210,8 @@ interface IStorageMarket {
     error MarketInvalidParams();
     /// @notice StorageMarketFaults was called directly instead of through the market.
     error MarketDirectCall();
+    /// @notice Ownership cannot be renounced: nobody could change the parameters again.
+    error MarketRenounceDisabled();
     /// @notice An epoch length of zero.
     error MarketInvalidEpochLength(uint256 length);
 

@@ -87,6 +87,11 @@ contract StorageMarket is StorageMarketBase, Ownable, ReentrancyGuardTransient {
         emit EpochLengthUpdated(next, length);
     }
 
+    /// @notice Disabled: without an owner no parameter could ever change again.
+    function renounceOwnership() public view override onlyOwner {
+        revert MarketRenounceDisabled();
+    }
+
     function _setParams(Params memory p) private {
         if (
             p.pricePerByteEpoch == 0 || p.feeBps > BPS || p.bountyBps > BPS || p.challengesPerEpoch == 0

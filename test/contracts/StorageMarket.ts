@@ -128,6 +128,19 @@ describe("StorageMarket", async function () {
     });
   });
 
+  describe("renounceOwnership", function () {
+    it("is disabled for the owner and refused to others", async function () {
+      const f = await loadFixture(marketFixture);
+      await assertions.revertWithCustomError((await marketAs(f, f.gov)).write.renounceOwnership(), f.market, "MarketRenounceDisabled");
+      await assertions.revertWithCustomError(
+        (await marketAs(f, f.owner)).write.renounceOwnership(),
+        f.market,
+        "OwnableUnauthorizedAccount",
+      );
+      assert.equal(await f.market.read.owner(), getAddress(f.gov.account.address));
+    });
+  });
+
   describe("setEpochLength", function () {
     it("takes effect at the next epoch boundary without renumbering epochs", async function () {
       const f = await loadFixture(marketFixture);
