@@ -14,6 +14,7 @@ import { after, describe, it } from "node:test";
 import { network } from "hardhat";
 import type { Address, Hex } from "viem";
 
+import { recordGas } from "./helpers/gas-report.js";
 import { buildSegmentTree } from "./helpers/merkle.js";
 import {
   GIB,
@@ -43,10 +44,12 @@ describe("StorageMarket gas", async function () {
   const results: { name: string; value: bigint }[] = [];
   const record = (name: string, value: bigint) => {
     results.push({ name, value });
+    recordGas(name, value);
   };
   after(() => {
     console.log("\n  StorageMarket gas (per transaction, gasUsed)");
-    for (const r of results) console.log(`    ${r.name.padEnd(52)} ${r.value.toLocaleString("en-US").padStart(10)}`);
+    for (const r of results)
+      console.log(`    ${r.name.padEnd(52)} ${r.value.toLocaleString("en-US").padStart(10)}`);
   });
 
   const tree = buildSegmentTree(randomBytes(Number(SHARD_SIZE)));
@@ -63,7 +66,9 @@ describe("StorageMarket gas", async function () {
       providers: ps.map((p) => p.account.address),
       manifestCid: `0x01551220${"cd".repeat(32)}`,
     });
-    const { result: dealId } = await f.market.simulate.createDeal([req], { account: f.owner.account.address });
+    const { result: dealId } = await f.market.simulate.createDeal([req], {
+      account: f.owner.account.address,
+    });
     const receipt = await send(f, (await marketAs(f, f.owner)).write.createDeal([req]));
     return { dealId, receipt, roots: req.roots as Hex[], providers: req.providers as Address[] };
   }
@@ -101,7 +106,10 @@ describe("StorageMarket gas", async function () {
     const p = f.providers[0];
     await send(f, (await marketAs(f, p)).write.acceptShard([d.dealId, 0n, d.roots, d.providers])); // warm-up (first entry)
     const d2 = await createDeal(3);
-    const receipt = await send(f, (await marketAs(f, p)).write.acceptShard([d2.dealId, 0n, d2.roots, d2.providers]));
+    const receipt = await send(
+      f,
+      (await marketAs(f, p)).write.acceptShard([d2.dealId, 0n, d2.roots, d2.providers]),
+    );
     record("acceptShard", receipt.gasUsed);
   });
 
@@ -121,18 +129,39 @@ describe("StorageMarket gas", async function () {
 
     // A contract member that is its own data owner fills its proof set in batches.
     const funder = f.spare;
-    const bulk = await viem.deployContract("MarketBulkProvider", [f.market.address, f.coop.token.address, f.coop.membership.address]);
+    const bulk = await viem.deployContract("MarketBulkProvider", [
+      f.market.address,
+      f.coop.token.address,
+      f.coop.membership.address,
+    ]);
     const token = await tokenAs(f, funder);
     await send(f, token.write.transfer([bulk.address, 9_000n * UNIT]));
     await send(f, bulk.write.join([f.coop.membership.address]));
     const capacity = SHARD_SIZE * BigInt(BULK_SHARDS);
     await send(f, bulk.write.register([capacity, minStake(params, capacity)]));
-    const firstId = (await f.market.simulate.createDeal(
-      [dealRequest({ k: 1, shardSize: 512n, duration: 1, roots: [tree.root], providers: [f.providers[0].account.address], manifestCid: MANIFEST_CID })],
-      { account: f.owner.account.address },
-    )).result;
+    const firstId = (
+      await f.market.simulate.createDeal(
+        [
+          dealRequest({
+            k: 1,
+            shardSize: 512n,
+            duration: 1,
+            roots: [tree.root],
+            providers: [f.providers[0].account.address],
+            manifestCid: MANIFEST_CID,
+          }),
+        ],
+        { account: f.owner.account.address },
+      )
+    ).result;
     for (let done = 0; done < BULK_SHARDS; done += BATCH) {
-      await send(f, bulk.write.createAndAccept([BigInt(Math.min(BATCH, BULK_SHARDS - done)), SHARD_SIZE, 20, tree.root], { gas: 16_000_000n }));
+      await send(
+        f,
+        bulk.write.createAndAccept(
+          [BigInt(Math.min(BATCH, BULK_SHARDS - done)), SHARD_SIZE, 20, tree.root],
+          { gas: 16_000_000n },
+        ),
+      );
     }
     const bulkBook: TreeBook = new Map();
     for (let i = 0n; i < BigInt(BULK_SHARDS); i++) bulkBook.set(firstId + i, [tree]);
@@ -183,7 +212,40 @@ describe("StorageMarket gas", async function () {
       await f.market.read.provenIndex([holder, from]),
       await f.market.read.provenIndex([holder, stop]),
     ] as const;
-    const hinted = await send(f, f.market.write.settleShardWithHints([third, 0n, hints[0], hints[1]]));
+    const hinted = await send(
+      f,
+      f.market.write.settleShardWithHints([third, 0n, hints[0], hints[1]]),
+    );
     record("settleShardWithHints (per shard)", hinted.gasUsed);
+  });
+
+  it("submitProof (c = 5) for one 64 MiB shard: proof depth 17 instead of 9", async function () {
+    // Proof gas grows with the depth of the challenged shard's tree (≈ 6.4k gas per level at
+    // c = 5, mostly calldata), not with the number of shards held.
+    const size = 64n * 1024n * 1024n;
+    const bigTree = buildSegmentTree(randomBytes(Number(size)));
+    const p = f.providers[5];
+    const req = dealRequest({
+      k: 1,
+      shardSize: size,
+      duration: 20,
+      roots: [bigTree.root],
+      providers: [p.account.address],
+      manifestCid: MANIFEST_CID,
+    });
+    const { result: dealId } = await f.market.simulate.createDeal([req], {
+      account: f.owner.account.address,
+    });
+    await send(f, (await marketAs(f, f.owner)).write.createDeal([req]));
+    await send(f, (await marketAs(f, p)).write.acceptShard([dealId, 0n, req.roots, req.providers]));
+    const book: TreeBook = new Map([[dealId, [bigTree]]]);
+    await nextEpoch(f);
+    await fixSeed(f);
+    await proofGas(p, book); // warm-up: the first proof creates the proven-epoch list
+    await nextEpoch(f);
+    await fixSeed(f);
+    const deep = await proofGas(p, book);
+    record("submitProof (c = 5, one 64 MiB shard, depth 17)", deep);
+    assert.ok(deep <= 300_000n, `proof gas at depth 17: ${deep} > 300k`);
   });
 });
