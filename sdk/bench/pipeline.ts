@@ -12,7 +12,7 @@
 // BENCH_TMP (default bench/tmp).
 import { spawnSync } from "node:child_process";
 import { createCipheriv, randomBytes } from "node:crypto";
-import { mkdirSync, rmSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync } from "node:fs";
 import { open } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -98,7 +98,22 @@ async function decodeFromFiles(
   return bytes;
 }
 
-// Child-process modes for the RSS figures: each prints its own maxRSS.
+/**
+ * Peak RSS of this process in KiB. On Linux VmHWM of /proc/self/status: getrusage's maxRSS
+ * carries the parent's RSS at fork time across exec, so a child spawned by a big parent would
+ * report the parent's figure.
+ */
+function peakRssKiB(): number {
+  try {
+    const m = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync("/proc/self/status", "utf8"));
+    if (m) return Number(m[1]);
+  } catch {
+    // not Linux
+  }
+  return process.resourceUsage().maxRSS;
+}
+
+// Child-process modes for the RSS figures: each prints its own peak RSS.
 const mode = process.argv[2];
 if (mode === "rss-encode" || mode === "rss-decode") {
   const total = Number(process.argv[3]) * MiB;
@@ -127,7 +142,7 @@ if (mode === "rss-encode" || mode === "rss-decode") {
     } as EncodeFileResult;
     await decodeFromFiles(res, dir, true);
   }
-  console.log(JSON.stringify({ maxRSS: process.resourceUsage().maxRSS }));
+  console.log(JSON.stringify({ maxRSS: peakRssKiB() }));
   process.exit(0);
 }
 
