@@ -78,7 +78,9 @@ function sdkBench(): BenchResult[] {
   const dir = join(root, "sdk/bench");
   if (!existsSync(dir)) return [];
   const results: BenchResult[] = [];
-  for (const f of readdirSync(dir).filter((f) => f.endsWith(".ts") && !f.startsWith("_")).sort()) {
+  for (const f of readdirSync(dir)
+    .filter((f) => f.endsWith(".ts") && !f.startsWith("_"))
+    .sort()) {
     results.push(...parseResults(run(node, [join(dir, f)])));
   }
   return results;
@@ -96,7 +98,10 @@ function coverageBench(): BenchResult[] {
 }
 
 function markdownTable(results: BenchResult[]): string {
-  const rows = results.map((r) => `| ${r.name} | ${r.value.toLocaleString("en-US", { maximumFractionDigits: 2 })} | ${r.unit} |`);
+  const rows = results.map(
+    (r) =>
+      `| ${r.name} | ${r.value.toLocaleString("en-US", { maximumFractionDigits: 2 })} | ${r.unit} |`,
+  );
   return ["| what | value | unit |", "| --- | ---: | --- |", ...rows].join("\n");
 }
 
@@ -111,7 +116,9 @@ function replaceSection(doc: string, name: string, body: string): string {
 
 mkdirSync(tmp, { recursive: true });
 const resultsFile = join(root, "bench/results.json");
-const previous: BenchResult[] = existsSync(resultsFile) ? JSON.parse(readFileSync(resultsFile, "utf8")) : [];
+const previous: BenchResult[] = existsSync(resultsFile)
+  ? JSON.parse(readFileSync(resultsFile, "utf8"))
+  : [];
 const sections: Record<string, string> = {};
 const fresh: BenchResult[] = [];
 

@@ -48,7 +48,9 @@ function run(args: string[], what: string): Promise<void> {
       stdio: ["ignore", "inherit", "inherit"],
       env: childEnv,
     });
-    child.on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`${what} exited with ${code}`))));
+    child.on("exit", (code) =>
+      code === 0 ? resolve() : reject(new Error(`${what} exited with ${code}`)),
+    );
   });
 }
 
@@ -100,6 +102,7 @@ exportContracts();
 
 const addresses = readDeployments()[String(id)] ?? {};
 console.log(`\nCo-operative Cloud is up — chain ${id} at ${rpcUrl}\n`);
-for (const [name, address] of Object.entries(addresses)) console.log(`  ${name.padEnd(18)} ${address}`);
+for (const [name, address] of Object.entries(addresses))
+  console.log(`  ${name.padEnd(18)} ${address}`);
 console.log("\nABIs and addresses: sdk/src/contracts/generated/. Press Ctrl-C to stop.");
 if (opts["exit-after-deploy"]) stopAll(0);

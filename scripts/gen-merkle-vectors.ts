@@ -59,7 +59,8 @@ function levels(segs: Buffer[]): Buffer[][] {
   while (out[out.length - 1].length > 1) {
     const prev = out[out.length - 1];
     const next: Buffer[] = [];
-    for (let i = 0; i < prev.length; i += 2) next.push(sha256(Buffer.from([1]), prev[i], prev[i + 1]));
+    for (let i = 0; i < prev.length; i += 2)
+      next.push(sha256(Buffer.from([1]), prev[i], prev[i + 1]));
     out.push(next);
   }
   return out;
@@ -112,7 +113,9 @@ for (const spec of specs) {
   const lv = levels(segs);
   const n = segs.length;
   const indexes =
-    n <= 17 ? [...Array(n).keys()] : [0, 1, 2, 31, 32, 33, 63, n - 1].filter((v, i, a) => v < n && a.indexOf(v) === i);
+    n <= 17
+      ? [...Array(n).keys()]
+      : [0, 1, 2, 31, 32, 33, 63, n - 1].filter((v, i, a) => v < n && a.indexOf(v) === i);
   trees.push({
     name: spec.name,
     data: hex(data),
@@ -134,35 +137,144 @@ const invalid: Invalid[] = [];
     return hex(b);
   };
   const base = { root: t.root, leafCount: t.leafCount };
-  invalid.push({ name: "valid proof presented at another index", ...base, index: 4, segment: p.segment, path: p.path });
-  invalid.push({ name: "valid proof presented at index differing in bit 3", ...base, index: 5 ^ 8, segment: p.segment, path: p.path });
-  invalid.push({ name: "flipped segment byte", ...base, index: 5, segment: flip(p.segment, 100), path: p.path });
-  invalid.push({ name: "flipped last segment byte", ...base, index: 5, segment: flip(p.segment, 511), path: p.path });
-  invalid.push({ name: "flipped path byte", ...base, index: 5, segment: p.segment, path: [p.path[0], flip(p.path[1], 0), ...p.path.slice(2)] });
-  invalid.push({ name: "path too short", ...base, index: 5, segment: p.segment, path: p.path.slice(0, -1) });
-  invalid.push({ name: "path too long", ...base, index: 5, segment: p.segment, path: [...p.path, hex(ZERO)] });
-  invalid.push({ name: "index equals leafCount", ...base, index: t.leafCount, segment: p.segment, path: p.path });
-  invalid.push({ name: "index beyond padded width", ...base, index: 37, segment: p.segment, path: p.path });
-  invalid.push({ name: "segment too short", ...base, index: 5, segment: p.segment.slice(0, -2), path: p.path });
-  invalid.push({ name: "segment too long", ...base, index: 5, segment: p.segment + "00", path: p.path });
-  invalid.push({ name: "wrong leaf count (depth mismatch)", root: t.root, leafCount: 32 + 1, index: 5, segment: p.segment, path: p.path });
+  invalid.push({
+    name: "valid proof presented at another index",
+    ...base,
+    index: 4,
+    segment: p.segment,
+    path: p.path,
+  });
+  invalid.push({
+    name: "valid proof presented at index differing in bit 3",
+    ...base,
+    index: 5 ^ 8,
+    segment: p.segment,
+    path: p.path,
+  });
+  invalid.push({
+    name: "flipped segment byte",
+    ...base,
+    index: 5,
+    segment: flip(p.segment, 100),
+    path: p.path,
+  });
+  invalid.push({
+    name: "flipped last segment byte",
+    ...base,
+    index: 5,
+    segment: flip(p.segment, 511),
+    path: p.path,
+  });
+  invalid.push({
+    name: "flipped path byte",
+    ...base,
+    index: 5,
+    segment: p.segment,
+    path: [p.path[0], flip(p.path[1], 0), ...p.path.slice(2)],
+  });
+  invalid.push({
+    name: "path too short",
+    ...base,
+    index: 5,
+    segment: p.segment,
+    path: p.path.slice(0, -1),
+  });
+  invalid.push({
+    name: "path too long",
+    ...base,
+    index: 5,
+    segment: p.segment,
+    path: [...p.path, hex(ZERO)],
+  });
+  invalid.push({
+    name: "index equals leafCount",
+    ...base,
+    index: t.leafCount,
+    segment: p.segment,
+    path: p.path,
+  });
+  invalid.push({
+    name: "index beyond padded width",
+    ...base,
+    index: 37,
+    segment: p.segment,
+    path: p.path,
+  });
+  invalid.push({
+    name: "segment too short",
+    ...base,
+    index: 5,
+    segment: p.segment.slice(0, -2),
+    path: p.path,
+  });
+  invalid.push({
+    name: "segment too long",
+    ...base,
+    index: 5,
+    segment: p.segment + "00",
+    path: p.path,
+  });
+  invalid.push({
+    name: "wrong leaf count (depth mismatch)",
+    root: t.root,
+    leafCount: 32 + 1,
+    index: 5,
+    segment: p.segment,
+    path: p.path,
+  });
 
   // A padding position: index 17 is below the padded width (32) but at/above leafCount.
   const { lv } = built.get("17 segments")!;
-  invalid.push({ name: "padding leaf position", ...base, index: 17, segment: hex(Buffer.alloc(SEGMENT_SIZE)), path: path(lv, 17).map(hex) });
+  invalid.push({
+    name: "padding leaf position",
+    ...base,
+    index: 17,
+    segment: hex(Buffer.alloc(SEGMENT_SIZE)),
+    path: path(lv, 17).map(hex),
+  });
 
   const one = trees.find((x) => x.name === "1 byte")!;
-  invalid.push({ name: "one-leaf tree with a non-empty path", root: one.root, leafCount: 1, index: 0, segment: one.proofs[0].segment, path: [hex(ZERO)] });
-  invalid.push({ name: "one-leaf tree, index 1", root: one.root, leafCount: 1, index: 1, segment: one.proofs[0].segment, path: [] });
-  invalid.push({ name: "leafCount zero", root: one.root, leafCount: 0, index: 0, segment: one.proofs[0].segment, path: [] });
+  invalid.push({
+    name: "one-leaf tree with a non-empty path",
+    root: one.root,
+    leafCount: 1,
+    index: 0,
+    segment: one.proofs[0].segment,
+    path: [hex(ZERO)],
+  });
+  invalid.push({
+    name: "one-leaf tree, index 1",
+    root: one.root,
+    leafCount: 1,
+    index: 1,
+    segment: one.proofs[0].segment,
+    path: [],
+  });
+  invalid.push({
+    name: "leafCount zero",
+    root: one.root,
+    leafCount: 0,
+    index: 0,
+    segment: one.proofs[0].segment,
+    path: [],
+  });
 
   const t65 = trees.find((x) => x.name.startsWith("65"))!;
   const last = t65.proofs[t65.proofs.length - 1];
-  invalid.push({ name: "last leaf of 65, proof of another tree's root", root: t.root, leafCount: t65.leafCount, index: last.index, segment: last.segment, path: last.path });
+  invalid.push({
+    name: "last leaf of 65, proof of another tree's root",
+    root: t.root,
+    leafCount: t65.leafCount,
+    index: last.index,
+    segment: last.segment,
+    path: last.path,
+  });
 }
 
 const out = { hash: "sha256", segmentSize: SEGMENT_SIZE, trees, invalid };
 const here = dirname(fileURLToPath(import.meta.url));
 const file = join(here, "..", "test", "vectors", "segment-merkle.json");
 writeFileSync(file, JSON.stringify(out, null, 2) + "\n");
-console.log(`wrote ${file}: ${trees.length} trees, ${trees.reduce((a, t) => a + t.proofs.length, 0)} proofs, ${invalid.length} invalid`);
+console.log(
+  `wrote ${file}: ${trees.length} trees, ${trees.reduce((a, t) => a + t.proofs.length, 0)} proofs, ${invalid.length} invalid`,
+);

@@ -258,7 +258,11 @@ interface IStorageMarket {
     event EpochProven(address indexed provider, uint256 indexed epoch);
     /// @notice `provider` earned `amount` for `epochs` proven epochs of the shard.
     event ShardPaid(
-        uint256 indexed dealId, uint8 indexed shard, address indexed provider, uint256 epochs, uint256 amount
+        uint256 indexed dealId,
+        uint8 indexed shard,
+        address indexed provider,
+        uint256 epochs,
+        uint256 amount
     );
     /// @notice The shard's deal is over: `refund` (unearned escrow, credits, unused repair
     /// reward) went to the owner and the shard is closed.
@@ -276,7 +280,11 @@ interface IStorageMarket {
     /// @notice The shard was lost (declared or a failed targeted challenge); `slashed` from
     /// the holder, of which `repairReward` now awaits a repairer.
     event ShardLost(
-        uint256 indexed dealId, uint8 indexed shard, address indexed provider, uint256 slashed, uint256 repairReward
+        uint256 indexed dealId,
+        uint8 indexed shard,
+        address indexed provider,
+        uint256 slashed,
+        uint256 repairReward
     );
     /// @notice `challenger` opened a targeted challenge on the shard, answered from the seed of `seedEpoch`.
     event ShardChallenged(uint256 indexed dealId, uint8 indexed shard, address indexed challenger, uint32 seedEpoch);
@@ -288,7 +296,11 @@ interface IStorageMarket {
     event RepairClaimed(uint256 indexed dealId, uint8 indexed shard, address indexed provider, uint32 seedEpoch);
     /// @notice `provider` took over the shard and was paid `reward`.
     event ShardRepaired(
-        uint256 indexed dealId, uint8 indexed shard, address indexed provider, uint256 entry, uint256 reward
+        uint256 indexed dealId,
+        uint8 indexed shard,
+        address indexed provider,
+        uint256 entry,
+        uint256 reward
     );
     /// @notice `account` withdrew `amount`.
     event Withdrawn(address indexed account, uint256 amount);

@@ -36,7 +36,9 @@ library SegmentMerkle {
             let ptr := mload(0x40)
             mstore8(ptr, 0x00)
             calldatacopy(add(ptr, 1), segment.offset, segment.length)
-            if iszero(staticcall(gas(), 0x02, ptr, add(segment.length, 1), 0x00, 0x20)) { revert(0, 0) }
+            if iszero(staticcall(gas(), 0x02, ptr, add(segment.length, 1), 0x00, 0x20)) {
+                revert(0, 0)
+            }
             h := mload(0x00)
         }
     }
@@ -77,7 +79,9 @@ library SegmentMerkle {
             let right := add(ptr, 33)
             let p := path.offset
             let end := add(p, shl(5, path.length))
-            for {} lt(p, end) { p := add(p, 0x20) } {
+            for {} lt(p, end) {
+                p := add(p, 0x20)
+            } {
                 switch and(index, 1)
                 case 0 {
                     mstore(left, h)
@@ -87,7 +91,9 @@ library SegmentMerkle {
                     mstore(left, calldataload(p))
                     mstore(right, h)
                 }
-                if iszero(staticcall(gas(), 0x02, ptr, 65, 0x00, 0x20)) { revert(0, 0) }
+                if iszero(staticcall(gas(), 0x02, ptr, 65, 0x00, 0x20)) {
+                    revert(0, 0)
+                }
                 h := mload(0x00)
                 index := shr(1, index)
             }

@@ -94,9 +94,15 @@ contract StorageMarket is StorageMarketBase, Ownable, ReentrancyGuardTransient {
 
     function _setParams(Params memory p) private {
         if (
-            p.pricePerByteEpoch == 0 || p.feeBps > BPS || p.bountyBps > BPS || p.challengesPerEpoch == 0
-                || p.challengesPerEpoch > 16 || p.maxMissedEpochs == 0 || p.acceptanceWindow == 0
-                || p.challengeWindow == 0 || p.repairWindow == 0
+            p.pricePerByteEpoch == 0 ||
+            p.feeBps > BPS ||
+            p.bountyBps > BPS ||
+            p.challengesPerEpoch == 0 ||
+            p.challengesPerEpoch > 16 ||
+            p.maxMissedEpochs == 0 ||
+            p.acceptanceWindow == 0 ||
+            p.challengeWindow == 0 ||
+            p.repairWindow == 0
         ) revert MarketInvalidParams();
         _params = p;
         emit ParamsUpdated(p);
@@ -109,10 +115,12 @@ contract StorageMarket is StorageMarketBase, Ownable, ReentrancyGuardTransient {
     /// @param multiaddrs libp2p addresses of the provider's IPFS node.
     /// @param capacity Bytes offered.
     /// @param stake Tokens staked; at least minStakePerGiB per GiB of capacity.
-    function register(string calldata endpoint, string[] calldata multiaddrs, uint64 capacity, uint256 stake)
-        external
-        nonReentrant
-    {
+    function register(
+        string calldata endpoint,
+        string[] calldata multiaddrs,
+        uint64 capacity,
+        uint256 stake
+    ) external nonReentrant {
         (endpoint, multiaddrs, capacity, stake);
         _delegate();
     }
@@ -121,10 +129,11 @@ contract StorageMarket is StorageMarketBase, Ownable, ReentrancyGuardTransient {
     /// @param endpoint New HTTP endpoint.
     /// @param multiaddrs New libp2p addresses.
     /// @param capacity New capacity; not below what is in use, and covered by the stake.
-    function updateProvider(string calldata endpoint, string[] calldata multiaddrs, uint64 capacity)
-        external
-        nonReentrant
-    {
+    function updateProvider(
+        string calldata endpoint,
+        string[] calldata multiaddrs,
+        uint64 capacity
+    ) external nonReentrant {
         (endpoint, multiaddrs, capacity);
         _delegate();
     }
@@ -187,8 +196,13 @@ contract StorageMarket is StorageMarketBase, Ownable, ReentrancyGuardTransient {
     function _createDeal(DealRequest calldata req) private returns (uint256 dealId) {
         uint256 n = req.roots.length;
         if (
-            req.k == 0 || req.k > n || n > MAX_SHARDS || req.providers.length != n || req.shardSize == 0
-                || req.durationEpochs == 0 || Math.ceilDiv(req.shardSize, SegmentMerkle.SEGMENT_SIZE) > MAX_LEAVES
+            req.k == 0 ||
+            req.k > n ||
+            n > MAX_SHARDS ||
+            req.providers.length != n ||
+            req.shardSize == 0 ||
+            req.durationEpochs == 0 ||
+            Math.ceilDiv(req.shardSize, SegmentMerkle.SEGMENT_SIZE) > MAX_LEAVES
         ) revert MarketInvalidDeal(req.k, n, req.shardSize, req.durationEpochs);
         bytes calldata cid = req.manifestCid;
         // CIDv1 (0x01), one-byte codec, sha2-256 multihash (0x12, 32 bytes): stored as codec + digest.
@@ -234,9 +248,12 @@ contract StorageMarket is StorageMarketBase, Ownable, ReentrancyGuardTransient {
     /// @param roots All roots of the deal, as created.
     /// @param providers All providers of the deal, as created (checked with `roots` against
     /// the deal's commitment).
-    function acceptShard(uint256 dealId, uint256 shard, bytes32[] calldata roots, address[] calldata providers)
-        external
-    {
+    function acceptShard(
+        uint256 dealId,
+        uint256 shard,
+        bytes32[] calldata roots,
+        address[] calldata providers
+    ) external {
         (Deal storage d, Shard storage s) = _shard(dealId, shard);
         if (s.status != ShardStatus.Assigned) revert MarketWrongShardStatus(dealId, shard, s.status);
         _checkCommitment(d, dealId, roots, providers);
@@ -270,10 +287,12 @@ contract StorageMarket is StorageMarketBase, Ownable, ReentrancyGuardTransient {
     /// @param shard The shard index.
     /// @param fromHint provenIndex(holder, first unpaid epoch).
     /// @param toHint provenIndex(holder, stop).
-    function settleShardWithHints(uint256 dealId, uint256 shard, uint128 fromHint, uint128 toHint)
-        external
-        nonReentrant
-    {
+    function settleShardWithHints(
+        uint256 dealId,
+        uint256 shard,
+        uint128 fromHint,
+        uint128 toHint
+    ) external nonReentrant {
         _settle(dealId, shard, (uint256(fromHint) << 128) | toHint);
     }
 
@@ -439,10 +458,12 @@ contract StorageMarket is StorageMarketBase, Ownable, ReentrancyGuardTransient {
     /// @param shard The shard index.
     /// @param segment The drawn segment.
     /// @param path Its sibling path.
-    function answerChallenge(uint256 dealId, uint256 shard, bytes calldata segment, bytes32[] calldata path)
-        external
-        nonReentrant
-    {
+    function answerChallenge(
+        uint256 dealId,
+        uint256 shard,
+        bytes calldata segment,
+        bytes32[] calldata path
+    ) external nonReentrant {
         (dealId, shard, segment, path);
         _delegate();
     }
@@ -464,10 +485,12 @@ contract StorageMarket is StorageMarketBase, Ownable, ReentrancyGuardTransient {
     /// @param shard The shard index.
     /// @param roots All roots of the deal, as created.
     /// @param providers All providers of the deal, as created.
-    function claimRepair(uint256 dealId, uint256 shard, bytes32[] calldata roots, address[] calldata providers)
-        external
-        nonReentrant
-    {
+    function claimRepair(
+        uint256 dealId,
+        uint256 shard,
+        bytes32[] calldata roots,
+        address[] calldata providers
+    ) external nonReentrant {
         (dealId, shard, roots, providers);
         _delegate();
     }
@@ -479,10 +502,12 @@ contract StorageMarket is StorageMarketBase, Ownable, ReentrancyGuardTransient {
     /// @param shard The shard index.
     /// @param segment The drawn segment.
     /// @param path Its sibling path.
-    function completeRepair(uint256 dealId, uint256 shard, bytes calldata segment, bytes32[] calldata path)
-        external
-        nonReentrant
-    {
+    function completeRepair(
+        uint256 dealId,
+        uint256 shard,
+        bytes calldata segment,
+        bytes32[] calldata path
+    ) external nonReentrant {
         (dealId, shard, segment, path);
         _delegate();
     }
@@ -533,11 +558,11 @@ contract StorageMarket is StorageMarketBase, Ownable, ReentrancyGuardTransient {
     /// @return shardRate Tokens per shard per epoch: ceil(shardSize · pricePerByteEpoch / 1e18).
     /// @return escrow shardRate · n · durationEpochs, held in escrow.
     /// @return fee escrow · feeBps / 10000, sent to the treasury.
-    function quoteDeal(uint256 shardSize, uint256 n, uint256 durationEpochs)
-        public
-        view
-        returns (uint256 shardRate, uint256 escrow, uint256 fee)
-    {
+    function quoteDeal(
+        uint256 shardSize,
+        uint256 n,
+        uint256 durationEpochs
+    ) public view returns (uint256 shardRate, uint256 escrow, uint256 fee) {
         shardRate = Math.mulDiv(shardSize, _params.pricePerByteEpoch, WAD, Math.Rounding.Ceil);
         escrow = shardRate * n * durationEpochs;
         fee = (escrow * _params.feeBps) / BPS;
@@ -614,11 +639,11 @@ contract StorageMarket is StorageMarketBase, Ownable, ReentrancyGuardTransient {
     /// @param offset First entry.
     /// @param limit Most entries to return.
     /// @return entries The entries [offset, offset + limit) that exist.
-    function getProofSet(address provider, uint256 offset, uint256 limit)
-        external
-        view
-        returns (ProofSetEntry[] memory entries)
-    {
+    function getProofSet(
+        address provider,
+        uint256 offset,
+        uint256 limit
+    ) external view returns (ProofSetEntry[] memory entries) {
         uint256 count = _providers[provider].entryCount;
         uint256 end = Math.min(count, offset + limit);
         if (offset >= end) return entries;
@@ -635,11 +660,10 @@ contract StorageMarket is StorageMarketBase, Ownable, ReentrancyGuardTransient {
     /// @param epoch The epoch (exact for the current and previous epoch).
     /// @return leaves Challenged leaves.
     /// @return entries Entry holding each leaf.
-    function getEpochChallenges(address provider, uint256 epoch)
-        external
-        view
-        returns (uint256[] memory leaves, uint256[] memory entries)
-    {
+    function getEpochChallenges(
+        address provider,
+        uint256 epoch
+    ) external view returns (uint256[] memory leaves, uint256[] memory entries) {
         Provider storage p = _providers[provider];
         uint256 range = _leavesBefore(p, epoch);
         if (_seedBlocks[epoch] == 0 || range == 0) return (leaves, entries);
@@ -687,11 +711,11 @@ contract StorageMarket is StorageMarketBase, Ownable, ReentrancyGuardTransient {
     /// @param fromEpoch First epoch.
     /// @param toEpoch Epoch after the last.
     /// @return count Proven epochs.
-    function provenEpochsBetween(address provider, uint256 fromEpoch, uint256 toEpoch)
-        external
-        view
-        returns (uint256 count)
-    {
+    function provenEpochsBetween(
+        address provider,
+        uint256 fromEpoch,
+        uint256 toEpoch
+    ) external view returns (uint256 count) {
         return _provenBetween(provider, fromEpoch, toEpoch);
     }
 

@@ -32,7 +32,6 @@ abstract contract StorageMarketBase is IStorageMarket {
     ICoopMembership internal immutable _membership;
     IPatronageTreasury internal immutable _treasury;
 
-
     struct Deal {
         address owner;
         uint32 startEpoch;
@@ -221,19 +220,23 @@ abstract contract StorageMarketBase is IStorageMarket {
     }
 
     /// @dev Checks `roots` and `providers` against the deal's commitment.
-    function _checkCommitment(Deal storage d, uint256 dealId, bytes32[] calldata roots, address[] calldata providers)
-        internal
-        view
-    {
+    function _checkCommitment(
+        Deal storage d,
+        uint256 dealId,
+        bytes32[] calldata roots,
+        address[] calldata providers
+    ) internal view {
         if (keccak256(abi.encode(roots, providers)) != d.shardsHash) revert MarketCommitmentMismatch(dealId);
     }
 
     /// @dev Reverts when `account` is assigned or holds (not lost) any shard of the deal;
     /// `providers` is the deal's committed list (checked by the caller).
-    function _checkNotHolding(Deal storage d, uint256 dealId, address account, address[] calldata providers)
-        internal
-        view
-    {
+    function _checkNotHolding(
+        Deal storage d,
+        uint256 dealId,
+        address account,
+        address[] calldata providers
+    ) internal view {
         for (uint256 i = 0; i < d.n; ++i) {
             Shard storage s = _shards[dealId][i];
             address holder = s.provider == address(0) ? providers[i] : s.provider;
@@ -253,16 +256,20 @@ abstract contract StorageMarketBase is IStorageMarket {
 
     /// @dev Lost explicitly, or held by a provider that has failed.
     function _isLost(Shard storage s) internal view returns (bool) {
-        return s.status == ShardStatus.Lost
-            || (s.status == ShardStatus.Active && _providers[s.provider].failedEpoch != 0);
+        return
+            s.status == ShardStatus.Lost || (s.status == ShardStatus.Active && _providers[s.provider].failedEpoch != 0);
     }
 
     /// @dev Appends the shard to `account`'s proof set; it is challengeable and paid from
     /// the next epoch on.
-    function _join(Deal storage d, uint256 dealId, uint256 shard, Shard storage s, address account, uint256 cur)
-        internal
-        returns (uint256 entry)
-    {
+    function _join(
+        Deal storage d,
+        uint256 dealId,
+        uint256 shard,
+        Shard storage s,
+        address account,
+        uint256 cur
+    ) internal returns (uint256 entry) {
         Provider storage p = _providers[account];
         uint32 leafCount = d.leafCount;
         if (p.appendEpochA != cur) {
@@ -301,10 +308,12 @@ abstract contract StorageMarketBase is IStorageMarket {
     /// @dev Removes an active shard from its holder's live counts and releases its capacity;
     /// returns the owner's missed-epoch credit for it (moved out of the pools). The shard was
     /// live (owed proofs) before epoch `until`: its deal's end, or the epoch it was lost.
-    function _detach(Deal storage d, Shard storage s, Provider storage p, uint256 until)
-        internal
-        returns (uint256 credit)
-    {
+    function _detach(
+        Deal storage d,
+        Shard storage s,
+        Provider storage p,
+        uint256 until
+    ) internal returns (uint256 credit) {
         uint48 leaves = d.leafCount;
         credit = ((p.creditPerLeaf - s.creditAcc) * leaves) / WAD;
         _totals.pools -= uint128(credit);
@@ -328,9 +337,14 @@ abstract contract StorageMarketBase is IStorageMarket {
     }
 
     /// @dev Pays the holder for its proven epochs in [s.epoch, stop).
-    function _pay(uint256 dealId, uint256 shard, Deal storage d, Shard storage s, uint256 stop, uint256 hints)
-        internal
-    {
+    function _pay(
+        uint256 dealId,
+        uint256 shard,
+        Deal storage d,
+        Shard storage s,
+        uint256 stop,
+        uint256 hints
+    ) internal {
         uint256 from = s.epoch;
         if (stop <= from) return;
         address holder = s.provider;
@@ -412,22 +426,26 @@ abstract contract StorageMarketBase is IStorageMarket {
     }
 
     /// @dev _segmentIndex once the seed epoch's seed was fixed in an earlier block.
-    function _drawSegment(uint256 seedEpoch, uint256 dealId, uint256 shard, address claimant, uint256 leafCount)
-        internal
-        view
-        returns (uint256)
-    {
+    function _drawSegment(
+        uint256 seedEpoch,
+        uint256 dealId,
+        uint256 shard,
+        address claimant,
+        uint256 leafCount
+    ) internal view returns (uint256) {
         uint256 seedBlock = _seedBlocks[seedEpoch];
         if (seedBlock == 0 || seedBlock >= block.number) revert MarketSeedNotFixed(seedEpoch);
         return _segmentIndex(seedEpoch, dealId, shard, claimant, leafCount);
     }
 
     /// @dev The segment a targeted challenge (claimant zero) or repair claim must prove.
-    function _segmentIndex(uint256 seedEpoch, uint256 dealId, uint256 shard, address claimant, uint256 leafCount)
-        internal
-        view
-        returns (uint256)
-    {
+    function _segmentIndex(
+        uint256 seedEpoch,
+        uint256 dealId,
+        uint256 shard,
+        address claimant,
+        uint256 leafCount
+    ) internal view returns (uint256) {
         return uint256(keccak256(abi.encode(_seeds[seedEpoch], dealId, shard, claimant))) % leafCount;
     }
 

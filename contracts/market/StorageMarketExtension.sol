@@ -31,9 +31,11 @@ contract StorageMarketExtension is StorageMarketBase {
     /// @param token_ Payment token (the market's).
     /// @param membership_ Co-op membership (the market's).
     /// @param treasury_ Patronage treasury (the market's).
-    constructor(IERC20 token_, ICoopMembership membership_, IPatronageTreasury treasury_)
-        StorageMarketBase(token_, membership_, treasury_)
-    {
+    constructor(
+        IERC20 token_,
+        ICoopMembership membership_,
+        IPatronageTreasury treasury_
+    ) StorageMarketBase(token_, membership_, treasury_) {
         _self = address(this);
     }
 
@@ -51,8 +53,10 @@ contract StorageMarketExtension is StorageMarketBase {
         if (p.failedEpoch != 0) revert MarketProviderFailed(provider, p.failedEpoch);
         uint256 cur = _currentEpoch();
         if (
-            epoch + 2 > cur || !_due(p, epoch) || _provenBetween(provider, epoch, epoch + 1) != 0
-                || _reported[provider].get(epoch)
+            epoch + 2 > cur ||
+            !_due(p, epoch) ||
+            _provenBetween(provider, epoch, epoch + 1) != 0 ||
+            _reported[provider].get(epoch)
         ) revert MarketNotMissed(provider, epoch);
         _reported[provider].set(epoch);
         Params storage params_ = _params;
@@ -131,10 +135,12 @@ contract StorageMarketExtension is StorageMarketBase {
     /// @param shard The shard index.
     /// @param segment The drawn segment.
     /// @param path Its sibling path.
-    function answerChallenge(uint256 dealId, uint256 shard, bytes calldata segment, bytes32[] calldata path)
-        external
-        onlyDelegated
-    {
+    function answerChallenge(
+        uint256 dealId,
+        uint256 shard,
+        bytes calldata segment,
+        bytes32[] calldata path
+    ) external onlyDelegated {
         (Deal storage d, Shard storage s) = _shard(dealId, shard);
         if (s.challenger == address(0)) revert MarketNoChallenge(dealId, shard);
         uint256 seedEpoch = s.challengeEpoch;
@@ -189,10 +195,12 @@ contract StorageMarketExtension is StorageMarketBase {
     /// @param shard The shard index.
     /// @param roots All roots of the deal, as created.
     /// @param providers All providers of the deal, as created.
-    function claimRepair(uint256 dealId, uint256 shard, bytes32[] calldata roots, address[] calldata providers)
-        external
-        onlyDelegated
-    {
+    function claimRepair(
+        uint256 dealId,
+        uint256 shard,
+        bytes32[] calldata roots,
+        address[] calldata providers
+    ) external onlyDelegated {
         (Deal storage d, Shard storage s) = _shard(dealId, shard);
         if (!_isLost(s)) revert MarketWrongShardStatus(dealId, shard, s.status);
         uint256 cur = _currentEpoch();
@@ -217,10 +225,12 @@ contract StorageMarketExtension is StorageMarketBase {
     /// @param shard The shard index.
     /// @param segment The drawn segment.
     /// @param path Its sibling path.
-    function completeRepair(uint256 dealId, uint256 shard, bytes calldata segment, bytes32[] calldata path)
-        external
-        onlyDelegated
-    {
+    function completeRepair(
+        uint256 dealId,
+        uint256 shard,
+        bytes calldata segment,
+        bytes32[] calldata path
+    ) external onlyDelegated {
         (Deal storage d, Shard storage s) = _shard(dealId, shard);
         // A claim exists only on a lost shard (settling or repairing it clears the claim).
         if (s.claimant != msg.sender) revert MarketRepairClaimed(s.claimant, msg.sender);
@@ -345,10 +355,12 @@ contract StorageMarketExtension is StorageMarketBase {
     /// @param multiaddrs libp2p addresses of the provider's IPFS node.
     /// @param capacity Bytes offered.
     /// @param stake Tokens staked; at least minStakePerGiB per GiB of capacity.
-    function register(string calldata endpoint, string[] calldata multiaddrs, uint64 capacity, uint256 stake)
-        external
-        onlyDelegated
-    {
+    function register(
+        string calldata endpoint,
+        string[] calldata multiaddrs,
+        uint64 capacity,
+        uint256 stake
+    ) external onlyDelegated {
         if (!_membership.isMember(msg.sender)) revert MarketNotMember(msg.sender);
         Provider storage p = _providers[msg.sender];
         if (p.registered) revert MarketAlreadyRegistered(msg.sender);
@@ -367,10 +379,11 @@ contract StorageMarketExtension is StorageMarketBase {
     /// @param endpoint New HTTP endpoint.
     /// @param multiaddrs New libp2p addresses.
     /// @param capacity New capacity; not below what is in use, and covered by the stake.
-    function updateProvider(string calldata endpoint, string[] calldata multiaddrs, uint64 capacity)
-        external
-        onlyDelegated
-    {
+    function updateProvider(
+        string calldata endpoint,
+        string[] calldata multiaddrs,
+        uint64 capacity
+    ) external onlyDelegated {
         Provider storage p = _registered(msg.sender);
         if (capacity < p.used) revert MarketCapacityBelowUsed(capacity, p.used);
         _checkStake(p.stake, capacity);

@@ -32,21 +32,22 @@ contract StorageMarketTest is Test {
     address internal repairer = makeAddr("repairer");
 
     function _params() internal pure returns (IStorageMarket.Params memory) {
-        return IStorageMarket.Params({
-            pricePerByteEpoch: 1e18,
-            minStakePerGiB: 100e18,
-            missedEpochSlash: 1e18,
-            declaredLostSlash: 0.5e18,
-            targetedSlash: 2e18,
-            targetedChallengeFee: 0.1e18,
-            feeBps: 500,
-            bountyBps: 2_000,
-            challengesPerEpoch: 3,
-            maxMissedEpochs: 3,
-            acceptanceWindow: 2,
-            challengeWindow: 2,
-            repairWindow: 2
-        });
+        return
+            IStorageMarket.Params({
+                pricePerByteEpoch: 1e18,
+                minStakePerGiB: 100e18,
+                missedEpochSlash: 1e18,
+                declaredLostSlash: 0.5e18,
+                targetedSlash: 2e18,
+                targetedChallengeFee: 0.1e18,
+                feeBps: 500,
+                bountyBps: 2_000,
+                challengesPerEpoch: 3,
+                maxMissedEpochs: 3,
+                acceptanceWindow: 2,
+                challengeWindow: 2,
+                repairWindow: 2
+            });
     }
 
     function _fund(address who) internal {
@@ -62,10 +63,18 @@ contract StorageMarketTest is Test {
         token = new FaucetToken("Test", "TST", 18, 1e24, 0);
         membership = new CoopMembership(IERC20(address(token)), 1e18, 1 days, address(this));
         treasury = new PatronageTreasury(
-            IERC20(address(token)), ICoopMembership(address(membership)), 1 days, 30 days, 1, 1, address(this)
+            IERC20(address(token)),
+            ICoopMembership(address(membership)),
+            1 days,
+            30 days,
+            1,
+            1,
+            address(this)
         );
         StorageMarketExtension ext = new StorageMarketExtension(
-            IERC20(address(token)), ICoopMembership(address(membership)), IPatronageTreasury(address(treasury))
+            IERC20(address(token)),
+            ICoopMembership(address(membership)),
+            IPatronageTreasury(address(treasury))
         );
         market = new StorageMarket(
             IERC20(address(token)),
@@ -142,8 +151,9 @@ contract StorageMarketTest is Test {
             IStorageMarket.DealView memory d = market.getDeal(id);
             for (uint256 s = 0; s < ps.length; ++s) {
                 uint256 paid = market.getShard(id, s).paidEpochs;
-                uint256 proven = market.provenEpochsBetween(ps[s], d.startEpoch, d.endEpoch)
-                    + market.provenEpochsBetween(repairer, d.startEpoch, d.endEpoch);
+                uint256 proven =
+                    market.provenEpochsBetween(ps[s], d.startEpoch, d.endEpoch) +
+                        market.provenEpochsBetween(repairer, d.startEpoch, d.endEpoch);
                 assertLe(paid, proven, "paid for an unproven epoch");
             }
         }
@@ -177,7 +187,7 @@ contract StorageMarketTest is Test {
     /// @notice The handler's repair path works end to end (so the campaign can reach it).
     function test_HandlerRepairPath() public {
         handler.createDeal(100 * 13 + 1);
-        (uint256 id,) = handler.dealAt(0);
+        (uint256 id, ) = handler.dealAt(0);
         handler.accept(0);
         assertEq(uint256(market.getShard(id, 0).status), 1, "accepted");
         handler.declareLost(0);

@@ -52,7 +52,12 @@ export function deployCore(
   const deployer = m.getAccount(0);
   const p = <T extends bigint>(name: string, value: T) => m.getParameter(name, value);
 
-  const timelock = m.contract("CoopTimelock", [p("timelockDelay", d.timelockDelay), [], [zeroAddress], deployer]);
+  const timelock = m.contract("CoopTimelock", [
+    p("timelockDelay", d.timelockDelay),
+    [],
+    [zeroAddress],
+    deployer,
+  ]);
   const membership = m.contract("CoopMembership", [
     token,
     p("shareAmount", d.shareAmount),
@@ -90,8 +95,12 @@ export function deployCore(
 
   const setRecorder = m.call(treasury, "setRecorder", [market]);
   m.call(treasury, "transferOwnership", [timelock], { after: [setRecorder] });
-  const grantProposer = m.call(timelock, "grantRole", [PROPOSER_ROLE, governor], { id: "grantProposer" });
-  const grantCanceller = m.call(timelock, "grantRole", [CANCELLER_ROLE, governor], { id: "grantCanceller" });
+  const grantProposer = m.call(timelock, "grantRole", [PROPOSER_ROLE, governor], {
+    id: "grantProposer",
+  });
+  const grantCanceller = m.call(timelock, "grantRole", [CANCELLER_ROLE, governor], {
+    id: "grantCanceller",
+  });
   m.call(timelock, "renounceRole", [zeroHash, deployer], {
     id: "renounceAdmin",
     after: [grantProposer, grantCanceller],

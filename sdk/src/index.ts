@@ -6,3 +6,4 @@ export * from "./merkle/index.ts";
 export * from "./cid/index.ts";
 export * from "./keys/index.ts";
 export * from "./manifest/index.ts";
+export * from "./pipeline/index.ts";

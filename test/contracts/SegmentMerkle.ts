@@ -18,7 +18,14 @@ interface VectorFile {
     root: Hex;
     proofs: { index: number; segment: Hex; path: Hex[] }[];
   }[];
-  invalid: { name: string; root: Hex; leafCount: number; index: number; segment: Hex; path: Hex[] }[];
+  invalid: {
+    name: string;
+    root: Hex;
+    leafCount: number;
+    index: number;
+    segment: Hex;
+    path: Hex[];
+  }[];
 }
 
 const vectors = JSON.parse(
@@ -36,7 +43,13 @@ describe("SegmentMerkle", async function () {
         assert.equal(built.root, tree.root);
         assert.equal(built.leafCount, tree.leafCount);
         for (const p of tree.proofs) {
-          const ok = await harness.read.verify([tree.root, BigInt(tree.leafCount), BigInt(p.index), p.segment, p.path]);
+          const ok = await harness.read.verify([
+            tree.root,
+            BigInt(tree.leafCount),
+            BigInt(p.index),
+            p.segment,
+            p.path,
+          ]);
           assert.equal(ok, true, `index ${p.index}`);
           assert.deepEqual(segmentProof(built, p.index), { segment: p.segment, path: p.path });
         }
@@ -44,7 +57,13 @@ describe("SegmentMerkle", async function () {
     }
     for (const bad of vectors.invalid) {
       it(`rejects: ${bad.name}`, async function () {
-        const ok = await harness.read.verify([bad.root, BigInt(bad.leafCount), BigInt(bad.index), bad.segment, bad.path]);
+        const ok = await harness.read.verify([
+          bad.root,
+          BigInt(bad.leafCount),
+          BigInt(bad.index),
+          bad.segment,
+          bad.path,
+        ]);
         assert.equal(ok, false);
       });
     }
@@ -53,7 +72,15 @@ describe("SegmentMerkle", async function () {
   describe("depth", function () {
     it("is ceil(log2(leafCount))", async function () {
       const cases: [bigint, bigint][] = [
-        [1n, 0n], [2n, 1n], [3n, 2n], [4n, 2n], [5n, 3n], [17n, 5n], [64n, 6n], [65n, 7n], [1n << 20n, 20n],
+        [1n, 0n],
+        [2n, 1n],
+        [3n, 2n],
+        [4n, 2n],
+        [5n, 3n],
+        [17n, 5n],
+        [64n, 6n],
+        [65n, 7n],
+        [1n << 20n, 20n],
       ];
       for (const [n, d] of cases) assert.equal(await harness.read.depth([n]), d);
     });
@@ -74,10 +101,16 @@ describe("SegmentMerkle", async function () {
         const t = buildSegmentTree(randomBytes(size));
         const index = Math.floor(Math.random() * t.leafCount);
         const { segment, path } = segmentProof(t, index);
-        assert.equal(await harness.read.verify([t.root, BigInt(t.leafCount), BigInt(index), segment, path]), true);
+        assert.equal(
+          await harness.read.verify([t.root, BigInt(t.leafCount), BigInt(index), segment, path]),
+          true,
+        );
         if (t.leafCount > 1) {
           const other = (index + 1) % t.leafCount;
-          assert.equal(await harness.read.verify([t.root, BigInt(t.leafCount), BigInt(other), segment, path]), false);
+          assert.equal(
+            await harness.read.verify([t.root, BigInt(t.leafCount), BigInt(other), segment, path]),
+            false,
+          );
         }
       }
     });

@@ -39,7 +39,15 @@ describe("StorageMarket faults and repair", async function () {
   /** One active 3-shard deal (providers 0..2) in its first paid epoch; the spare member is registered too. */
   async function dealFixture() {
     const f = await deployMarket(viem, networkHelpers);
-    await send(f, (await marketAs(f, f.spare)).write.register(["http://spare", [], GIB, minStake(MARKET_DEFAULTS, GIB)]));
+    await send(
+      f,
+      (await marketAs(f, f.spare)).write.register([
+        "http://spare",
+        [],
+        GIB,
+        minStake(MARKET_DEFAULTS, GIB),
+      ]),
+    );
     const d = await activeDeal(f, { shardSize: 65_536n, duration: 12 });
     const epoch = await nextEpoch(f);
     return { f, d, epoch, book: bookOf(d) };
@@ -54,7 +62,13 @@ describe("StorageMarket faults and repair", async function () {
       await proveEpoch(f, d.providers[1], book);
     }
     await nextEpoch(f, 2n);
-    await send(f, (await marketAs(f, f.spare)).write.reportMissedEpoch([d.providers[2].account.address, epoch + 2n]));
+    await send(
+      f,
+      (await marketAs(f, f.spare)).write.reportMissedEpoch([
+        d.providers[2].account.address,
+        epoch + 2n,
+      ]),
+    );
     return { f, d, epoch, book };
   }
 
@@ -75,22 +89,22 @@ describe("StorageMarket faults and repair", async function () {
       const p2 = d.providers[2].account.address;
       const stakeBefore = (await f.market.read.getProvider([p2])).stake;
       const m = await marketAs(f, f.spare);
-      await assertions.emitWithArgs(m.write.reportMissedEpoch([p2, epoch]), f.market, "EpochMissed", [
-        getAddress(p2),
-        epoch,
-        getAddress(f.spare.account.address),
-        5n * UNIT,
-        1n * UNIT,
-      ]);
+      await assertions.emitWithArgs(
+        m.write.reportMissedEpoch([p2, epoch]),
+        f.market,
+        "EpochMissed",
+        [getAddress(p2), epoch, getAddress(f.spare.account.address), 5n * UNIT, 1n * UNIT],
+      );
       assert.equal((await f.market.read.getProvider([p2])).stake, stakeBefore - 5n * UNIT);
       assert.equal(await f.market.read.balanceOf([f.spare.account.address]), 1n * UNIT);
       // The owner's credit (4 tokens over the provider's 128 live leaves) arrives at settlement.
       await nextEpoch(f, 12n);
-      await assertions.emitWithArgs(f.market.write.settleShard([d.dealId, 2n]), f.market, "ShardSettled", [
-        d.dealId,
-        2,
-        65_536n * 12n + 4n * UNIT,
-      ]);
+      await assertions.emitWithArgs(
+        f.market.write.settleShard([d.dealId, 2n]),
+        f.market,
+        "ShardSettled",
+        [d.dealId, 2, 65_536n * 12n + 4n * UNIT],
+      );
     });
 
     it("rejects open windows, proven, idle, unregistered and already-reported epochs", async function () {
@@ -99,10 +113,12 @@ describe("StorageMarket faults and repair", async function () {
       const m = await marketAs(f, f.spare);
       const p2 = d.providers[2].account.address;
       await nextEpoch(f);
-      await assertions.revertWithCustomErrorWithArgs(m.write.reportMissedEpoch([p2, epoch]), f.market, "MarketNotMissed", [
-        getAddress(p2),
-        epoch,
-      ]);
+      await assertions.revertWithCustomErrorWithArgs(
+        m.write.reportMissedEpoch([p2, epoch]),
+        f.market,
+        "MarketNotMissed",
+        [getAddress(p2), epoch],
+      );
       await nextEpoch(f);
       await assertions.revertWithCustomError(
         m.write.reportMissedEpoch([d.providers[0].account.address, epoch]),
@@ -115,7 +131,11 @@ describe("StorageMarket faults and repair", async function () {
         "MarketNotMissed",
       );
       // The acceptance epoch itself was not owed.
-      await assertions.revertWithCustomError(m.write.reportMissedEpoch([p2, epoch - 1n]), f.market, "MarketNotMissed");
+      await assertions.revertWithCustomError(
+        m.write.reportMissedEpoch([p2, epoch - 1n]),
+        f.market,
+        "MarketNotMissed",
+      );
       await assertions.revertWithCustomErrorWithArgs(
         m.write.reportMissedEpoch([f.outsider.account.address, epoch]),
         f.market,
@@ -123,7 +143,11 @@ describe("StorageMarket faults and repair", async function () {
         [getAddress(f.outsider.account.address)],
       );
       await send(f, m.write.reportMissedEpoch([p2, epoch]));
-      await assertions.revertWithCustomError(m.write.reportMissedEpoch([p2, epoch]), f.market, "MarketNotMissed");
+      await assertions.revertWithCustomError(
+        m.write.reportMissedEpoch([p2, epoch]),
+        f.market,
+        "MarketNotMissed",
+      );
     });
 
     it("epochs after the last shard's end are not owed, however late it is settled", async function () {
@@ -136,8 +160,16 @@ describe("StorageMarket faults and repair", async function () {
       await nextEpoch(f, 6n);
       await send(f, f.market.write.settleShard([d.dealId, 0n]));
       const m = await marketAs(f, f.spare);
-      await assertions.revertWithCustomError(m.write.reportMissedEpoch([p.account.address, end]), f.market, "MarketNotMissed");
-      await assertions.emit(m.write.reportMissedEpoch([p.account.address, end - 1n]), f.market, "EpochMissed");
+      await assertions.revertWithCustomError(
+        m.write.reportMissedEpoch([p.account.address, end]),
+        f.market,
+        "MarketNotMissed",
+      );
+      await assertions.emit(
+        m.write.reportMissedEpoch([p.account.address, end - 1n]),
+        f.market,
+        "EpochMissed",
+      );
     });
 
     it("epochs from the deal's end on are not owed even before settlement; an extension moves the end", async function () {
@@ -147,12 +179,25 @@ describe("StorageMarket faults and repair", async function () {
       const p = f.providers[0];
       const short = await activeDeal(f, { n: 1, k: 1, providers: [p], duration: 2 });
       const end = BigInt((await f.market.read.getDeal([short.dealId])).endEpoch);
-      const extended = await activeDeal(f, { n: 1, k: 1, providers: [f.providers[1]], duration: 2 });
+      const extended = await activeDeal(f, {
+        n: 1,
+        k: 1,
+        providers: [f.providers[1]],
+        duration: 2,
+      });
       await send(f, (await marketAs(f, f.owner)).write.extendDeal([extended.dealId, 3]));
       await nextEpoch(f, 5n);
       const m = await marketAs(f, f.spare);
-      await assertions.revertWithCustomError(m.write.reportMissedEpoch([p.account.address, end]), f.market, "MarketNotMissed");
-      await assertions.emit(m.write.reportMissedEpoch([f.providers[1].account.address, end]), f.market, "EpochMissed");
+      await assertions.revertWithCustomError(
+        m.write.reportMissedEpoch([p.account.address, end]),
+        f.market,
+        "MarketNotMissed",
+      );
+      await assertions.emit(
+        m.write.reportMissedEpoch([f.providers[1].account.address, end]),
+        f.market,
+        "EpochMissed",
+      );
     });
 
     it("after F consecutive misses the provider fails and all its shards are lost", async function () {
@@ -165,10 +210,12 @@ describe("StorageMarket faults and repair", async function () {
       assert.equal(s.status, 1);
       assert.equal(s.lost, true);
       const m = await marketAs(f, f.spare);
-      await assertions.revertWithCustomErrorWithArgs(m.write.reportMissedEpoch([p2, 1n]), f.market, "MarketProviderFailed", [
-        getAddress(p2),
-        v.failedEpoch,
-      ]);
+      await assertions.revertWithCustomErrorWithArgs(
+        m.write.reportMissedEpoch([p2, 1n]),
+        f.market,
+        "MarketProviderFailed",
+        [getAddress(p2), v.failedEpoch],
+      );
       await assertions.revertWithCustomError(
         (await marketAs(f, d.providers[2])).write.submitProof([1n, []]),
         f.market,
@@ -193,7 +240,11 @@ describe("StorageMarket faults and repair", async function () {
         f.market,
         "MarketProviderFailed",
       );
-      await assertions.revertWithCustomError(m.write.challengeShard([d.dealId, 2n]), f.market, "MarketWrongShardStatus");
+      await assertions.revertWithCustomError(
+        m.write.challengeShard([d.dealId, 2n]),
+        f.market,
+        "MarketWrongShardStatus",
+      );
     });
 
     it("emits ProviderFailed with the stake left as the repair pool", async function () {
@@ -208,11 +259,12 @@ describe("StorageMarket faults and repair", async function () {
       await send(f, m.write.reportMissedEpoch([p1, epoch]));
       await send(f, m.write.reportMissedEpoch([p1, epoch + 1n]));
       const cur = await f.market.read.currentEpoch();
-      await assertions.emitWithArgs(m.write.reportMissedEpoch([p1, epoch + 2n]), f.market, "ProviderFailed", [
-        getAddress(p1),
-        cur,
-        minStake(MARKET_DEFAULTS, GIB) - 15n * UNIT,
-      ]);
+      await assertions.emitWithArgs(
+        m.write.reportMissedEpoch([p1, epoch + 2n]),
+        f.market,
+        "ProviderFailed",
+        [getAddress(p1), cur, minStake(MARKET_DEFAULTS, GIB) - 15n * UNIT],
+      );
     });
   });
 
@@ -224,14 +276,16 @@ describe("StorageMarket faults and repair", async function () {
       await nextEpoch(f);
       await proveEpoch(f, p0, book); // epoch + 1: proven, but the loss happens during it
       const rate = (await f.market.read.getDeal([d.dealId])).shardRate;
-      await assertions.emitWithArgs((await marketAs(f, p0)).write.declareLost([d.dealId, 0n]), f.market, "ShardPaid", [
-        d.dealId,
-        0,
-        getAddress(p0.account.address),
-        1n,
-        rate,
-      ]);
-      assert.equal(await f.market.read.provenEpochsBetween([p0.account.address, epoch, epoch + 2n]), 2n);
+      await assertions.emitWithArgs(
+        (await marketAs(f, p0)).write.declareLost([d.dealId, 0n]),
+        f.market,
+        "ShardPaid",
+        [d.dealId, 0, getAddress(p0.account.address), 1n, rate],
+      );
+      assert.equal(
+        await f.market.read.provenEpochsBetween([p0.account.address, epoch, epoch + 2n]),
+        2n,
+      );
     });
 
     it("slashes the smaller penalty into the shard's repair reward", async function () {
@@ -253,11 +307,12 @@ describe("StorageMarket faults and repair", async function () {
       assert.equal(v.activeShards, 0);
       assert.equal(v.used, 0n);
       // It may not leave before its last owed epoch (this one) is reportable.
-      await assertions.revertWithCustomErrorWithArgs(m.write.leave(), f.market, "MarketProviderBusy", [
-        getAddress(p0.account.address),
-        0,
-        0n,
-      ]);
+      await assertions.revertWithCustomErrorWithArgs(
+        m.write.leave(),
+        f.market,
+        "MarketProviderBusy",
+        [getAddress(p0.account.address), 0, 0n],
+      );
       const e = await f.market.read.currentEpoch();
       await nextEpoch(f, 2n);
       await assertions.revertWithCustomError(
@@ -266,11 +321,12 @@ describe("StorageMarket faults and repair", async function () {
         "MarketNotMissed",
       );
       await send(f, m.write.leave());
-      await assertions.revertWithCustomErrorWithArgs(m.write.declareLost([d.dealId, 0n]), f.market, "MarketWrongShardStatus", [
-        d.dealId,
-        0n,
-        2,
-      ]);
+      await assertions.revertWithCustomErrorWithArgs(
+        m.write.declareLost([d.dealId, 0n]),
+        f.market,
+        "MarketWrongShardStatus",
+        [d.dealId, 0n, 2],
+      );
     });
 
     it("rejects other callers and ended deals", async function () {
@@ -295,22 +351,28 @@ describe("StorageMarket faults and repair", async function () {
       const { f, d } = await loadFixture(dealFixture);
       const c = await marketAs(f, f.owner);
       const cur = await f.market.read.currentEpoch();
-      await assertions.emitWithArgs(c.write.challengeShard([d.dealId, 1n]), f.market, "ShardChallenged", [
-        d.dealId,
-        1,
-        getAddress(f.owner.account.address),
-        Number(cur + 1n),
-      ]);
-      await assertions.revertWithCustomErrorWithArgs(c.write.challengeShard([d.dealId, 1n]), f.market, "MarketChallengeOpen", [
-        d.dealId,
-        1n,
-      ]);
+      await assertions.emitWithArgs(
+        c.write.challengeShard([d.dealId, 1n]),
+        f.market,
+        "ShardChallenged",
+        [d.dealId, 1, getAddress(f.owner.account.address), Number(cur + 1n)],
+      );
+      await assertions.revertWithCustomErrorWithArgs(
+        c.write.challengeShard([d.dealId, 1n]),
+        f.market,
+        "MarketChallengeOpen",
+        [d.dealId, 1n],
+      );
       await assertions.revertWithCustomError(
         (await marketAs(f, d.providers[1])).write.declareLost([d.dealId, 1n]),
         f.market,
         "MarketChallengeOpen",
       );
-      await assertions.revertWithCustomError(f.market.write.settleShard([d.dealId, 1n]), f.market, "MarketChallengeOpen");
+      await assertions.revertWithCustomError(
+        f.market.write.settleShard([d.dealId, 1n]),
+        f.market,
+        "MarketChallengeOpen",
+      );
       const p1 = await marketAs(f, d.providers[1]);
       // The seed is that of the next epoch: unknown when the challenge was made.
       await assertions.revertWithCustomErrorWithArgs(
@@ -322,7 +384,13 @@ describe("StorageMarket faults and repair", async function () {
       await nextEpoch(f);
       await fixSeed(f);
       const { segment, path } = await drawnProof(f, d, 1);
-      const index = Number(await f.market.read.drawnSegment([d.dealId, 1n, "0x0000000000000000000000000000000000000000"]));
+      const index = Number(
+        await f.market.read.drawnSegment([
+          d.dealId,
+          1n,
+          "0x0000000000000000000000000000000000000000",
+        ]),
+      );
       const wrong = segmentProof(d.trees[1], (index + 1) % 128);
       await assertions.revertWithCustomErrorWithArgs(
         p1.write.answerChallenge([d.dealId, 1n, wrong.segment, wrong.path]),
@@ -330,11 +398,12 @@ describe("StorageMarket faults and repair", async function () {
         "MarketInvalidProof",
         [0n],
       );
-      await assertions.emitWithArgs(p1.write.answerChallenge([d.dealId, 1n, segment, path]), f.market, "ChallengeAnswered", [
-        d.dealId,
-        1,
-        getAddress(d.providers[1].account.address),
-      ]);
+      await assertions.emitWithArgs(
+        p1.write.answerChallenge([d.dealId, 1n, segment, path]),
+        f.market,
+        "ChallengeAnswered",
+        [d.dealId, 1, getAddress(d.providers[1].account.address)],
+      );
       assert.equal(await f.market.read.balanceOf([d.providers[1].account.address]), 1n * UNIT);
       await assertions.revertWithCustomErrorWithArgs(
         p1.write.answerChallenge([d.dealId, 1n, segment, path]),
@@ -342,7 +411,11 @@ describe("StorageMarket faults and repair", async function () {
         "MarketNoChallenge",
         [d.dealId, 1n],
       );
-      await assertions.revertWithCustomError(f.market.write.finalizeChallenge([d.dealId, 1n]), f.market, "MarketNoChallenge");
+      await assertions.revertWithCustomError(
+        f.market.write.finalizeChallenge([d.dealId, 1n]),
+        f.market,
+        "MarketNoChallenge",
+      );
     });
 
     it("unanswered: fee back plus bounty to the challenger, holder slashed, shard lost", async function () {
@@ -366,7 +439,12 @@ describe("StorageMarket faults and repair", async function () {
       );
       const before = await f.market.read.balanceOf([f.owner.account.address]);
       const tx = f.market.write.finalizeChallenge([d.dealId, 1n]);
-      await assertions.emitWithArgs(tx, f.market, "ChallengeFailed", [d.dealId, 1, getAddress(f.owner.account.address), 2n * UNIT]);
+      await assertions.emitWithArgs(tx, f.market, "ChallengeFailed", [
+        d.dealId,
+        1,
+        getAddress(f.owner.account.address),
+        2n * UNIT,
+      ]);
       const s = await f.market.read.getShard([d.dealId, 1n]);
       assert.equal(s.status, 2);
       assert.equal(s.repairReward, 8n * UNIT);
@@ -379,14 +457,19 @@ describe("StorageMarket faults and repair", async function () {
       });
       const d = await createTestDeal(f, { duration: 1 });
       const c = await marketAs(f, f.owner);
-      await assertions.revertWithCustomErrorWithArgs(c.write.challengeShard([d.dealId, 0n]), f.market, "MarketWrongShardStatus", [
-        d.dealId,
-        0n,
-        0,
-      ]);
+      await assertions.revertWithCustomErrorWithArgs(
+        c.write.challengeShard([d.dealId, 0n]),
+        f.market,
+        "MarketWrongShardStatus",
+        [d.dealId, 0n, 0],
+      );
       const live = await activeDeal(f, { duration: 1 });
       await nextEpoch(f, 2n);
-      await assertions.revertWithCustomError(c.write.challengeShard([live.dealId, 0n]), f.market, "MarketDealEnded");
+      await assertions.revertWithCustomError(
+        c.write.challengeShard([live.dealId, 0n]),
+        f.market,
+        "MarketDealEnded",
+      );
     });
   });
 
@@ -397,20 +480,30 @@ describe("StorageMarket faults and repair", async function () {
       const m = await marketAs(f, spare);
       // A provider holding another shard of the deal is not eligible.
       await assertions.revertWithCustomErrorWithArgs(
-        (await marketAs(f, d.providers[0])).write.claimRepair([d.dealId, 2n, d.roots, d.providerAddrs]),
+        (await marketAs(f, d.providers[0])).write.claimRepair([
+          d.dealId,
+          2n,
+          d.roots,
+          d.providerAddrs,
+        ]),
         f.market,
         "MarketRepairIneligible",
         [getAddress(d.providers[0].account.address), 0n],
       );
       const cur = await f.market.read.currentEpoch();
-      await assertions.emitWithArgs(m.write.claimRepair([d.dealId, 2n, d.roots, d.providerAddrs]), f.market, "RepairClaimed", [
-        d.dealId,
-        2,
-        getAddress(spare.account.address),
-        Number(cur + 1n),
-      ]);
+      await assertions.emitWithArgs(
+        m.write.claimRepair([d.dealId, 2n, d.roots, d.providerAddrs]),
+        f.market,
+        "RepairClaimed",
+        [d.dealId, 2, getAddress(spare.account.address), Number(cur + 1n)],
+      );
       await assertions.revertWithCustomErrorWithArgs(
-        (await marketAs(f, f.providers[5])).write.claimRepair([d.dealId, 2n, d.roots, d.providerAddrs]),
+        (await marketAs(f, f.providers[5])).write.claimRepair([
+          d.dealId,
+          2n,
+          d.roots,
+          d.providerAddrs,
+        ]),
         f.market,
         "MarketRepairClaimed",
         [getAddress(spare.account.address), getAddress(f.providers[5].account.address)],
@@ -436,17 +529,19 @@ describe("StorageMarket faults and repair", async function () {
         "MarketInvalidProof",
       );
       const pool = minStake(MARKET_DEFAULTS, GIB) - 5n * UNIT;
-      await assertions.emitWithArgs(m.write.completeRepair([d.dealId, 2n, segment, path]), f.market, "ShardRepaired", [
-        d.dealId,
-        2,
-        getAddress(spare.account.address),
-        0n,
-        pool,
-      ]);
+      await assertions.emitWithArgs(
+        m.write.completeRepair([d.dealId, 2n, segment, path]),
+        f.market,
+        "ShardRepaired",
+        [d.dealId, 2, getAddress(spare.account.address), 0n, pool],
+      );
       const s = await f.market.read.getShard([d.dealId, 2n]);
       assert.equal(s.provider, getAddress(spare.account.address));
       assert.equal(s.lost, false);
-      assert.equal((await f.market.read.getProvider([d.providers[2].account.address])).activeShards, 0);
+      assert.equal(
+        (await f.market.read.getProvider([d.providers[2].account.address])).activeShards,
+        0,
+      );
       // The repairer proves from the next epoch and is paid for it.
       await nextEpoch(f);
       await proveEpoch(f, spare, book);
@@ -487,7 +582,11 @@ describe("StorageMarket faults and repair", async function () {
         "MarketSeedNotFixed",
       );
       await nextEpoch(f, 12n);
-      await assertions.revertWithCustomError(m.write.completeRepair([d.dealId, 0n, "0x", []]), f.market, "MarketDealEnded");
+      await assertions.revertWithCustomError(
+        m.write.completeRepair([d.dealId, 0n, "0x", []]),
+        f.market,
+        "MarketDealEnded",
+      );
       // Settlement releases the claimant's reserved capacity.
       await nextEpoch(f);
       await send(f, f.market.write.settleShard([d.dealId, 0n]));
@@ -497,24 +596,38 @@ describe("StorageMarket faults and repair", async function () {
     it("rejects shards that are not lost and ended deals", async function () {
       const { f, d } = await loadFixture(dealFixture);
       const m = await marketAs(f, f.spare);
-      await assertions.revertWithCustomErrorWithArgs(m.write.claimRepair([d.dealId, 1n, d.roots, d.providerAddrs]), f.market, "MarketWrongShardStatus", [
-        d.dealId,
-        1n,
-        1,
-      ]);
-      await assertions.revertWithCustomError(m.write.completeRepair([d.dealId, 1n, "0x", []]), f.market, "MarketRepairClaimed");
+      await assertions.revertWithCustomErrorWithArgs(
+        m.write.claimRepair([d.dealId, 1n, d.roots, d.providerAddrs]),
+        f.market,
+        "MarketWrongShardStatus",
+        [d.dealId, 1n, 1],
+      );
+      await assertions.revertWithCustomError(
+        m.write.completeRepair([d.dealId, 1n, "0x", []]),
+        f.market,
+        "MarketRepairClaimed",
+      );
       await send(f, (await marketAs(f, d.providers[0])).write.declareLost([d.dealId, 0n]));
       await nextEpoch(f, 12n);
-      await assertions.revertWithCustomError(m.write.claimRepair([d.dealId, 0n, d.roots, d.providerAddrs]), f.market, "MarketDealEnded");
-      await assertions.revertWithCustomError(f.market.write.settleShard([d.dealId, 0n]), f.market, "MarketDealEnded");
+      await assertions.revertWithCustomError(
+        m.write.claimRepair([d.dealId, 0n, d.roots, d.providerAddrs]),
+        f.market,
+        "MarketDealEnded",
+      );
+      await assertions.revertWithCustomError(
+        f.market.write.settleShard([d.dealId, 0n]),
+        f.market,
+        "MarketDealEnded",
+      );
       await nextEpoch(f);
       // At the end the unused repair reward goes to the owner.
       const rate = (await f.market.read.getDeal([d.dealId])).shardRate;
-      await assertions.emitWithArgs(f.market.write.settleShard([d.dealId, 0n]), f.market, "ShardSettled", [
-        d.dealId,
-        0,
-        rate * 12n + 2n * UNIT,
-      ]);
+      await assertions.emitWithArgs(
+        f.market.write.settleShard([d.dealId, 0n]),
+        f.market,
+        "ShardSettled",
+        [d.dealId, 0, rate * 12n + 2n * UNIT],
+      );
     });
 
     it("a repair closes a challenge left open on the failed holder, refunding the challenger", async function () {
@@ -528,7 +641,13 @@ describe("StorageMarket faults and repair", async function () {
         await proveEpoch(f, d.providers[1], book);
       }
       await nextEpoch(f, 2n);
-      await send(f, (await marketAs(f, f.spare)).write.reportMissedEpoch([d.providers[2].account.address, epoch + 2n]));
+      await send(
+        f,
+        (await marketAs(f, f.spare)).write.reportMissedEpoch([
+          d.providers[2].account.address,
+          epoch + 2n,
+        ]),
+      );
       const before = await f.market.read.balanceOf([f.owner.account.address]);
       await assertions.emitWithArgs(repairAs(f, d, 2), f.market, "ChallengeFailed", [
         d.dealId,
@@ -540,17 +659,30 @@ describe("StorageMarket faults and repair", async function () {
       assert.equal(s.challenger, "0x0000000000000000000000000000000000000000");
       assert.equal(s.provider, getAddress(f.spare.account.address));
       // The owner got the fee back (and the failed holder's missed-epoch credit).
-      assert.ok((await f.market.read.balanceOf([f.owner.account.address])) >= before + MARKET_DEFAULTS.targetedChallengeFee);
-      await assertions.revertWithCustomError(f.market.write.finalizeChallenge([d.dealId, 2n]), f.market, "MarketNoChallenge");
+      assert.ok(
+        (await f.market.read.balanceOf([f.owner.account.address])) >=
+          before + MARKET_DEFAULTS.targetedChallengeFee,
+      );
+      await assertions.revertWithCustomError(
+        f.market.write.finalizeChallenge([d.dealId, 2n]),
+        f.market,
+        "MarketNoChallenge",
+      );
     });
 
     it("settling a failed holder's shard at the end releases a pending repair claim", async function () {
       const { f, d } = await loadFixture(failedFixture);
-      await send(f, (await marketAs(f, f.spare)).write.claimRepair([d.dealId, 2n, d.roots, d.providerAddrs]));
+      await send(
+        f,
+        (await marketAs(f, f.spare)).write.claimRepair([d.dealId, 2n, d.roots, d.providerAddrs]),
+      );
       assert.equal((await f.market.read.getProvider([f.spare.account.address])).used, 65_536n);
       await nextEpoch(f, 12n);
       await send(f, f.market.write.settleShard([d.dealId, 2n]));
-      assert.equal((await f.market.read.getShard([d.dealId, 2n])).repairClaimant, "0x0000000000000000000000000000000000000000");
+      assert.equal(
+        (await f.market.read.getShard([d.dealId, 2n])).repairClaimant,
+        "0x0000000000000000000000000000000000000000",
+      );
       assert.equal((await f.market.read.getProvider([f.spare.account.address])).used, 0n);
     });
 
@@ -559,14 +691,18 @@ describe("StorageMarket faults and repair", async function () {
       await nextEpoch(f, 12n);
       const rate = (await f.market.read.getDeal([d.dealId])).shardRate;
       const pool = minStake(MARKET_DEFAULTS, GIB) - 5n * UNIT;
-      await assertions.emitWithArgs(f.market.write.settleShard([d.dealId, 2n]), f.market, "ShardSettled", [
-        d.dealId,
-        2,
-        rate * 12n + 4n * UNIT + pool,
-      ]);
+      await assertions.emitWithArgs(
+        f.market.write.settleShard([d.dealId, 2n]),
+        f.market,
+        "ShardSettled",
+        [d.dealId, 2, rate * 12n + 4n * UNIT + pool],
+      );
       const p2 = await marketAs(f, d.providers[2]);
       await send(f, p2.write.leave());
-      assert.equal((await f.market.read.getProvider([d.providers[2].account.address])).registered, false);
+      assert.equal(
+        (await f.market.read.getProvider([d.providers[2].account.address])).registered,
+        false,
+      );
     });
   });
 
@@ -575,7 +711,10 @@ describe("StorageMarket faults and repair", async function () {
       const f = await loadFixture(async function plain() {
         return deployMarket(viem, networkHelpers, { providerCount: 1 });
       });
-      const ext = await viem.getContractAt("StorageMarketExtension", await f.market.read.extension());
+      const ext = await viem.getContractAt(
+        "StorageMarketExtension",
+        await f.market.read.extension(),
+      );
       await assertions.revertWithCustomError(ext.write.cancelDeal([1n]), ext, "MarketDirectCall");
     });
   });
@@ -584,7 +723,12 @@ describe("StorageMarket faults and repair", async function () {
     it("a hostile token cannot re-enter withdraw or createDeal", async function () {
       const [deployer, gov, provider] = await viem.getWalletClients();
       const hostile = await viem.deployContract("ReentrantToken");
-      const membership = await viem.deployContract("CoopMembership", [hostile.address, 10n, 60n, gov.account.address]);
+      const membership = await viem.deployContract("CoopMembership", [
+        hostile.address,
+        10n,
+        60n,
+        gov.account.address,
+      ]);
       const treasury = await viem.deployContract("PatronageTreasury", [
         hostile.address,
         membership.address,
@@ -594,7 +738,11 @@ describe("StorageMarket faults and repair", async function () {
         1n,
         deployer.account.address,
       ]);
-      const ext = await viem.deployContract("StorageMarketExtension", [hostile.address, membership.address, treasury.address]);
+      const ext = await viem.deployContract("StorageMarketExtension", [
+        hostile.address,
+        membership.address,
+        treasury.address,
+      ]);
       const market = await viem.deployContract("StorageMarket", [
         hostile.address,
         membership.address,
@@ -607,11 +755,22 @@ describe("StorageMarket faults and repair", async function () {
       const f = { viem };
       await send(f, treasury.write.setRecorder([market.address]));
       await send(f, hostile.write.mint([provider.account.address, 10n ** 12n]));
-      const tokenP = await viem.getContractAt("ReentrantToken", hostile.address, { client: { wallet: provider } });
+      const tokenP = await viem.getContractAt("ReentrantToken", hostile.address, {
+        client: { wallet: provider },
+      });
       await send(f, tokenP.write.approve([membership.address, maxUint256]));
       await send(f, tokenP.write.approve([market.address, maxUint256]));
-      await send(f, (await viem.getContractAt("CoopMembership", membership.address, { client: { wallet: provider } })).write.join());
-      const m = await viem.getContractAt("StorageMarket", market.address, { client: { wallet: provider } });
+      await send(
+        f,
+        (
+          await viem.getContractAt("CoopMembership", membership.address, {
+            client: { wallet: provider },
+          })
+        ).write.join(),
+      );
+      const m = await viem.getContractAt("StorageMarket", market.address, {
+        client: { wallet: provider },
+      });
       const stake = minStake(MARKET_DEFAULTS, GIB);
       await send(f, m.write.register(["x", [], GIB, stake]));
       const withdrawData = encodeFunctionData({ abi: market.abi, functionName: "withdraw" });
@@ -635,7 +794,11 @@ describe("StorageMarket faults and repair", async function () {
       await send(f, hostile.write.arm(["0x0000000000000000000000000000000000000000", "0x"]));
       await send(f, m.write.leave());
       await send(f, hostile.write.arm([market.address, withdrawData]));
-      await assertions.revertWithCustomError(m.write.withdraw(), market, "ReentrancyGuardReentrantCall");
+      await assertions.revertWithCustomError(
+        m.write.withdraw(),
+        market,
+        "ReentrancyGuardReentrantCall",
+      );
       // Disarmed, the single withdrawal pays exactly the stake.
       await send(f, hostile.write.arm(["0x0000000000000000000000000000000000000000", "0x"]));
       const before = await hostile.read.balanceOf([provider.account.address]);

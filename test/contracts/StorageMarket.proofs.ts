@@ -62,14 +62,19 @@ describe("StorageMarket proofs and payment", async function () {
       await fixSeed(f);
       const proofs = await buildEpochProof(f, p.account.address, epoch, book);
       assert.equal(proofs.length, 5);
-      await assertions.emitWithArgs((await marketAs(f, p)).write.submitProof([epoch, proofs]), f.market, "EpochProven", [
-        getAddress(p.account.address),
-        epoch,
-      ]);
+      await assertions.emitWithArgs(
+        (await marketAs(f, p)).write.submitProof([epoch, proofs]),
+        f.market,
+        "EpochProven",
+        [getAddress(p.account.address), epoch],
+      );
       const v = await f.market.read.getProvider([p.account.address]);
       assert.equal(BigInt(v.lastProvenEpoch), epoch);
       assert.equal(v.provenEpochs, 1n);
-      assert.equal(await f.market.read.provenEpochsBetween([p.account.address, epoch, epoch + 1n]), 1n);
+      assert.equal(
+        await f.market.read.provenEpochsBetween([p.account.address, epoch, epoch + 1n]),
+        1n,
+      );
     });
 
     it("challenges land across the whole proof set, and each entry hint is checked in O(1)", async function () {
@@ -108,7 +113,9 @@ describe("StorageMarket proofs and payment", async function () {
       const proofs = await buildEpochProof(f, p.account.address, epoch, book);
       const [leaves] = await f.market.read.getEpochChallenges([p.account.address, epoch]);
       const other = Number((leaves[2] + 1n) % 128n);
-      const wrong = proofs.map((x, i) => (i === 2 ? { entry: x.entry, ...segmentProof(d.trees[0], other) } : x));
+      const wrong = proofs.map((x, i) =>
+        i === 2 ? { entry: x.entry, ...segmentProof(d.trees[0], other) } : x,
+      );
       await assertions.revertWithCustomErrorWithArgs(
         (await marketAs(f, p)).write.submitProof([epoch, wrong]),
         f.market,
@@ -117,7 +124,9 @@ describe("StorageMarket proofs and payment", async function () {
       );
       // The right segment with a path from elsewhere fails too.
       const mixed = proofs.map((x, i) =>
-        i === 1 ? { ...x, path: segmentProof(d.trees[0], Number((leaves[1] + 2n) % 128n)).path } : x,
+        i === 1
+          ? { ...x, path: segmentProof(d.trees[0], Number((leaves[1] + 2n) % 128n)).path }
+          : x,
       );
       await assertions.revertWithCustomErrorWithArgs(
         (await marketAs(f, p)).write.submitProof([epoch, mixed]),
@@ -153,10 +162,17 @@ describe("StorageMarket proofs and payment", async function () {
       const { f, d, epoch, book } = await loadFixture(dealFixture);
       const p = d.providers[0];
       const m = await marketAs(f, p);
-      const dummy = Array.from({ length: 5 }, () => ({ entry: 0n, segment: "0x" as const, path: [] }));
-      await assertions.revertWithCustomErrorWithArgs(m.write.submitProof([epoch, dummy]), f.market, "MarketSeedNotFixed", [
-        epoch,
-      ]);
+      const dummy = Array.from({ length: 5 }, () => ({
+        entry: 0n,
+        segment: "0x" as const,
+        path: [],
+      }));
+      await assertions.revertWithCustomErrorWithArgs(
+        m.write.submitProof([epoch, dummy]),
+        f.market,
+        "MarketSeedNotFixed",
+        [epoch],
+      );
       // Same block: fix the seed and prove in one block (the proof is computed by simulation).
       await provider.request({ method: "evm_setAutomine", params: [false] });
       try {
@@ -164,13 +180,22 @@ describe("StorageMarket proofs and payment", async function () {
         const proofHash = await m.write.submitProof([epoch, dummy], { gas: 2_000_000n });
         await networkHelpers.mine();
         const publicClient = await viem.getPublicClient();
-        assert.equal((await publicClient.getTransactionReceipt({ hash: fixHash })).status, "success");
-        assert.equal((await publicClient.getTransactionReceipt({ hash: proofHash })).status, "reverted");
+        assert.equal(
+          (await publicClient.getTransactionReceipt({ hash: fixHash })).status,
+          "success",
+        );
+        assert.equal(
+          (await publicClient.getTransactionReceipt({ hash: proofHash })).status,
+          "reverted",
+        );
       } finally {
         await provider.request({ method: "evm_setAutomine", params: [true] });
       }
       // From the next block on it is accepted.
-      await send(f, m.write.submitProof([epoch, await buildEpochProof(f, p.account.address, epoch, book)]));
+      await send(
+        f,
+        m.write.submitProof([epoch, await buildEpochProof(f, p.account.address, epoch, book)]),
+      );
     });
 
     it("accepts epoch e during e + 1, but not later, and never a future epoch", async function () {
@@ -180,10 +205,12 @@ describe("StorageMarket proofs and payment", async function () {
       await nextEpoch(f);
       const m = await marketAs(f, p);
       const proofs = await buildEpochProof(f, p.account.address, epoch, book);
-      await assertions.revertWithCustomErrorWithArgs(m.write.submitProof([epoch + 2n, proofs]), f.market, "MarketProofWindowClosed", [
-        epoch + 2n,
-        epoch + 1n,
-      ]);
+      await assertions.revertWithCustomErrorWithArgs(
+        m.write.submitProof([epoch + 2n, proofs]),
+        f.market,
+        "MarketProofWindowClosed",
+        [epoch + 2n, epoch + 1n],
+      );
       await send(f, m.write.submitProof([epoch, proofs]));
       // Provider 1 waits too long.
       await nextEpoch(f);
@@ -264,7 +291,10 @@ describe("StorageMarket proofs and payment", async function () {
       for (const leaf of window) assert.ok(leaf < 256n);
       const [current] = await f.market.read.getEpochChallenges([p.account.address, after]);
       for (const leaf of current) assert.ok(leaf < 384n);
-      assert.deepEqual(await f.market.read.getEpochChallenges([p.account.address, epoch]), [[], []]);
+      assert.deepEqual(await f.market.read.getEpochChallenges([p.account.address, epoch]), [
+        [],
+        [],
+      ]);
     });
 
     it("treats a challenge that lands in a hole (shard no longer held) as answered", async function () {
@@ -313,25 +343,41 @@ describe("StorageMarket proofs and payment", async function () {
       assert.equal((await m.read.getShard([d.dealId, 0n])).status, 1);
       await nextEpoch(f);
       const ownerBefore = await m.read.balanceOf([f.owner.account.address]);
-      await assertions.emitWithArgs(m.write.settleShard([d.dealId, 1n]), m, "ShardSettled", [d.dealId, 1, rate * (duration / 2n)]);
-      await assertions.emitWithArgs(m.write.settleShard([d.dealId, 2n]), m, "ShardSettled", [d.dealId, 2, rate * duration]);
+      await assertions.emitWithArgs(m.write.settleShard([d.dealId, 1n]), m, "ShardSettled", [
+        d.dealId,
+        1,
+        rate * (duration / 2n),
+      ]);
+      await assertions.emitWithArgs(m.write.settleShard([d.dealId, 2n]), m, "ShardSettled", [
+        d.dealId,
+        2,
+        rate * duration,
+      ]);
       await send(f, m.write.settleShard([d.dealId, 0n]));
       assert.equal(await m.read.balanceOf([d.providers[0].account.address]), rate * duration);
-      assert.equal(await m.read.balanceOf([d.providers[1].account.address]), rate * (duration / 2n));
+      assert.equal(
+        await m.read.balanceOf([d.providers[1].account.address]),
+        rate * (duration / 2n),
+      );
       assert.equal(await m.read.balanceOf([d.providers[2].account.address]), 0n);
-      assert.equal(await m.read.balanceOf([f.owner.account.address]), ownerBefore + rate * (duration / 2n) + rate * duration);
-      for (let i = 0; i < 3; i++) assert.equal((await m.read.getShard([d.dealId, BigInt(i)])).status, 3);
+      assert.equal(
+        await m.read.balanceOf([f.owner.account.address]),
+        ownerBefore + rate * (duration / 2n) + rate * duration,
+      );
+      for (let i = 0; i < 3; i++)
+        assert.equal((await m.read.getShard([d.dealId, BigInt(i)])).status, 3);
       const v = await m.read.getProvider([d.providers[0].account.address]);
       assert.equal(v.activeShards, 0);
       assert.equal(v.used, 0n);
       const [balances, escrow, stakes, pools] = await m.read.totals();
       assert.equal(escrow, 0n);
       assert.equal(balances + stakes + pools, await f.coop.token.read.balanceOf([m.address]));
-      await assertions.revertWithCustomErrorWithArgs(m.write.settleShard([d.dealId, 0n]), m, "MarketWrongShardStatus", [
-        d.dealId,
-        0n,
-        3,
-      ]);
+      await assertions.revertWithCustomErrorWithArgs(
+        m.write.settleShard([d.dealId, 0n]),
+        m,
+        "MarketWrongShardStatus",
+        [d.dealId, 0n, 3],
+      );
       // The provider's earnings count as patronage.
       const period = await f.coop.treasury.read.currentPeriod();
       const pat = await f.coop.treasury.read.getPatronage([period, d.providers[0].account.address]);
@@ -361,9 +407,18 @@ describe("StorageMarket proofs and payment", async function () {
     it("refunds an unaccepted shard at the end, and waits until then", async function () {
       const f = await loadFixture(marketFixture);
       const d = await createTestDeal(f, { duration: 2 });
-      await assertions.revertWithCustomError(f.market.write.settleShard([d.dealId, 0n]), f.market, "MarketDealEnded");
+      await assertions.revertWithCustomError(
+        f.market.write.settleShard([d.dealId, 0n]),
+        f.market,
+        "MarketDealEnded",
+      );
       await nextEpoch(f, 4n);
-      await assertions.emitWithArgs(f.market.write.settleShard([d.dealId, 0n]), f.market, "ShardSettled", [d.dealId, 0, 4096n * 2n]);
+      await assertions.emitWithArgs(
+        f.market.write.settleShard([d.dealId, 0n]),
+        f.market,
+        "ShardSettled",
+        [d.dealId, 0, 4096n * 2n],
+      );
     });
 
     it("after cancellation pays the epochs before it and refunds nothing twice", async function () {

@@ -55,7 +55,7 @@ contract MarketHandler is Test {
         dataOwner = owner_;
         reporter = rep;
         repairer = repairer_;
-        (,, uint32 length) = market_.epochClock();
+        (, , uint32 length) = market_.epochClock();
         epochLength = length;
         for (uint256 i = 0; i < providers_.length; ++i) actors.push(providers_[i]);
         actors.push(owner_);

@@ -10,11 +10,14 @@ interface IMembershipJoin {
 }
 
 interface IMarketWrite {
-    function register(string calldata endpoint, string[] calldata multiaddrs, uint64 capacity, uint256 stake)
-        external;
+    function register(string calldata endpoint, string[] calldata multiaddrs, uint64 capacity, uint256 stake) external;
     function createDeal(IStorageMarket.DealRequest calldata req) external returns (uint256);
-    function acceptShard(uint256 dealId, uint256 shard, bytes32[] calldata roots, address[] calldata providers)
-        external;
+    function acceptShard(
+        uint256 dealId,
+        uint256 shard,
+        bytes32[] calldata roots,
+        address[] calldata providers
+    ) external;
 }
 
 /// @title MarketBulkProvider

@@ -44,7 +44,8 @@ export function buildSegmentTree(data: Uint8Array): SegmentTree {
   while (levels[levels.length - 1].length > 1) {
     const prev = levels[levels.length - 1];
     const next: Buffer[] = [];
-    for (let i = 0; i < prev.length; i += 2) next.push(sha256(Uint8Array.of(1), prev[i], prev[i + 1]));
+    for (let i = 0; i < prev.length; i += 2)
+      next.push(sha256(Uint8Array.of(1), prev[i], prev[i + 1]));
     levels.push(next);
   }
   return {
@@ -58,7 +59,8 @@ export function buildSegmentTree(data: Uint8Array): SegmentTree {
 
 /** The proof (segment and sibling path, leaf level first) for the segment at `index`. */
 export function segmentProof(tree: SegmentTree, index: number): { segment: Hex; path: Hex[] } {
-  if (index < 0 || index >= tree.leafCount) throw new RangeError(`index ${index} outside 0..${tree.leafCount - 1}`);
+  if (index < 0 || index >= tree.leafCount)
+    throw new RangeError(`index ${index} outside 0..${tree.leafCount - 1}`);
   const path: Hex[] = [];
   for (let l = 0; l < tree.levels.length - 1; l++) path.push(hex(tree.levels[l][(index >> l) ^ 1]));
   return { segment: hex(tree.segments[index]), path };
