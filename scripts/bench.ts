@@ -68,9 +68,10 @@ function gasBench(): { results: BenchResult[]; table: string } {
     COOP_GAS_REPORT: scenarios,
   });
   const results = existsSync(scenarios) ? parseResults(readFileSync(scenarios, "utf8")) : [];
-  // Hardhat prints its gas-stats tables after the test summary.
-  const start = output.search(/^.*Gas Usage|^.*gas usage/im);
-  const table = start >= 0 ? output.slice(start).trim() : output.trim();
+  // Hardhat prints its gas-stats tables after the test summary; the box opens a line above the title.
+  const title = output.search(/^.*Gas Usage|^.*gas usage/im);
+  const table =
+    title >= 0 ? output.slice(output.lastIndexOf("\n", title - 2) + 1).trim() : output.trim();
   return { results, table };
 }
 
@@ -171,4 +172,5 @@ const docPath = join(root, "docs/benchmarks.md");
 let doc = readFileSync(docPath, "utf8");
 for (const [name, body] of Object.entries(sections)) doc = replaceSection(doc, name, body);
 writeFileSync(docPath, doc);
+run(join(root, "node_modules/.bin/prettier"), ["--write", docPath]);
 console.log(`\n${fresh.length} figures → bench/results.json and docs/benchmarks.md`);
