@@ -8,26 +8,31 @@ import { configVariable, defineConfig } from "hardhat/config";
 const require = createRequire(import.meta.url);
 const SOLC_VERSION = "0.8.30";
 const solcPath = require.resolve("solc/soljson.js");
+// One compiler setting for tests and deployments: what is tested is what is deployed, and
+// `ignition deploy` (which builds with the "production" profile) reuses the test build.
+const compiler = {
+  version: SOLC_VERSION,
+  path: solcPath,
+  settings: {
+    optimizer: { enabled: true, runs: 200 },
+    evmVersion: "prague",
+    viaIR: false,
+  },
+};
 
 export default defineConfig({
   plugins: [hardhatToolboxViemPlugin],
   solidity: {
-    profiles: {
-      default: {
-        version: SOLC_VERSION,
-        path: solcPath,
-        settings: {
-          optimizer: { enabled: true, runs: 200 },
-          evmVersion: "prague",
-          viaIR: false,
-        },
-      },
-    },
+    profiles: { default: compiler, production: compiler },
   },
   paths: {
     sources: "contracts",
     tests: { nodejs: "test/contracts", solidity: "contracts/test" },
   },
+  // scripts/dev.ts polls its loopback chain fast; real networks keep Ignition's defaults.
+  ignition: process.env.COOP_IGNITION_POLL_MS
+    ? { blockPollingInterval: Number(process.env.COOP_IGNITION_POLL_MS) }
+    : {},
   networks: {
     // `hardhat node` / scripts/dev.ts serve this chain on 127.0.0.1:8545.
     localhost: {

@@ -27,6 +27,7 @@ const childEnv = {
   ...process.env,
   PATH: `${join(root, "node_modules/.bin")}:${process.env.PATH ?? ""}`,
   COOP_CHAIN_PORT: opts.port,
+  COOP_IGNITION_POLL_MS: "50",
 };
 
 function stopAll(code: number): never {
@@ -95,7 +96,17 @@ const id = await startChain();
 rmSync(join(root, `ignition/deployments/chain-${id}`), { recursive: true, force: true });
 console.log("▶ deploying the co-op's contracts");
 await run(
-  ["ignition", "deploy", "ignition/modules/CoopCloudLocal.ts", "--network", "localhost"],
+  [
+    "ignition",
+    "deploy",
+    "ignition/modules/CoopCloudLocal.ts",
+    "--network",
+    "localhost",
+    // The test build (already made above) rather than an isolated production build: a local
+    // chain needs no verifiable artifacts, and the production build takes a minute here.
+    "--build-profile",
+    "default",
+  ],
   "ignition deploy",
 ).catch((e: Error) => fail(e.message));
 exportContracts();
