@@ -478,8 +478,8 @@ contract StorageMarket is StorageMarketBase, Ownable, ReentrancyGuardTransient {
         _delegate();
     }
 
-    /// @notice An eligible provider (registered member, not holding another shard of the
-    /// deal) claims a lost shard. It must prove the shard from the seed of the next epoch
+    /// @notice An eligible provider (registered member, not the holder that lost the shard, not
+    /// holding another shard of the deal) claims a lost shard. It must prove the shard from the seed of the next epoch
     /// within the repair window, or the claim lapses and anyone eligible may claim.
     /// @param dealId The deal.
     /// @param shard The shard index.

@@ -188,8 +188,8 @@ contract StorageMarketExtension is StorageMarketBase {
 
     // ─────────────────────────── repair ───────────────────────────
 
-    /// @notice An eligible provider (registered member, not holding another shard of the
-    /// deal) claims a lost shard. It must prove the shard from the seed of the next epoch
+    /// @notice An eligible provider (registered member, not the holder that lost the shard, not
+    /// holding another shard of the deal) claims a lost shard. It must prove the shard from the seed of the next epoch
     /// within the repair window, or the claim lapses and anyone eligible may claim.
     /// @param dealId The deal.
     /// @param shard The shard index.
@@ -203,6 +203,9 @@ contract StorageMarketExtension is StorageMarketBase {
     ) external onlyDelegated {
         (Deal storage d, Shard storage s) = _shard(dealId, shard);
         if (!_isLost(s)) revert MarketWrongShardStatus(dealId, shard, s.status);
+        // The holder that lost the shard may not repair it: it would win back its own slash
+        // as the repair reward, making a declared loss or a failed challenge free.
+        if (s.provider == msg.sender) revert MarketRepairIneligible(msg.sender, shard);
         uint256 cur = _currentEpoch();
         if (cur >= d.endEpoch) revert MarketDealEnded(dealId, d.endEpoch);
         address claimant = s.claimant;

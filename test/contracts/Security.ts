@@ -1,0 +1,68 @@
+/**
+ * Security review findings: one `describe` per finding, each a test that failed before its fix.
+ */
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+
+import { network } from "hardhat";
+import { getAddress } from "viem";
+
+import {
+  GIB,
+  MARKET_DEFAULTS,
+  activeDeal,
+  bookOf,
+  deployMarket,
+  marketAs,
+  minStake,
+  nextEpoch,
+  send,
+} from "./fixtures/market.js";
+
+describe("Security review", async function () {
+  const { viem, networkHelpers } = await network.create();
+  const { loadFixture } = networkHelpers;
+  const assertions = viem.assertions;
+
+  /** One active 3-shard deal (providers 0..2, one shard each) in its first paid epoch; the spare member is registered. */
+  async function dealFixture() {
+    const f = await deployMarket(viem, networkHelpers);
+    await send(
+      f,
+      (await marketAs(f, f.spare)).write.register([
+        "http://spare",
+        [],
+        GIB,
+        minStake(MARKET_DEFAULTS, GIB),
+      ]),
+    );
+    const d = await activeDeal(f, { shardSize: 65_536n, duration: 4 });
+    const epoch = await nextEpoch(f);
+    return { f, d, epoch, book: bookOf(d) };
+  }
+
+  describe("claimRepair: the holder that lost a shard cannot repair it and win its slash back", function () {
+    it("rejects the previous holder of a declared-lost shard", async function () {
+      const { f, d } = await loadFixture(dealFixture);
+      const p0 = d.providers[0];
+      const m = await marketAs(f, p0);
+      await send(f, m.write.declareLost([d.dealId, 0n]));
+      assert.equal(
+        (await f.market.read.getShard([d.dealId, 0n])).repairReward,
+        MARKET_DEFAULTS.declaredLostSlash,
+      );
+      // Before the fix the claim went through and completeRepair paid the slash back to p0.
+      await assertions.revertWithCustomErrorWithArgs(
+        m.write.claimRepair([d.dealId, 0n, d.roots, d.providerAddrs]),
+        f.market,
+        "MarketRepairIneligible",
+        [getAddress(p0.account.address), 0n],
+      );
+      // Another member may still repair it.
+      await send(
+        f,
+        (await marketAs(f, f.spare)).write.claimRepair([d.dealId, 0n, d.roots, d.providerAddrs]),
+      );
+    });
+  });
+});
