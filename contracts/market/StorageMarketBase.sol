@@ -399,7 +399,9 @@ abstract contract StorageMarketBase is IStorageMarket {
         _totals.stakes -= uint128(slashed);
         s.repairReward += uint128(slashed);
         _totals.pools += uint128(slashed);
-        _credit(d.owner, _detach(d, s, p, cur));
+        // Live until now, or until the deal's end if it is already over (a targeted challenge
+        // finalized late): the holder owes no proofs for epochs after the deal.
+        _credit(d.owner, _detach(d, s, p, Math.min(d.endEpoch, cur)));
         s.status = ShardStatus.Lost;
     }
 

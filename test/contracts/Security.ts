@@ -65,4 +65,25 @@ describe("Security review", async function () {
       );
     });
   });
+  describe("finalizeChallenge after the deal's end: the lost shard's liveness stops at the end", function () {
+    it("does not make the holder owe (and be slashed for) epochs after its only deal ended", async function () {
+      const { f, d, epoch } = await loadFixture(dealFixture);
+      const end = BigInt((await f.market.read.getDeal([d.dealId])).endEpoch);
+      await nextEpoch(f, end - 1n - epoch);
+      const p0 = d.providers[0].account.address;
+      const challenger = await marketAs(f, f.spare);
+      await send(f, challenger.write.challengeShard([d.dealId, 0n]));
+      // Unanswered: finalized once the window after the seed epoch (= end) has closed.
+      await nextEpoch(f, BigInt(MARKET_DEFAULTS.challengeWindow) + 2n);
+      await send(f, challenger.write.finalizeChallenge([d.dealId, 0n]));
+      assert.equal((await f.market.read.getProvider([p0])).activeShards, 0);
+      // Epoch `end` is after the deal: p0 was never paid for it and never owed a proof.
+      await assertions.revertWithCustomErrorWithArgs(
+        challenger.write.reportMissedEpoch([p0, end]),
+        f.market,
+        "MarketNotMissed",
+        [getAddress(p0), end],
+      );
+    });
+  });
 });
