@@ -9,4 +9,8 @@ interface IPatronageTreasury {
     /// units spent on storage and `earned` units earned providing it. Non-members earn no
     /// points (the call succeeds and records nothing). Only the recorder (the market) may call.
     function recordPatronage(address member, uint256 paid, uint256 earned) external;
+
+    /// @notice The only address allowed to call {recordPatronage}; the market records only
+    /// while it is the recorder, so moving the recorder never blocks its payments.
+    function recorder() external view returns (address);
 }

@@ -156,7 +156,14 @@ abstract contract StorageMarketBase is IStorageMarket {
     function _collect(uint256 escrow, uint256 fee) internal {
         _token.safeTransferFrom(msg.sender, address(this), escrow + fee);
         if (fee != 0) _token.safeTransfer(address(_treasury), fee);
-        _treasury.recordPatronage(msg.sender, escrow + fee, 0);
+        _recordPatronage(msg.sender, escrow + fee, 0);
+    }
+
+    /// @dev Records patronage while this market is the treasury's recorder. Once governance
+    /// points the recorder elsewhere (a new market, or none), payments and refunds go on
+    /// unrecorded instead of reverting, so escrow and stakes can never be frozen by it.
+    function _recordPatronage(address member, uint256 paid, uint256 earned) internal {
+        if (_treasury.recorder() == address(this)) _treasury.recordPatronage(member, paid, earned);
     }
 
     /// @dev Reverts unless `stake` covers `capacity` at minStakePerGiB (rounded up).
@@ -359,7 +366,7 @@ abstract contract StorageMarketBase is IStorageMarket {
         _totals.escrow -= uint128(amount);
         _credit(holder, amount);
         emit ShardPaid(dealId, uint8(shard), holder, epochs, amount);
-        _treasury.recordPatronage(holder, 0, amount);
+        _recordPatronage(holder, 0, amount);
     }
 
     /// @dev Closes a shard: the owner gets the unpaid escrow of [start, end) plus `extra`.

@@ -262,7 +262,7 @@ contract StorageMarketExtension is StorageMarketBase {
         uint256 entry = _join(d, dealId, shard, s, msg.sender, cur);
         _credit(msg.sender, reward);
         emit ShardRepaired(dealId, uint8(shard), msg.sender, entry, reward);
-        if (reward != 0) _treasury.recordPatronage(msg.sender, 0, reward);
+        if (reward != 0) _recordPatronage(msg.sender, 0, reward);
     }
 
     /// @dev Closes the open targeted challenge and refunds its fee (no slash, no bounty).

@@ -5,8 +5,9 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 
 import { network } from "hardhat";
-import { getAddress } from "viem";
+import { getAddress, zeroAddress } from "viem";
 
+import { impersonateTimelock } from "./fixtures/coop.js";
 import {
   GIB,
   MARKET_DEFAULTS,
@@ -16,6 +17,7 @@ import {
   marketAs,
   minStake,
   nextEpoch,
+  proveEpoch,
   send,
 } from "./fixtures/market.js";
 
@@ -84,6 +86,29 @@ describe("Security review", async function () {
         "MarketNotMissed",
         [getAddress(p0), end],
       );
+    });
+  });
+
+  describe("settlement does not depend on the treasury's recorder", function () {
+    it("pays and refunds after governance points the treasury's recorder elsewhere", async function () {
+      const { f, d, book } = await loadFixture(dealFixture);
+      await proveEpoch(f, d.providers[0], book);
+      // Governance retires the market from patronage (documented as "stops all recording").
+      const governance = await impersonateTimelock(f.coop, networkHelpers);
+      const treasury = await viem.getContractAt("PatronageTreasury", f.coop.treasury.address, {
+        client: { wallet: governance },
+      });
+      await send(f, treasury.write.setRecorder([zeroAddress]));
+      await nextEpoch(f, 2n);
+      const rate = (await f.market.read.getDeal([d.dealId])).shardRate;
+      // Before the fix every settlement with pay reverted (PatronageTreasuryNotRecorder): escrow locked.
+      await assertions.emitWithArgs(
+        f.market.write.settleShard([d.dealId, 0n]),
+        f.market,
+        "ShardPaid",
+        [d.dealId, 0, getAddress(d.providers[0].account.address), 1n, rate],
+      );
+      assert.equal(await f.market.read.balanceOf([d.providers[0].account.address]), rate);
     });
   });
 });
