@@ -236,8 +236,8 @@ abstract contract StorageMarketBase is IStorageMarket {
         if (keccak256(abi.encode(roots, providers)) != d.shardsHash) revert MarketCommitmentMismatch(dealId);
     }
 
-    /// @dev Reverts when `account` is assigned or holds (not lost) any shard of the deal;
-    /// `providers` is the deal's committed list (checked by the caller).
+    /// @dev Reverts when `account` is assigned, holds (not lost) or has claimed for repair any
+    /// shard of the deal; `providers` is the deal's committed list (checked by the caller).
     function _checkNotHolding(
         Deal storage d,
         uint256 dealId,
@@ -246,6 +246,9 @@ abstract contract StorageMarketBase is IStorageMarket {
     ) internal view {
         for (uint256 i = 0; i < d.n; ++i) {
             Shard storage s = _shards[dealId][i];
+            // A claim turns into a held shard: two claims would let one provider take two
+            // shards of a deal, and one node's loss would then cost both.
+            if (s.claimant == account) revert MarketRepairIneligible(account, i);
             address holder = s.provider == address(0) ? providers[i] : s.provider;
             if (holder != account) continue;
             if (s.status == ShardStatus.Assigned || (s.status == ShardStatus.Active && !_isLost(s))) {

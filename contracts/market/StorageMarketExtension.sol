@@ -213,8 +213,8 @@ contract StorageMarketExtension is StorageMarketBase {
             revert MarketRepairClaimed(claimant, msg.sender);
         }
         _checkCommitment(d, dealId, roots, providers);
+        _dropClaim(d, s); // first, so a lapsed claimant may claim this shard again
         _checkNotHolding(d, dealId, msg.sender, providers);
-        _dropClaim(d, s);
         _reserve(msg.sender, d.shardSize);
         s.claimant = msg.sender;
         s.claimEpoch = uint32(cur + 1);

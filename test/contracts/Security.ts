@@ -111,4 +111,22 @@ describe("Security review", async function () {
       assert.equal(await f.market.read.balanceOf([d.providers[0].account.address]), rate);
     });
   });
+
+  describe("claimRepair: one provider cannot claim two shards of a deal at once", function () {
+    it("counts a live repair claim as holding a shard of the deal", async function () {
+      const { f, d } = await loadFixture(dealFixture);
+      await send(f, (await marketAs(f, d.providers[0])).write.declareLost([d.dealId, 0n]));
+      await send(f, (await marketAs(f, d.providers[1])).write.declareLost([d.dealId, 1n]));
+      const spare = await marketAs(f, f.spare);
+      await send(f, spare.write.claimRepair([d.dealId, 0n, d.roots, d.providerAddrs]));
+      // Before the fix the second claim went through, and completing both left the spare
+      // holding two shards of one deal (one node's loss would then cost two of the n shards).
+      await assertions.revertWithCustomErrorWithArgs(
+        spare.write.claimRepair([d.dealId, 1n, d.roots, d.providerAddrs]),
+        f.market,
+        "MarketRepairIneligible",
+        [getAddress(f.spare.account.address), 0n],
+      );
+    });
+  });
 });
