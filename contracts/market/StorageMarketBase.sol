@@ -152,11 +152,13 @@ abstract contract StorageMarketBase is IStorageMarket {
         _totals.balances += uint128(amount);
     }
 
-    /// @dev Pulls escrow + fee from the caller, forwards the fee and records patronage.
+    /// @dev Pulls escrow + fee from the caller, forwards the fee and records the fee as paid
+    /// patronage. The escrow counts only as it is paid out (see _pay): escrow that is refunded
+    /// (cancel, refund, unearned at settlement) must not earn points.
     function _collect(uint256 escrow, uint256 fee) internal {
         _token.safeTransferFrom(msg.sender, address(this), escrow + fee);
         if (fee != 0) _token.safeTransfer(address(_treasury), fee);
-        _recordPatronage(msg.sender, escrow + fee, 0);
+        _recordPatronage(msg.sender, fee, 0);
     }
 
     /// @dev Records patronage while this market is the treasury's recorder. Once governance
@@ -369,6 +371,8 @@ abstract contract StorageMarketBase is IStorageMarket {
         _totals.escrow -= uint128(amount);
         _credit(holder, amount);
         emit ShardPaid(dealId, uint8(shard), holder, epochs, amount);
+        // Escrow spent on storage: paid patronage of the owner, earned patronage of the holder.
+        _recordPatronage(d.owner, amount, 0);
         _recordPatronage(holder, 0, amount);
     }
 

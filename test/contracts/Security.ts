@@ -13,6 +13,7 @@ import {
   MARKET_DEFAULTS,
   activeDeal,
   bookOf,
+  createTestDeal,
   deployMarket,
   marketAs,
   minStake,
@@ -127,6 +128,41 @@ describe("Security review", async function () {
         "MarketRepairIneligible",
         [getAddress(f.spare.account.address), 0n],
       );
+    });
+  });
+
+  describe("patronage: refunded escrow earns no points", function () {
+    it("a deal created and cancelled at once earns only its fee as paid patronage", async function () {
+      const { f } = await loadFixture(dealFixture);
+      const owner = f.owner.account.address;
+      const period = await f.coop.treasury.read.currentPeriod();
+      const before = (await f.coop.treasury.read.getPatronage([period, owner])).points;
+      const d = await createTestDeal(f, { shardSize: 1_048_576n, duration: 20 });
+      const [, escrow, fee] = await f.market.read.quoteDeal([d.shardSize, 3n, 20n]);
+      // Cancelled in the epoch of creation: the whole escrow comes back.
+      await assertions.emitWithArgs(
+        (await marketAs(f, f.owner)).write.cancelDeal([d.dealId]),
+        f.market,
+        "DealCancelled",
+        [d.dealId, (await f.market.read.getDeal([d.dealId])).startEpoch, escrow],
+      );
+      // Before the fix the owner kept escrow + fee points (21 times the fee at 5%), enough
+      // to take most of a period's dividend for the price of the fee, even with a flash loan.
+      const after = (await f.coop.treasury.read.getPatronage([period, owner])).points;
+      assert.equal(after - before, fee);
+    });
+
+    it("the owner's paid patronage grows as escrow is paid out to providers", async function () {
+      const { f, d, book } = await loadFixture(dealFixture);
+      await proveEpoch(f, d.providers[0], book);
+      await nextEpoch(f, 2n);
+      const owner = f.owner.account.address;
+      const period = await f.coop.treasury.read.currentPeriod();
+      const before = (await f.coop.treasury.read.getPatronage([period, owner])).points;
+      await send(f, f.market.write.settleShard([d.dealId, 0n]));
+      const rate = (await f.market.read.getDeal([d.dealId])).shardRate;
+      const after = (await f.coop.treasury.read.getPatronage([period, owner])).points;
+      assert.equal(after - before, rate);
     });
   });
 });
