@@ -4,9 +4,7 @@
  * file is stored over three providers and proven epoch by epoch, a provider misses an epoch and
  * is reported, a shard is lost and repaired, governance changes the price and declares a
  * dividend, the deal ends and is settled, and a member exits. Each `it` is one step of the
- * story; they share state and run in order (a failed step skips the rest). An `it` named
- * "KNOWN BUG" asserts the correct behaviour where the contracts currently differ; it changes
- * no state, so the story goes on either way.
+ * story; they share state and run in order (a failed step skips the rest).
  *
  * Amounts are what a user sees: cUSD with 6 decimals, at the module's local parameters (at
  * 1e10 WAD per byte-epoch a 1 MiB shard costs ceil(0.0105) = 1 base unit per epoch). Expected
@@ -395,23 +393,6 @@ describe("Scenario: a co-op cloud on the production deployment", async function 
       } catch (err) {
         broken = name;
         throw err;
-      }
-    });
-
-  /**
-   * A check of correct behaviour that the contracts currently fail (see the message): it runs
-   * in story order but changes no state, so the story goes on whether it passes or not.
-   */
-  const knownBug = (name: string, bug: string, fn: () => Promise<void>) =>
-    it(name, async (t: TestContext) => {
-      if (broken !== undefined) {
-        t.skip(`skipped: step "${broken}" failed`);
-        return;
-      }
-      try {
-        await fn();
-      } catch (err) {
-        throw new Error(`KNOWN BUG: ${bug}\n${(err as Error).message}`, { cause: err });
       }
     });
 
@@ -1063,10 +1044,8 @@ describe("Scenario: a co-op cloud on the production deployment", async function 
     },
   );
 
-  knownBug(
-    "6b. KNOWN BUG (reported): a provider that declares a shard lost is paid for every epoch it proved before",
-    "declareLost (StorageMarketBase._loseShard) pays the holder only up to current - 1, so the " +
-      "epoch before the loss, proven in time (and owed: it is reportable), is never paid",
+  step(
+    "6b. a provider that declares a shard lost is paid for every epoch it proved before",
     async () => {
       assert.equal(
         bobPaidAtLoss,
@@ -1228,11 +1207,8 @@ describe("Scenario: a co-op cloud on the production deployment", async function 
     await toNextEpoch();
   });
 
-  knownBug(
-    "9b. KNOWN BUG (reported): once its deal has ended, a provider owes no proof, even before anyone settles",
-    "until a shard is settled its holder still counts as active (StorageMarketBase._due), so the " +
-      "epochs after its deal's end are reportable (3 of them fail the provider) unless someone " +
-      "settles first; after settlement the same report reverts",
+  step(
+    "9b. once its deal has ended, a provider owes no proof, even before anyone settles",
     async () => {
       // Epoch `end` is past every shard's deal; its proof window has closed. Simulated only, so
       // a successful report changes nothing here.
