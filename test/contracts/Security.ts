@@ -9,17 +9,13 @@ import { getAddress, zeroAddress } from "viem";
 
 import { impersonateTimelock } from "./fixtures/coop.js";
 import {
-  GIB,
   MARKET_DEFAULTS,
-  activeDeal,
-  bookOf,
   createTestDeal,
-  deployMarket,
   marketAs,
-  minStake,
   nextEpoch,
   proveEpoch,
   send,
+  activeDealWithSpare,
 } from "./fixtures/market.js";
 
 describe("Security review", async function () {
@@ -27,22 +23,7 @@ describe("Security review", async function () {
   const { loadFixture } = networkHelpers;
   const assertions = viem.assertions;
 
-  /** One active 3-shard deal (providers 0..2, one shard each) in its first paid epoch; the spare member is registered. */
-  async function dealFixture() {
-    const f = await deployMarket(viem, networkHelpers);
-    await send(
-      f,
-      (await marketAs(f, f.spare)).write.register([
-        "http://spare",
-        [],
-        GIB,
-        minStake(MARKET_DEFAULTS, GIB),
-      ]),
-    );
-    const d = await activeDeal(f, { shardSize: 65_536n, duration: 4 });
-    const epoch = await nextEpoch(f);
-    return { f, d, epoch, book: bookOf(d) };
-  }
+  const dealFixture = () => activeDealWithSpare(viem, networkHelpers, 4);
 
   describe("claimRepair: the holder that lost a shard cannot repair it and win its slash back", function () {
     it("rejects the previous holder of a declared-lost shard", async function () {

@@ -16,7 +16,6 @@ import {
   MARKET_DEFAULTS,
   UNIT,
   activeDeal,
-  bookOf,
   createTestDeal,
   deployMarket,
   drawnProof,
@@ -29,6 +28,7 @@ import {
   send,
   type MarketFixture,
   type TestDeal,
+  activeDealWithSpare,
 } from "./fixtures/market.js";
 
 describe("StorageMarket faults and repair", async function () {
@@ -36,22 +36,7 @@ describe("StorageMarket faults and repair", async function () {
   const { loadFixture } = networkHelpers;
   const assertions = viem.assertions;
 
-  /** One active 3-shard deal (providers 0..2) in its first paid epoch; the spare member is registered too. */
-  async function dealFixture() {
-    const f = await deployMarket(viem, networkHelpers);
-    await send(
-      f,
-      (await marketAs(f, f.spare)).write.register([
-        "http://spare",
-        [],
-        GIB,
-        minStake(MARKET_DEFAULTS, GIB),
-      ]),
-    );
-    const d = await activeDeal(f, { shardSize: 65_536n, duration: 12 });
-    const epoch = await nextEpoch(f);
-    return { f, d, epoch, book: bookOf(d) };
-  }
+  const dealFixture = () => activeDealWithSpare(viem, networkHelpers, 12);
 
   /** Provider 2 misses three epochs in a row and is reported: it fails. */
   async function failedFixture() {
