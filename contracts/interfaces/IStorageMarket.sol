@@ -208,8 +208,11 @@ interface IStorageMarket {
     error MarketNothingToWithdraw(address account);
     /// @notice A governance parameter is out of range.
     error MarketInvalidParams();
-    /// @notice StorageMarketFaults was called directly instead of through the market.
+    /// @notice StorageMarketExtension was called directly instead of through the market.
     error MarketDirectCall();
+    /// @notice The extension given at deployment was built for another token, membership or
+    /// treasury: its code, run by delegatecall, would move the wrong token or ask the wrong contracts.
+    error MarketExtensionMismatch(address extension);
     /// @notice Ownership cannot be renounced: nobody could change the parameters again.
     error MarketRenounceDisabled();
     /// @notice An epoch length of zero.

@@ -12,6 +12,7 @@ import {ICoopMembership} from "../interfaces/ICoopMembership.sol";
 import {IPatronageTreasury} from "../interfaces/IPatronageTreasury.sol";
 import {SegmentMerkle} from "../libraries/SegmentMerkle.sol";
 import {StorageMarketBase} from "./StorageMarketBase.sol";
+import {StorageMarketExtension} from "./StorageMarketExtension.sol";
 
 /// @title StorageMarket
 /// @notice Storage deals between data owners and member providers. Each provider keeps one
@@ -59,6 +60,12 @@ contract StorageMarket is StorageMarketBase, Ownable, ReentrancyGuardTransient {
         membership = membership_;
         treasury = treasury_;
         extension = extension_;
+        (IERC20 extToken, ICoopMembership extMembership, IPatronageTreasury extTreasury) = StorageMarketExtension(
+            extension_
+        ).wiring();
+        if (extToken != token_ || extMembership != membership_ || extTreasury != treasury_) {
+            revert MarketExtensionMismatch(extension_);
+        }
         if (epochLength == 0) revert MarketInvalidEpochLength(0);
         _clock = Clock({anchorTime: uint64(block.timestamp), anchorEpoch: 1, length: epochLength});
         _setParams(params_);

@@ -39,6 +39,12 @@ contract StorageMarketExtension is StorageMarketBase {
         _self = address(this);
     }
 
+    /// @notice The token, membership and treasury this extension was built with (its immutables,
+    /// which its code uses even when run by the market); the market checks them at deployment.
+    function wiring() external view returns (IERC20, ICoopMembership, IPatronageTreasury) {
+        return (_token, _membership, _treasury);
+    }
+
     // ─────────────────────────── faults ───────────────────────────
 
     /// @notice Reports that `provider` did not prove `epoch`, which it owed (it held shards

@@ -86,6 +86,29 @@ describe("StorageMarket", async function () {
         "MarketInvalidParams",
       );
     });
+
+    it("rejects an extension built for another treasury", async function () {
+      const f = await loadFixture(marketFixture);
+      const stranger = await viem.deployContract("StorageMarketExtension", [
+        f.coop.token.address,
+        f.coop.membership.address,
+        f.spare.account.address,
+      ]);
+      await assertions.revertWithCustomErrorWithArgs(
+        viem.deployContract("StorageMarket", [
+          f.coop.token.address,
+          f.coop.membership.address,
+          f.coop.treasury.address,
+          stranger.address,
+          f.gov.account.address,
+          60,
+          paramsTuple(MARKET_DEFAULTS),
+        ]),
+        f.market,
+        "MarketExtensionMismatch",
+        [getAddress(stranger.address)],
+      );
+    });
   });
 
   describe("setParams", function () {
