@@ -187,8 +187,8 @@ export function createReedSolomon(options: ReedSolomonOptions): ReedSolomon {
         if (!Number.isInteger(t) || t < 0 || t >= n)
           throw new InvalidParametersError("wanted", t, `shard index must be in [0, ${n})`);
       const result: (Uint8Array | undefined)[] = shards.map((s) => s ?? undefined);
-      const todo = wanted.filter((t) => shards[t] == null);
-      if (todo.length === 0) return result;
+      const toRebuild = wanted.filter((t) => shards[t] == null);
+      if (toRebuild.length === 0) return result;
       if (present.length < k) throw new NotEnoughShardsError(missing, present.length, k);
       const len = (shards[present[0]] as Uint8Array).length;
       for (const i of present)
@@ -200,15 +200,15 @@ export function createReedSolomon(options: ReedSolomonOptions): ReedSolomon {
           );
       // Present data blocks first: their rows are unit vectors, so the inverse stays sparse.
       const used = present.slice(0, k);
-      const rows = decodeRows(used, todo);
-      const out = todo.map(() => new Uint8Array(len));
+      const rows = decodeRows(used, toRebuild);
+      const out = toRebuild.map(() => new Uint8Array(len));
       if (len > 0)
         combine(
           rows,
           used.map((i) => shards[i] as Uint8Array),
           out,
         );
-      todo.forEach((t, r) => (result[t] = out[r]));
+      toRebuild.forEach((t, r) => (result[t] = out[r]));
       return result;
     },
   };
