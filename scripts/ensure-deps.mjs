@@ -8,14 +8,25 @@
 //   2. lockfile newer than the install, or a native binding missing →
 //      `npm install` again, run by the project's own Node.
 import { spawnSync } from "node:child_process";
-import { existsSync, readdirSync, statSync } from "node:fs";
+import { existsSync, readdirSync, realpathSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const nm = join(root, "node_modules");
 const projectNode = join(nm, ".bin", "node");
-const npmCli = process.env.npm_execpath;
+const npmCli = process.env.npm_execpath ?? findNpmCli();
+
+// Run directly (`node scripts/ensure-deps.mjs`) npm sets no npm_execpath: find the npm
+// that sits beside the running node, or the one on PATH, so phase 2 can still run it
+// under the project's Node.
+function findNpmCli() {
+  const besideNode = join(dirname(process.execPath), "..", "lib", "node_modules", "npm", "bin", "npm-cli.js");
+  if (existsSync(besideNode)) return besideNode;
+  const which = spawnSync("sh", ["-c", "command -v npm"], { encoding: "utf8" });
+  const onPath = which.status === 0 ? which.stdout.trim() : "";
+  return onPath ? realpathSync(onPath) : undefined;
+}
 
 function run(cmd, args) {
   console.log(`[ensure-deps] ${[cmd, ...args].join(" ")}`);
