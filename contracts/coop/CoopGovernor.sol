@@ -12,6 +12,8 @@ import {TimelockController} from "@openzeppelin/contracts/governance/TimelockCon
 import {IVotes} from "@openzeppelin/contracts/governance/utils/IVotes.sol";
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 
+import {ICoopMembership} from "../interfaces/ICoopMembership.sol";
+
 /// @title CoopGovernor
 /// @notice The co-op's governor: one member, one vote (votes come from {CoopMembership}), quorum
 /// as a fraction of all members at the proposal's snapshot, and every decision executed by the
@@ -58,6 +60,18 @@ contract CoopGovernor is
             Math.Rounding.Ceil
         );
         return votes == 0 ? 1 : votes;
+    }
+
+    /// @dev Weight needs membership at the snapshot (the checkpointed vote) and now: a member who
+    /// has exited or been expelled since the snapshot (share refunded, token burned) casts no
+    /// weight, so a refunded share can never still vote. Also gates proposing.
+    function _getVotes(
+        address account,
+        uint256 timepoint,
+        bytes memory params
+    ) internal view override(Governor, GovernorVotes) returns (uint256) {
+        if (!ICoopMembership(address(token())).isMember(account)) return 0;
+        return super._getVotes(account, timepoint, params);
     }
 
     // The overrides below are required by Solidity; each picks the extension that owns the behaviour.

@@ -17,12 +17,13 @@ interface IStorageMarket {
     /// @param targetedSlash Stake slashed when a targeted challenge goes unanswered.
     /// @param targetedChallengeFee Fee a challenger escrows for a targeted challenge.
     /// @param feeBps Co-op fee on top of the escrow, in basis points, sent to the treasury.
-    /// @param bountyBps Share of a missed-epoch or targeted slash paid to the reporter, in bps.
+    /// @param bountyBps Share of a missed-epoch or targeted slash paid to the reporter, in bps
+    /// (at most MAX_BOUNTY_BPS, so reporting oneself never returns a whole slash).
     /// @param challengesPerEpoch c, segments challenged per provider per epoch (1..16).
     /// @param maxMissedEpochs F, consecutive missed epochs after which all shards are lost.
-    /// @param acceptanceWindow Epochs a provider has to accept an assigned shard.
-    /// @param challengeWindow Epochs after the seed epoch to answer a targeted challenge.
-    /// @param repairWindow Epochs after the seed epoch for a repair claimant to prove the shard.
+    /// @param acceptanceWindow Epochs a provider has to accept an assigned shard (frozen per deal).
+    /// @param challengeWindow Epochs to answer a targeted challenge once its segment is drawn
+    /// (frozen per challenge).
     struct Params {
         uint128 pricePerByteEpoch;
         uint128 minStakePerGiB;
@@ -36,7 +37,6 @@ interface IStorageMarket {
         uint8 maxMissedEpochs;
         uint32 acceptanceWindow;
         uint32 challengeWindow;
-        uint32 repairWindow;
     }
 
     /// @notice Lifecycle of one shard slot of a deal.
@@ -50,9 +50,9 @@ interface IStorageMarket {
     }
 
     /// @notice One proof of one challenge in an epoch's batch proof.
-    /// @param entry Index of the proof-set entry whose leaf range holds the challenged leaf.
-    /// @param segment The challenged segment (512 bytes); empty when the entry is a hole.
-    /// @param path Sibling hashes, leaf level first; empty when the entry is a hole.
+    /// @param entry Index of the proof-set entry that holds the challenged live leaf.
+    /// @param segment The challenged segment (512 bytes).
+    /// @param path Sibling hashes, leaf level first.
     struct SegmentProof {
         uint256 entry;
         bytes segment;
@@ -81,6 +81,9 @@ interface IStorageMarket {
     /// @param epoch While Assigned: the epoch of assignment (acceptance deadline = epoch +
     /// acceptanceWindow). While Active: the first epoch not yet paid to the holder.
     /// @param lost True when the shard is Lost, or Active with a holder that has failed.
+    /// @param challengeSeedBlock The block whose hash draws an open targeted challenge's segment.
+    /// @param challengeDeadline Last epoch to answer it; 0 until its segment is drawn (fixChallengeSeed).
+    /// @param entry The holder's proof-set entry (Active, or Lost/Closed: the last holder's).
     struct ShardView {
         ShardStatus status;
         bool lost;
@@ -90,9 +93,9 @@ interface IStorageMarket {
         uint32 paidEpochs;
         uint128 repairReward;
         address challenger;
-        uint32 challengeEpoch;
-        address repairClaimant;
-        uint32 repairClaimEpoch;
+        uint64 challengeSeedBlock;
+        uint32 challengeDeadline;
+        uint32 entry;
     }
 
     /// @notice A provider as the views return it.
@@ -104,7 +107,6 @@ interface IStorageMarket {
         uint64 used;
         uint128 stake;
         uint32 entryCount;
-        uint64 totalLeaves;
         uint64 activeLeaves;
         uint32 activeShards;
         uint32 lastProvenEpoch;
@@ -112,13 +114,15 @@ interface IStorageMarket {
         uint256 provenEpochs;
     }
 
-    /// @notice One entry of a provider's proof set. Leaves [leafStart, leafEnd) of the
-    /// provider's leaf space belong to shard `shard` of deal `dealId`.
+    /// @notice One entry of a provider's proof set: shard `shard` of deal `dealId`, in the set
+    /// from the start of epoch addedEpoch + 1 to the start of epoch removedEpoch (0 while in it),
+    /// so challengeable from addedEpoch + 1 through removedEpoch.
     struct ProofSetEntry {
         uint64 dealId;
         uint8 shard;
-        uint48 leafStart;
-        uint48 leafEnd;
+        uint32 leafCount;
+        uint32 addedEpoch;
+        uint32 removedEpoch;
     }
 
     /// @notice Arguments of createDeal.
@@ -178,7 +182,8 @@ interface IStorageMarket {
     error MarketCommitmentMismatch(uint256 dealId);
     /// @notice The deal ended at `endEpoch` (or has not ended yet, for settlement).
     error MarketDealEnded(uint256 dealId, uint256 endEpoch);
-    /// @notice The seed of `epoch` is not fixed yet (or was fixed in this very block).
+    /// @notice The seed of `epoch` (or of the draw committed to block `epoch`) is not known:
+    /// not committed, its block not mined yet, or its block hash gone unsaved.
     error MarketSeedNotFixed(uint256 epoch);
     /// @notice Proofs for `epoch` are not accepted at `currentEpoch` (only during epoch and epoch + 1).
     error MarketProofWindowClosed(uint256 epoch, uint256 currentEpoch);
@@ -188,7 +193,7 @@ interface IStorageMarket {
     error MarketNothingToProve(address provider, uint256 epoch);
     /// @notice `given` proofs where `expected` challenges were drawn.
     error MarketWrongProofCount(uint256 given, uint256 expected);
-    /// @notice Challenge `challenge` (leaf `leaf`) does not fall in proof-set entry `entry`.
+    /// @notice Challenge `challenge` (live leaf `leaf`) does not fall in proof-set entry `entry`.
     error MarketWrongEntry(uint256 challenge, uint256 entry, uint256 leaf);
     /// @notice The segment proof for challenge `challenge` is invalid.
     error MarketInvalidProof(uint256 challenge);
@@ -202,8 +207,8 @@ interface IStorageMarket {
     error MarketDeadline(uint256 deadline, uint256 currentEpoch);
     /// @notice `provider` may not repair: it holds shard `heldShard` of the same deal.
     error MarketRepairIneligible(address provider, uint256 heldShard);
-    /// @notice A live repair claim by `claimant` exists, or `caller` is not the claimant.
-    error MarketRepairClaimed(address claimant, address caller);
+    /// @notice `caller` has no repair claim on the shard whose segment can still be drawn.
+    error MarketNoRepairClaim(uint256 dealId, uint256 shard, address caller);
     /// @notice Nothing to withdraw.
     error MarketNothingToWithdraw(address account);
     /// @notice A governance parameter is out of range.
@@ -255,7 +260,9 @@ interface IStorageMarket {
     event DealExtended(uint256 indexed dealId, uint32 endEpoch, uint256 escrow, uint256 fee);
     /// @notice The owner cancelled; the deal now ends at `endEpoch`; `refund` credited.
     event DealCancelled(uint256 indexed dealId, uint32 endEpoch, uint256 refund);
-    /// @notice The seed of `epoch` was fixed.
+    /// @notice The seed of `epoch` will be the hash of block `seedBlock` (not mined yet).
+    event SeedCommitted(uint256 indexed epoch, uint256 seedBlock);
+    /// @notice The seed of `epoch` was saved.
     event SeedFixed(uint256 indexed epoch, bytes32 seed);
     /// @notice `provider` proved `epoch`.
     event EpochProven(address indexed provider, uint256 indexed epoch);
@@ -267,8 +274,8 @@ interface IStorageMarket {
         uint256 epochs,
         uint256 amount
     );
-    /// @notice The shard's deal is over: `refund` (unearned escrow, credits, unused repair
-    /// reward) went to the owner and the shard is closed.
+    /// @notice The shard's deal is over: `refund` (the unearned escrow) went to the owner,
+    /// any unused repair reward to the treasury, and the shard is closed.
     event ShardSettled(uint256 indexed dealId, uint8 indexed shard, uint256 refund);
     /// @notice `provider` missed `epoch`: `slashed` from its stake, `bounty` to `reporter`.
     event EpochMissed(
@@ -289,14 +296,18 @@ interface IStorageMarket {
         uint256 slashed,
         uint256 repairReward
     );
-    /// @notice `challenger` opened a targeted challenge on the shard, answered from the seed of `seedEpoch`.
-    event ShardChallenged(uint256 indexed dealId, uint8 indexed shard, address indexed challenger, uint32 seedEpoch);
+    /// @notice `challenger` opened a targeted challenge on the shard; the hash of block
+    /// `seedBlock` draws the segment to prove (also emitted when an unsaved draw is committed anew).
+    event ShardChallenged(uint256 indexed dealId, uint8 indexed shard, address indexed challenger, uint256 seedBlock);
+    /// @notice The challenged segment `segment` is fixed; the holder answers by epoch `deadline`.
+    event ChallengeDrawn(uint256 indexed dealId, uint8 indexed shard, uint256 segment, uint32 deadline);
     /// @notice The holder answered the targeted challenge; the fee went to the holder.
     event ChallengeAnswered(uint256 indexed dealId, uint8 indexed shard, address indexed provider);
     /// @notice The targeted challenge went unanswered; fee refunded and `bounty` paid to the challenger.
     event ChallengeFailed(uint256 indexed dealId, uint8 indexed shard, address indexed challenger, uint256 bounty);
-    /// @notice `provider` claimed the lost shard for repair, proving from the seed of `seedEpoch`.
-    event RepairClaimed(uint256 indexed dealId, uint8 indexed shard, address indexed provider, uint32 seedEpoch);
+    /// @notice `provider` claimed the lost shard for repair; the hash of block `seedBlock`
+    /// draws the segment it proves (within 256 blocks, else it claims again).
+    event RepairClaimed(uint256 indexed dealId, uint8 indexed shard, address indexed provider, uint256 seedBlock);
     /// @notice `provider` took over the shard and was paid `reward`.
     event ShardRepaired(
         uint256 indexed dealId,

@@ -7,9 +7,11 @@ import {IERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/IERC2
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 
 import {ICoopMembership} from "../interfaces/ICoopMembership.sol";
 import {IPatronageTreasury} from "../interfaces/IPatronageTreasury.sol";
+import {LiveLeafTree} from "../libraries/LiveLeafTree.sol";
 import {SegmentMerkle} from "../libraries/SegmentMerkle.sol";
 import {StorageMarketBase} from "./StorageMarketBase.sol";
 import {StorageMarketExtension} from "./StorageMarketExtension.sol";
@@ -25,9 +27,12 @@ import {StorageMarketExtension} from "./StorageMarketExtension.sol";
 /// its ABI still lists every function.
 contract StorageMarket is StorageMarketBase, Ownable, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
+    using LiveLeafTree for LiveLeafTree.Tree;
 
     /// @notice Largest n (shards per deal).
     uint256 public constant MAX_SHARDS = MAX_SHARDS_;
+    /// @notice Largest bountyBps: a provider that reports its own miss still loses half the slash.
+    uint256 public constant MAX_BOUNTY_BPS = 5_000;
 
     /// @notice The payment token (EIP-2612 permit for createDealWithPermit).
     IERC20 public immutable token;
@@ -103,13 +108,12 @@ contract StorageMarket is StorageMarketBase, Ownable, ReentrancyGuardTransient {
         if (
             p.pricePerByteEpoch == 0 ||
             p.feeBps > BPS ||
-            p.bountyBps > BPS ||
+            p.bountyBps > MAX_BOUNTY_BPS ||
             p.challengesPerEpoch == 0 ||
             p.challengesPerEpoch > 16 ||
             p.maxMissedEpochs == 0 ||
             p.acceptanceWindow == 0 ||
-            p.challengeWindow == 0 ||
-            p.repairWindow == 0
+            p.challengeWindow == 0
         ) revert MarketInvalidParams();
         _params = p;
         emit ParamsUpdated(p);
@@ -235,10 +239,11 @@ contract StorageMarket is StorageMarketBase, Ownable, ReentrancyGuardTransient {
             n: uint8(n),
             cancelled: false,
             manifestCodec: uint8(cid[1]),
-            shardRate: uint128(rate),
+            shardRate: SafeCast.toUint96(rate),
             shardSize: req.shardSize,
             leafCount: uint32(Math.ceilDiv(req.shardSize, SegmentMerkle.SEGMENT_SIZE)),
             createdEpoch: cur,
+            acceptanceWindow: _params.acceptanceWindow,
             shardsHash: keccak256(abi.encode(req.roots, req.providers)),
             manifestDigest: bytes32(cid[4:36])
         });
@@ -267,7 +272,7 @@ contract StorageMarket is StorageMarketBase, Ownable, ReentrancyGuardTransient {
         address assigned = s.provider == address(0) ? providers[shard] : s.provider;
         if (assigned != msg.sender) revert MarketShardNotAssigned(dealId, shard, msg.sender);
         uint256 cur = currentEpoch();
-        uint256 deadline = _assignedEpoch(d, s) + _params.acceptanceWindow;
+        uint256 deadline = _assignedEpoch(d, s) + d.acceptanceWindow;
         if (cur > deadline) revert MarketAcceptanceWindow(dealId, shard, deadline);
         if (cur + 1 >= d.endEpoch) revert MarketDealEnded(dealId, d.endEpoch);
         _reserve(msg.sender, d.shardSize);
@@ -278,12 +283,14 @@ contract StorageMarket is StorageMarketBase, Ownable, ReentrancyGuardTransient {
     }
 
     /// @notice Pays the holder of a shard for its proven epochs whose proof window has closed,
-    /// and, once the deal is over, closes the shard: the owner gets the unearned escrow, its
-    /// missed-epoch credits and any unused repair reward. Anyone may call.
+    /// and, once the deal is over, closes the shard: the owner gets the unearned escrow, the
+    /// treasury any unused repair reward, and the shard leaves its holder's proof set (it is
+    /// challenged in the current epoch still). Anyone may call.
     /// @param dealId The deal.
     /// @param shard The shard index.
     function settleShard(uint256 dealId, uint256 shard) external nonReentrant {
-        _settle(dealId, shard, NO_HINT);
+        (dealId, shard);
+        _delegate();
     }
 
     /// @notice settleShard in O(1): `fromHint` and `toHint` are the positions (see
@@ -300,55 +307,31 @@ contract StorageMarket is StorageMarketBase, Ownable, ReentrancyGuardTransient {
         uint128 fromHint,
         uint128 toHint
     ) external nonReentrant {
-        _settle(dealId, shard, (uint256(fromHint) << 128) | toHint);
-    }
-
-    function _settle(uint256 dealId, uint256 shard, uint256 hints) private {
-        (Deal storage d, Shard storage s) = _shard(dealId, shard);
-        if (s.challenger != address(0)) revert MarketChallengeOpen(dealId, shard);
-        uint256 cur = currentEpoch();
-        ShardStatus status = s.status;
-        if (status == ShardStatus.Active) {
-            Provider storage p = _providers[s.provider];
-            // Only epochs whose proof window has closed are final (a failed holder proves no more).
-            uint256 stop = Math.min(d.endEpoch, p.failedEpoch != 0 ? p.failedEpoch : cur - 1);
-            _pay(dealId, shard, d, s, stop, hints);
-            if (cur <= d.endEpoch) return;
-            uint256 extra = _detach(d, s, p, d.endEpoch) + _takeFailShare(p, d.leafCount);
-            _dropClaim(d, s); // a failed holder's shard may carry a repair claim
-            emit ShardSettled(dealId, uint8(shard), _close(d, s, extra));
-        } else if (status == ShardStatus.Assigned || status == ShardStatus.Lost) {
-            if (cur <= d.endEpoch) revert MarketDealEnded(dealId, d.endEpoch);
-            _dropClaim(d, s);
-            uint256 reward = s.repairReward;
-            s.repairReward = 0;
-            _totals.pools -= uint128(reward);
-            emit ShardSettled(dealId, uint8(shard), _close(d, s, reward));
-        } else {
-            revert MarketWrongShardStatus(dealId, shard, status);
-        }
+        (dealId, shard, fromHint, toHint);
+        _delegate();
     }
 
     // ─────────────────────────── proofs ───────────────────────────
 
-    /// @notice Fixes the current epoch's seed if nobody has yet, from block.prevrandao and the
-    /// previous block hash. Proofs for the epoch are accepted from the next block on.
-    /// @return seed The epoch's seed.
+    /// @notice Fixes epoch seeds. The first call in an epoch commits the epoch's seed to the
+    /// hash of the next block, unknown to everyone when the commitment is made, so no caller
+    /// can choose the seed by choosing when to call; a later call saves it once that block is
+    /// mined (and saves the previous epoch's, if still unsaved). Anyone may call.
+    /// @return seed The current epoch's seed, or zero while it cannot be known yet.
     function fixSeed() external returns (bytes32 seed) {
         uint256 epoch = currentEpoch();
-        seed = _seeds[epoch];
-        if (_seedBlocks[epoch] != 0) return seed;
-        seed = keccak256(abi.encode(block.prevrandao, blockhash(block.number - 1), epoch, address(this)));
-        _seeds[epoch] = seed;
-        _seedBlocks[epoch] = block.number;
-        emit SeedFixed(epoch, seed);
+        if (epoch > 1) _saveSeed(epoch - 1);
+        if (_seedBlocks[epoch] != 0) return _saveSeed(epoch);
+        _seedBlocks[epoch] = block.number + 1;
+        emit SeedCommitted(epoch, block.number + 1);
     }
 
     /// @notice The caller's batch proof for `epoch`: one proof per challenge, in challenge
-    /// order. Accepted during epochs `epoch` and `epoch + 1`, once the seed was fixed in an
-    /// earlier block, and only for an epoch after the caller's last proven one.
+    /// order. Challenges fall on the leaves live in the caller's proof set at the start of
+    /// `epoch`. Accepted during epochs `epoch` and `epoch + 1` once the seed is known, and only
+    /// for an epoch after the caller's last proven one.
     /// @param epoch The epoch proven.
-    /// @param proofs Entry hint, segment and path for each of the c challenges.
+    /// @param proofs Entry, segment and path for each of the c challenges.
     function submitProof(uint256 epoch, SegmentProof[] calldata proofs) external {
         Provider storage p = _providers[msg.sender];
         if (!p.registered) revert MarketNotRegistered(msg.sender);
@@ -356,32 +339,43 @@ contract StorageMarket is StorageMarketBase, Ownable, ReentrancyGuardTransient {
         uint256 cur = currentEpoch();
         if (epoch > cur || epoch + 1 < cur) revert MarketProofWindowClosed(epoch, cur);
         if (epoch <= p.lastProven) revert MarketEpochAlreadyProven(epoch, p.lastProven);
-        uint256 seedBlock = _seedBlocks[epoch];
-        if (seedBlock == 0 || seedBlock >= block.number) revert MarketSeedNotFixed(epoch);
-        uint256 range = _leavesBefore(p, epoch);
+        bytes32 seed = _saveSeed(epoch);
+        if (seed == 0) revert MarketSeedNotFixed(epoch);
+        LiveLeafTree.Tree storage tree = _trees[msg.sender];
+        uint256 range = tree.totalAt(epoch);
         if (range == 0) revert MarketNothingToProve(msg.sender, epoch);
         uint256 c = _params.challengesPerEpoch;
         if (proofs.length != c) revert MarketWrongProofCount(proofs.length, c);
-        bytes32 seed = _seeds[epoch];
         uint256 entryCount = p.entryCount;
         for (uint256 i = 0; i < c; ++i) {
-            uint256 leaf = _challengeLeaf(seed, msg.sender, i, range);
-            SegmentProof calldata pr = proofs[i];
-            if (pr.entry >= entryCount) revert MarketWrongEntry(i, pr.entry, leaf);
-            ProofSetEntry memory e = _entries[msg.sender][pr.entry];
-            if (leaf < e.leafStart || leaf >= e.leafEnd) revert MarketWrongEntry(i, pr.entry, leaf);
-            Shard storage s = _shards[e.dealId][e.shard];
-            // A hole (shard settled, lost, handed over, or its deal over) needs no segment.
-            if (s.provider != msg.sender || s.status != ShardStatus.Active || epoch >= _deals[e.dealId].endEpoch) {
-                continue;
-            }
-            if (!SegmentMerkle.verify(s.root, e.leafEnd - e.leafStart, leaf - e.leafStart, pr.segment, pr.path)) {
-                revert MarketInvalidProof(i);
-            }
+            _checkProof(tree, entryCount, epoch, i, _challengeLeaf(seed, msg.sender, i, range), proofs[i]);
         }
         p.lastProven = uint32(epoch);
         _proven[msg.sender].push(uint32(epoch));
         emit EpochProven(msg.sender, epoch);
+    }
+
+    /// @dev Reverts unless `pr` proves live leaf `leaf` of the caller's set at the start of `epoch`
+    /// (challenge `i`): the entry held it then, and the segment is in the shard's tree there.
+    function _checkProof(
+        LiveLeafTree.Tree storage tree,
+        uint256 entryCount,
+        uint256 epoch,
+        uint256 i,
+        uint256 leaf,
+        SegmentProof calldata pr
+    ) private view {
+        uint256 entry = pr.entry;
+        if (entry >= entryCount) revert MarketWrongEntry(i, entry, leaf);
+        ProofSetEntry memory e = _entries[msg.sender][entry];
+        // Only an entry live at the start of `epoch` holds live leaves then.
+        if (e.addedEpoch >= epoch || (e.removedEpoch != 0 && e.removedEpoch < epoch)) {
+            revert MarketWrongEntry(i, entry, leaf);
+        }
+        uint256 start = tree.leavesBefore(entry, epoch);
+        if (leaf < start || leaf >= start + e.leafCount) revert MarketWrongEntry(i, entry, leaf);
+        bytes32 root = _shards[e.dealId][e.shard].root;
+        if (!SegmentMerkle.verify(root, e.leafCount, leaf - start, pr.segment, pr.path)) revert MarketInvalidProof(i);
     }
 
     // ─────────────────────────── deal management, faults & repair (StorageMarketExtension) ───────────────────────────
@@ -430,10 +424,10 @@ contract StorageMarket is StorageMarketBase, Ownable, ReentrancyGuardTransient {
         _delegate();
     }
 
-    /// @notice Reports that `provider` did not prove `epoch`, which it owed (it held shards
-    /// then), after the epoch's proof window closed. Slashes the stake: the reporter gets the
-    /// bounty share, the owners of the provider's shards the rest (per leaf). After F
-    /// consecutive unproven epochs the provider fails and all its shards are lost.
+    /// @notice Reports that `provider` did not prove `epoch`, which it owed (its proof set held
+    /// live leaves at the start of the epoch), after the epoch's proof window closed. Slashes the
+    /// stake: the reporter gets the bounty share, the treasury the rest. After F consecutive
+    /// owed, unproven epochs the provider fails and all its shards are lost.
     /// @param provider The provider.
     /// @param epoch The missed epoch.
     function reportMissedEpoch(address provider, uint256 epoch) external nonReentrant {
@@ -451,7 +445,8 @@ contract StorageMarket is StorageMarketBase, Ownable, ReentrancyGuardTransient {
     }
 
     /// @notice Opens a targeted challenge on an active shard, escrowing the challenge fee. The
-    /// holder must answer from the seed of the next epoch within the challenge window.
+    /// segment to prove is drawn from the hash of the next block; the holder answers within
+    /// the challenge window counted from when the draw is fixed (fixChallengeSeed).
     /// @param dealId The deal.
     /// @param shard The shard index.
     function challengeShard(uint256 dealId, uint256 shard) external nonReentrant {
@@ -459,8 +454,8 @@ contract StorageMarket is StorageMarketBase, Ownable, ReentrancyGuardTransient {
         _delegate();
     }
 
-    /// @notice Answers the open targeted challenge with the segment drawn (see drawnSegment)
-    /// from the seed of the challenge's seed epoch; the fee goes to the holder.
+    /// @notice Answers the open targeted challenge with the segment drawn (see drawnSegment);
+    /// the fee goes to the holder.
     /// @param dealId The deal.
     /// @param shard The shard index.
     /// @param segment The drawn segment.
@@ -475,6 +470,16 @@ contract StorageMarket is StorageMarketBase, Ownable, ReentrancyGuardTransient {
         _delegate();
     }
 
+    /// @notice Fixes an open targeted challenge's draw: saves the hash of its seed block and
+    /// starts the answer deadline (now + the challenge's window). If the hash left the
+    /// 256-block window unsaved, commits the draw to the next block instead. Anyone may call.
+    /// @param dealId The deal.
+    /// @param shard The shard index.
+    function fixChallengeSeed(uint256 dealId, uint256 shard) external nonReentrant {
+        (dealId, shard);
+        _delegate();
+    }
+
     /// @notice After an unanswered targeted challenge's deadline: the challenger gets its fee
     /// back plus the bounty share of the slash, the rest of the slash becomes the repair
     /// reward and the shard is lost. Anyone may call.
@@ -486,8 +491,8 @@ contract StorageMarket is StorageMarketBase, Ownable, ReentrancyGuardTransient {
     }
 
     /// @notice An eligible provider (registered member, not the holder that lost the shard, not
-    /// holding another shard of the deal) claims a lost shard. It must prove the shard from the seed of the next epoch
-    /// within the repair window, or the claim lapses and anyone eligible may claim.
+    /// holding another shard of the deal) claims a lost shard: the hash of the next block draws
+    /// the segment it must prove. Claims are not exclusive: the first claimant to complete wins.
     /// @param dealId The deal.
     /// @param shard The shard index.
     /// @param roots All roots of the deal, as created.
@@ -502,20 +507,24 @@ contract StorageMarket is StorageMarketBase, Ownable, ReentrancyGuardTransient {
         _delegate();
     }
 
-    /// @notice The claimant proves the segment drawn for it (see drawnSegment) and takes
-    /// over the shard: it is paid the repair reward now, the remaining escrow per proven
-    /// epoch from the next epoch on, and the shard joins its proof set.
+    /// @notice A claimant proves the segment drawn for it (see drawnSegment; within 256 blocks of
+    /// its claim) and takes over the shard: it is paid the repair reward now, the remaining
+    /// escrow per proven epoch from the next epoch on, and the shard joins its proof set.
     /// @param dealId The deal.
     /// @param shard The shard index.
     /// @param segment The drawn segment.
     /// @param path Its sibling path.
+    /// @param roots All roots of the deal, as created.
+    /// @param providers All providers of the deal, as created.
     function completeRepair(
         uint256 dealId,
         uint256 shard,
         bytes calldata segment,
-        bytes32[] calldata path
+        bytes32[] calldata path,
+        bytes32[] calldata roots,
+        address[] calldata providers
     ) external nonReentrant {
-        (dealId, shard, segment, path);
+        (dealId, shard, segment, path, roots, providers);
         _delegate();
     }
 
@@ -612,9 +621,9 @@ contract StorageMarket is StorageMarketBase, Ownable, ReentrancyGuardTransient {
             paidEpochs: s.paidEpochs,
             repairReward: s.repairReward,
             challenger: s.challenger,
-            challengeEpoch: s.challengeEpoch,
-            repairClaimant: s.claimant,
-            repairClaimEpoch: s.claimEpoch
+            challengeSeedBlock: s.challengeSeedBlock,
+            challengeDeadline: s.challengeDeadline,
+            entry: s.entry
         });
     }
 
@@ -632,9 +641,8 @@ contract StorageMarket is StorageMarketBase, Ownable, ReentrancyGuardTransient {
             used: p.used,
             stake: p.stake,
             entryCount: p.entryCount,
-            totalLeaves: p.totalLeaves,
-            activeLeaves: p.activeLeaves,
-            activeShards: p.activeShards,
+            activeLeaves: p.liveLeaves,
+            activeShards: p.liveShards,
             lastProvenEpoch: p.lastProven,
             failedEpoch: p.failedEpoch,
             provenEpochs: _proven[provider].length
@@ -660,57 +668,49 @@ contract StorageMarket is StorageMarketBase, Ownable, ReentrancyGuardTransient {
         }
     }
 
-    /// @notice The challenges of `provider` in `epoch` (empty until the seed is fixed, and for
-    /// epochs too old to know the provider's leaf count then, which never includes the proof
-    /// window): each challenged leaf of its leaf space and the proof-set entry holding it.
+    /// @notice The challenges of `provider` in `epoch` (exact for the current and the previous
+    /// epoch, the proof window; empty until the seed is known or when nothing was live).
     /// @param provider The provider.
-    /// @param epoch The epoch (exact for the current and previous epoch).
-    /// @return leaves Challenged leaves.
-    /// @return entries Entry holding each leaf.
+    /// @param epoch The epoch.
+    /// @return entries The proof-set entry holding each challenged leaf.
+    /// @return segments The segment index inside that entry's shard.
     function getEpochChallenges(
         address provider,
         uint256 epoch
-    ) external view returns (uint256[] memory leaves, uint256[] memory entries) {
-        Provider storage p = _providers[provider];
-        uint256 range = _leavesBefore(p, epoch);
-        if (_seedBlocks[epoch] == 0 || range == 0) return (leaves, entries);
+    ) external view returns (uint256[] memory entries, uint256[] memory segments) {
+        bytes32 seed = _epochSeed(epoch);
+        LiveLeafTree.Tree storage tree = _trees[provider];
+        uint256 range = tree.totalAt(epoch);
+        if (seed == 0 || range == 0) return (entries, segments);
+        // The entries appended before `epoch` (addedEpoch only grows along the set).
+        uint256 count = _providers[provider].entryCount;
+        while (count > 0 && _entries[provider][count - 1].addedEpoch >= epoch) --count;
         uint256 c = _params.challengesPerEpoch;
-        leaves = new uint256[](c);
         entries = new uint256[](c);
+        segments = new uint256[](c);
         for (uint256 i = 0; i < c; ++i) {
-            uint256 leaf = _challengeLeaf(_seeds[epoch], provider, i, range);
-            leaves[i] = leaf;
-            // Binary search for the entry whose [leafStart, leafEnd) holds `leaf`.
-            uint256 lo = 0;
-            uint256 hi = p.entryCount;
-            while (lo < hi) {
-                uint256 mid = (lo + hi) / 2;
-                if (_entries[provider][mid].leafEnd <= leaf) lo = mid + 1;
-                else hi = mid;
-            }
-            entries[i] = lo;
+            (entries[i], segments[i]) = tree.find(_challengeLeaf(seed, provider, i, range), count, epoch);
         }
     }
 
-    /// @notice An epoch's seed and the block that fixed it (zero while unfixed).
+    /// @notice An epoch's seed and the block committed to for it (seed zero until known).
     /// @param epoch The epoch.
     /// @return seed The seed.
-    /// @return blockNumber The block that fixed it.
-    function seedOf(uint256 epoch) external view returns (bytes32 seed, uint256 blockNumber) {
-        return (_seeds[epoch], _seedBlocks[epoch]);
+    /// @return seedBlock The block whose hash makes the seed (zero until committed).
+    function seedOf(uint256 epoch) external view returns (bytes32 seed, uint256 seedBlock) {
+        return (_epochSeed(epoch), _seedBlocks[epoch]);
     }
 
     /// @notice The segment index a targeted challenge (`claimant` zero) or a repair claim
-    /// must prove, once its seed epoch's seed is fixed.
+    /// must prove, once its seed block is mined.
     /// @param dealId The deal.
     /// @param shard The shard index.
     /// @param claimant Zero for the targeted challenge, else the repair claimant.
     /// @return index The segment index.
     function drawnSegment(uint256 dealId, uint256 shard, address claimant) external view returns (uint256 index) {
         (Deal storage d, Shard storage s) = _shard(dealId, shard);
-        uint256 seedEpoch = claimant == address(0) ? s.challengeEpoch : s.claimEpoch;
-        if (_seedBlocks[seedEpoch] == 0) revert MarketSeedNotFixed(seedEpoch);
-        return _segmentIndex(seedEpoch, dealId, shard, claimant, d.leafCount);
+        uint256 seedBlock = claimant == address(0) ? s.challengeSeedBlock : _claims[dealId][shard][claimant];
+        return _drawSegment(seedBlock, dealId, shard, claimant, d.leafCount);
     }
 
     /// @notice Number of epochs in [fromEpoch, toEpoch) that `provider` proved.

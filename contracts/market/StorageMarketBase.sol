@@ -6,6 +6,8 @@ import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {BitMaps} from "@openzeppelin/contracts/utils/structs/BitMaps.sol";
 
+import {LiveLeafTree} from "../libraries/LiveLeafTree.sol";
+
 import {ICoopMembership} from "../interfaces/ICoopMembership.sol";
 import {IPatronageTreasury} from "../interfaces/IPatronageTreasury.sol";
 import {IStorageMarket} from "../interfaces/IStorageMarket.sol";
@@ -19,6 +21,7 @@ import {IStorageMarket} from "../interfaces/IStorageMarket.sol";
 abstract contract StorageMarketBase is IStorageMarket {
     using SafeERC20 for IERC20;
     using BitMaps for BitMaps.BitMap;
+    using LiveLeafTree for LiveLeafTree.Tree;
 
     uint256 internal constant MAX_SHARDS_ = 32;
     uint256 internal constant BPS = 10_000;
@@ -40,10 +43,11 @@ abstract contract StorageMarketBase is IStorageMarket {
         uint8 n;
         bool cancelled;
         uint8 manifestCodec; // multicodec of the manifest CID (one-byte varint)
-        uint128 shardRate;
+        uint96 shardRate;
         uint64 shardSize;
         uint32 leafCount;
         uint32 createdEpoch;
+        uint32 acceptanceWindow; // frozen at creation: governance cannot move a running deal's deadlines
         bytes32 shardsHash; // keccak256(abi.encode(roots, providers))
         bytes32 manifestDigest; // sha2-256 digest of the manifest CID
     }
@@ -56,42 +60,33 @@ abstract contract StorageMarketBase is IStorageMarket {
         uint32 paidEpochs;
         ShardStatus status;
         bytes32 root;
-        uint256 creditAcc; // holder's creditPerLeaf when the shard joined its proof set
         uint128 repairReward;
         uint128 challengeFee;
         address challenger;
-        uint32 challengeEpoch; // seed epoch of the open targeted challenge
-        address claimant;
-        uint32 claimEpoch; // seed epoch of the repair claim
+        uint64 challengeSeedBlock; // the block whose hash draws the challenged segment
+        uint32 challengeDeadline; // last epoch to answer; 0 until the draw is fixed
+        // Frozen when the challenge opens, so a parameter change never reaches it.
+        uint128 challengeSlash;
+        uint16 challengeBountyBps;
+        uint32 challengeWindow;
+        uint32 entry; // the holder's proof-set entry
     }
 
-    /// @dev Slot 1 is all a batch proof reads and writes (besides entries and seeds).
+    /// @dev Slot 1 is all a batch proof reads and writes (besides the tree, entries and seeds).
     struct Provider {
         uint128 stake;
         uint64 capacity;
         uint64 used;
         // slot 1
-        uint48 totalLeaves;
-        uint48 leavesBeforeA; // total before the appends of epoch appendEpochA
-        uint32 appendEpochA; // latest epoch with an append
         uint32 entryCount;
         uint32 lastProven;
         uint32 failedEpoch;
         bool registered;
+        uint32 liveShards;
+        uint64 liveLeaves;
         // slot 2
-        uint48 leavesBeforeB;
-        uint32 appendEpochB; // the append epoch before appendEpochA
-        uint48 activeLeaves;
-        uint32 activeShards;
-        uint32 busySince; // epoch when activeShards last went 0 → 1
-        uint32 idleSince; // first epoch not owed once activeShards went back to 0
-        uint32 liveUntil; // latest end of liveness among shards detached since busySince
-        // slot 3
         uint128 failPool; // stake left at failure, shared among its shards by leaves
-        uint48 failLeaves;
-        uint32 maxEnd; // latest deal end among shards held since busySince (owed proofs stop there)
-        // slot 4
-        uint256 creditPerLeaf; // missed-epoch credit per leaf, WAD-scaled
+        uint64 failLeaves;
     }
 
     struct ProviderInfo {
@@ -109,7 +104,7 @@ abstract contract StorageMarketBase is IStorageMarket {
         uint128 balances;
         uint128 escrow;
         uint128 stakes;
-        uint128 pools; // missed-epoch credits, repair rewards, failure pools, challenge fees
+        uint128 pools; // repair rewards, failure pools, challenge fees
     }
 
     Params internal _params;
@@ -122,11 +117,17 @@ abstract contract StorageMarketBase is IStorageMarket {
     mapping(address provider => Provider) internal _providers;
     mapping(address provider => ProviderInfo) internal _infos;
     mapping(address provider => mapping(uint256 entry => ProofSetEntry)) internal _entries;
+    mapping(address provider => LiveLeafTree.Tree) internal _trees;
     /// @dev Proven epochs of each provider, strictly increasing (8 per slot).
     mapping(address provider => uint32[]) internal _proven;
     mapping(address provider => BitMaps.BitMap) internal _reported;
-    mapping(uint256 epoch => bytes32) internal _seeds;
+    /// @dev An epoch's seed is the hash of a block committed to before it was mined.
     mapping(uint256 epoch => uint256) internal _seedBlocks;
+    mapping(uint256 epoch => bytes32) internal _seeds;
+    /// @dev Hashes of committed blocks, saved before they leave the EVM's 256-block window.
+    mapping(uint256 blockNumber => bytes32) internal _blockHashes;
+    mapping(uint256 dealId => mapping(uint256 shard => mapping(address claimant => uint256 seedBlock)))
+        internal _claims;
     mapping(address account => uint256) internal _balances;
 
     /// @param token_ Payment token.
@@ -219,7 +220,7 @@ abstract contract StorageMarketBase is IStorageMarket {
         d = _ownedDeal(dealId);
         (, s) = _shard(dealId, shard);
         if (s.status != ShardStatus.Assigned) revert MarketWrongShardStatus(dealId, shard, s.status);
-        uint256 deadline = _assignedEpoch(d, s) + _params.acceptanceWindow;
+        uint256 deadline = _assignedEpoch(d, s) + d.acceptanceWindow;
         if (_currentEpoch() <= deadline) revert MarketAcceptanceWindow(dealId, shard, deadline);
     }
 
@@ -238,8 +239,8 @@ abstract contract StorageMarketBase is IStorageMarket {
         if (keccak256(abi.encode(roots, providers)) != d.shardsHash) revert MarketCommitmentMismatch(dealId);
     }
 
-    /// @dev Reverts when `account` is assigned, holds (not lost) or has claimed for repair any
-    /// shard of the deal; `providers` is the deal's committed list (checked by the caller).
+    /// @dev Reverts when `account` is assigned or holds (not lost) any shard of the deal;
+    /// `providers` is the deal's committed list (checked by the caller).
     function _checkNotHolding(
         Deal storage d,
         uint256 dealId,
@@ -248,9 +249,6 @@ abstract contract StorageMarketBase is IStorageMarket {
     ) internal view {
         for (uint256 i = 0; i < d.n; ++i) {
             Shard storage s = _shards[dealId][i];
-            // A claim turns into a held shard: two claims would let one provider take two
-            // shards of a deal, and one node's loss would then cost both.
-            if (s.claimant == account) revert MarketRepairIneligible(account, i);
             address holder = s.provider == address(0) ? providers[i] : s.provider;
             if (holder != account) continue;
             if (s.status == ShardStatus.Assigned || (s.status == ShardStatus.Active && !_isLost(s))) {
@@ -272,8 +270,8 @@ abstract contract StorageMarketBase is IStorageMarket {
             s.status == ShardStatus.Lost || (s.status == ShardStatus.Active && _providers[s.provider].failedEpoch != 0);
     }
 
-    /// @dev Appends the shard to `account`'s proof set; it is challengeable and paid from
-    /// the next epoch on.
+    /// @dev Appends the shard to `account`'s proof set and live-leaf tree; it is challengeable
+    /// and paid from the next epoch on.
     function _join(
         Deal storage d,
         uint256 dealId,
@@ -284,57 +282,34 @@ abstract contract StorageMarketBase is IStorageMarket {
     ) internal returns (uint256 entry) {
         Provider storage p = _providers[account];
         uint32 leafCount = d.leafCount;
-        if (p.appendEpochA != cur) {
-            // Keep the leaf totals before the last two append epochs: challenges of epoch e
-            // are drawn only over leaves appended before e (no re-rolling by appending).
-            p.leavesBeforeB = p.leavesBeforeA;
-            p.appendEpochB = p.appendEpochA;
-            p.leavesBeforeA = p.totalLeaves;
-            p.appendEpochA = uint32(cur);
-        }
         entry = p.entryCount;
-        uint48 start = p.totalLeaves;
         _entries[account][entry] = ProofSetEntry({
             dealId: uint64(dealId),
             shard: uint8(shard),
-            leafStart: start,
-            leafEnd: start + leafCount
+            leafCount: leafCount,
+            addedEpoch: uint32(cur),
+            removedEpoch: 0
         });
-        p.totalLeaves = start + leafCount;
+        _trees[account].append(entry, leafCount, cur);
         p.entryCount = uint32(entry + 1);
-        if (p.activeShards == 0) {
-            p.busySince = uint32(cur);
-            p.liveUntil = 0;
-            p.maxEnd = d.endEpoch;
-        } else if (d.endEpoch > p.maxEnd) {
-            p.maxEnd = d.endEpoch;
-        }
-        p.activeShards += 1;
-        p.activeLeaves += leafCount;
+        p.liveShards += 1;
+        p.liveLeaves += leafCount;
         s.status = ShardStatus.Active;
         s.epoch = uint32(cur + 1);
-        uint256 acc = p.creditPerLeaf;
-        if (s.creditAcc != acc) s.creditAcc = acc;
+        s.entry = uint32(entry);
     }
 
-    /// @dev Removes an active shard from its holder's live counts and releases its capacity;
-    /// returns the owner's missed-epoch credit for it (moved out of the pools). The shard was
-    /// live (owed proofs) before epoch `until`: its deal's end, or the epoch it was lost.
-    function _detach(
-        Deal storage d,
-        Shard storage s,
-        Provider storage p,
-        uint256 until
-    ) internal returns (uint256 credit) {
-        uint48 leaves = d.leafCount;
-        credit = ((p.creditPerLeaf - s.creditAcc) * leaves) / WAD;
-        _totals.pools -= uint128(credit);
-        p.activeShards -= 1;
-        p.activeLeaves -= leaves;
+    /// @dev Takes an active shard out of its holder's proof set (it stays challengeable in the
+    /// current epoch, whose draw was fixed over the set as it began) and releases its capacity.
+    function _detach(Deal storage d, Shard storage s, address holder, uint256 cur) internal {
+        Provider storage p = _providers[holder];
+        uint32 leaves = d.leafCount;
+        uint256 entry = s.entry;
+        _entries[holder][entry].removedEpoch = uint32(cur);
+        _trees[holder].remove(entry, p.entryCount, leaves, cur);
+        p.liveShards -= 1;
+        p.liveLeaves -= leaves;
         p.used -= d.shardSize;
-        if (until > p.liveUntil) p.liveUntil = uint32(until);
-        // Epochs from the last liveness end on are not owed, however late the shards settle.
-        if (p.activeShards == 0) p.idleSince = p.liveUntil;
     }
 
     /// @dev The failure-pool share of `leaves` leaves (exact: the last shard takes the rest).
@@ -344,7 +319,7 @@ abstract contract StorageMarketBase is IStorageMarket {
         if (poolLeaves == 0) return 0;
         share = leaves >= poolLeaves ? p.failPool : (uint256(p.failPool) * leaves) / poolLeaves;
         p.failPool -= uint128(share);
-        p.failLeaves = uint48(poolLeaves - Math.min(leaves, poolLeaves));
+        p.failLeaves = uint64(poolLeaves - Math.min(leaves, poolLeaves));
         _totals.pools -= uint128(share);
     }
 
@@ -372,97 +347,91 @@ abstract contract StorageMarketBase is IStorageMarket {
         _credit(holder, amount);
         emit ShardPaid(dealId, uint8(shard), holder, epochs, amount);
         // Escrow spent on storage: paid patronage of the owner, earned patronage of the holder.
-        _recordPatronage(d.owner, amount, 0);
-        _recordPatronage(holder, 0, amount);
+        // Paying oneself is no patronage: it would mint points from a round trip of one's own money.
+        if (d.owner != holder) {
+            _recordPatronage(d.owner, amount, 0);
+            _recordPatronage(holder, 0, amount);
+        }
     }
 
-    /// @dev Closes a shard: the owner gets the unpaid escrow of [start, end) plus `extra`.
-    function _close(Deal storage d, Shard storage s, uint256 extra) internal returns (uint256 refund) {
-        uint256 unpaid = d.shardRate * (d.endEpoch - d.startEpoch - s.paidEpochs);
-        _totals.escrow -= uint128(unpaid);
+    /// @dev Closes a shard: the owner gets the unpaid escrow of [start, end); `forfeit` (an
+    /// unused repair reward or failure-pool share: slashed stake) goes to the treasury, never
+    /// to the owner, who may be the slashed provider itself.
+    function _close(Deal storage d, Shard storage s, uint256 forfeit) internal returns (uint256 refund) {
+        refund = d.shardRate * (d.endEpoch - d.startEpoch - s.paidEpochs);
+        _totals.escrow -= uint128(refund);
         s.status = ShardStatus.Closed;
-        refund = unpaid + extra;
         _credit(d.owner, refund);
-    }
-
-    /// @dev Releases a lapsed or moot repair claim's reserved capacity.
-    function _dropClaim(Deal storage d, Shard storage s) internal {
-        address claimant = s.claimant;
-        if (claimant == address(0)) return;
-        _providers[claimant].used -= d.shardSize;
-        s.claimant = address(0);
-        s.claimEpoch = 0;
+        if (forfeit != 0) _token.safeTransfer(address(_treasury), forfeit);
     }
 
     /// @dev Pays the holder's final epochs, slashes up to `amount` into the shard's repair
-    /// reward, credits the owner's missed-epoch credit and marks the shard lost.
+    /// reward, takes the shard out of the holder's proof set and marks it lost.
     function _loseShard(
         uint256 dealId,
         uint256 shard,
         Deal storage d,
         Shard storage s,
-        Provider storage p,
         uint256 amount,
         uint256 cur
     ) internal returns (uint256 slashed) {
         // The holder leaves the shard now: every epoch before this one that it has already
         // proven is paid (no later settlement reaches this holder).
         _pay(dealId, shard, d, s, Math.min(d.endEpoch, cur), NO_HINT);
+        Provider storage p = _providers[s.provider];
         slashed = Math.min(amount, p.stake);
         p.stake -= uint128(slashed);
         _totals.stakes -= uint128(slashed);
         s.repairReward += uint128(slashed);
         _totals.pools += uint128(slashed);
-        // Live until now, or until the deal's end if it is already over (a targeted challenge
-        // finalized late): the holder owes no proofs for epochs after the deal.
-        _credit(d.owner, _detach(d, s, p, Math.min(d.endEpoch, cur)));
+        _detach(d, s, s.provider, cur);
         s.status = ShardStatus.Lost;
     }
 
-    /// @dev Leaves appended before epoch `epoch`. Exact from the second-latest append epoch
-    /// on, which always covers the proof window (epochs current - 1 and current); 0 (unknown)
-    /// for older epochs.
-    function _leavesBefore(Provider storage p, uint256 epoch) internal view returns (uint256) {
-        if (epoch > p.appendEpochA) return p.totalLeaves;
-        if (epoch > p.appendEpochB) return p.leavesBeforeA;
-        if (epoch == p.appendEpochB) return p.leavesBeforeB;
-        return 0;
-    }
-
-    /// @dev Whether `epoch` was owed a proof: the provider held a live shard then (after its
-    /// busy interval began, and before the latest deal end among its shards, or, once it holds
-    /// none, before the last of them stopped being live).
-    function _due(Provider storage p, uint256 epoch) internal view returns (bool) {
-        return epoch > p.busySince && epoch < (p.activeShards != 0 ? p.maxEnd : p.idleSince);
-    }
-
-    /// @dev Leaf of challenge `i` of `provider` under `seed`, over `range` leaves.
+    /// @dev Live leaf drawn by challenge `i` of `provider` under `seed`, over `range` live leaves.
     function _challengeLeaf(bytes32 seed, address provider, uint256 i, uint256 range) internal pure returns (uint256) {
         return uint256(keccak256(abi.encode(seed, provider, i))) % range;
     }
 
-    /// @dev _segmentIndex once the seed epoch's seed was fixed in an earlier block.
-    function _drawSegment(
-        uint256 seedEpoch,
-        uint256 dealId,
-        uint256 shard,
-        address claimant,
-        uint256 leafCount
-    ) internal view returns (uint256) {
-        uint256 seedBlock = _seedBlocks[seedEpoch];
-        if (seedBlock == 0 || seedBlock >= block.number) revert MarketSeedNotFixed(seedEpoch);
-        return _segmentIndex(seedEpoch, dealId, shard, claimant, leafCount);
+    /// @dev The hash of a committed block: saved, or still in the EVM's 256-block window
+    /// (zero before the block is mined and once it left the window unsaved).
+    function _committedHash(uint256 blockNumber) internal view returns (bytes32 h) {
+        h = _blockHashes[blockNumber];
+        if (h == 0) h = blockhash(blockNumber);
     }
 
-    /// @dev The segment a targeted challenge (claimant zero) or repair claim must prove.
-    function _segmentIndex(
-        uint256 seedEpoch,
+    /// @dev The seed of `epoch`: the hash of the block committed to when the epoch's seed was
+    /// first asked for (zero until that block is mined, or for good if nobody saved it in time).
+    function _epochSeed(uint256 epoch) internal view returns (bytes32) {
+        bytes32 seed = _seeds[epoch];
+        if (seed != 0) return seed;
+        uint256 seedBlock = _seedBlocks[epoch];
+        if (seedBlock == 0) return 0;
+        bytes32 h = blockhash(seedBlock);
+        return h == 0 ? bytes32(0) : keccak256(abi.encode(h, epoch, address(this)));
+    }
+
+    /// @dev _epochSeed, saved on first use so it outlives the 256-block window.
+    function _saveSeed(uint256 epoch) internal returns (bytes32 seed) {
+        seed = _epochSeed(epoch);
+        if (seed != 0 && _seeds[epoch] == 0) {
+            _seeds[epoch] = seed;
+            emit SeedFixed(epoch, seed);
+        }
+    }
+
+    /// @dev The segment of a `leafCount`-leaf shard that a targeted challenge (claimant zero)
+    /// or a repair claim drawn from block `seedBlock` must prove; reverts while unknowable.
+    function _drawSegment(
+        uint256 seedBlock,
         uint256 dealId,
         uint256 shard,
         address claimant,
         uint256 leafCount
     ) internal view returns (uint256) {
-        return uint256(keccak256(abi.encode(_seeds[seedEpoch], dealId, shard, claimant))) % leafCount;
+        bytes32 h = seedBlock == 0 ? bytes32(0) : _committedHash(seedBlock);
+        if (h == 0) revert MarketSeedNotFixed(seedBlock);
+        return uint256(keccak256(abi.encode(h, dealId, shard, claimant))) % leafCount;
     }
 
     /// @dev Reverts unless the deadline epoch has passed (`passed`) or has not (`!passed`).

@@ -9,6 +9,7 @@ import {BitMaps} from "@openzeppelin/contracts/utils/structs/BitMaps.sol";
 
 import {ICoopMembership} from "../interfaces/ICoopMembership.sol";
 import {IPatronageTreasury} from "../interfaces/IPatronageTreasury.sol";
+import {LiveLeafTree} from "../libraries/LiveLeafTree.sol";
 import {SegmentMerkle} from "../libraries/SegmentMerkle.sol";
 import {StorageMarketBase} from "./StorageMarketBase.sol";
 
@@ -20,6 +21,7 @@ import {StorageMarketBase} from "./StorageMarketBase.sol";
 contract StorageMarketExtension is StorageMarketBase {
     using SafeERC20 for IERC20;
     using BitMaps for BitMaps.BitMap;
+    using LiveLeafTree for LiveLeafTree.Tree;
 
     address private immutable _self;
 
@@ -45,12 +47,66 @@ contract StorageMarketExtension is StorageMarketBase {
         return (_token, _membership, _treasury);
     }
 
+    // ─────────────────────────── settlement ───────────────────────────
+
+    /// @notice Pays the holder of a shard for its proven epochs whose proof window has closed,
+    /// and, once the deal is over, closes the shard: the owner gets the unearned escrow, the
+    /// treasury any unused repair reward, and the shard leaves its holder's proof set (it is
+    /// challenged in the current epoch still). Anyone may call.
+    /// @param dealId The deal.
+    /// @param shard The shard index.
+    function settleShard(uint256 dealId, uint256 shard) external onlyDelegated {
+        _settle(dealId, shard, NO_HINT);
+    }
+
+    /// @notice settleShard in O(1): `fromHint` and `toHint` are the positions (see
+    /// provenIndex) of the shard's first unpaid epoch and of the settlement stop,
+    /// min(end, current - 1) (or the holder's failure epoch), in the holder's proven-epoch
+    /// list. Wrong hints cost a binary search, never a wrong payment.
+    /// @param dealId The deal.
+    /// @param shard The shard index.
+    /// @param fromHint provenIndex(holder, first unpaid epoch).
+    /// @param toHint provenIndex(holder, stop).
+    function settleShardWithHints(
+        uint256 dealId,
+        uint256 shard,
+        uint128 fromHint,
+        uint128 toHint
+    ) external onlyDelegated {
+        _settle(dealId, shard, (uint256(fromHint) << 128) | toHint);
+    }
+
+    /// @dev settleShard with optional hints (see _pay).
+    function _settle(uint256 dealId, uint256 shard, uint256 hints) private {
+        (Deal storage d, Shard storage s) = _shard(dealId, shard);
+        if (s.challenger != address(0)) revert MarketChallengeOpen(dealId, shard);
+        uint256 cur = _currentEpoch();
+        ShardStatus status = s.status;
+        if (status == ShardStatus.Active) {
+            Provider storage p = _providers[s.provider];
+            // Only epochs whose proof window has closed are final (a failed holder proves no more).
+            uint256 stop = Math.min(d.endEpoch, p.failedEpoch != 0 ? p.failedEpoch : cur - 1);
+            _pay(dealId, shard, d, s, stop, hints);
+            if (cur <= d.endEpoch) return;
+            _detach(d, s, s.provider, cur);
+            emit ShardSettled(dealId, uint8(shard), _close(d, s, _takeFailShare(p, d.leafCount)));
+        } else if (status == ShardStatus.Assigned || status == ShardStatus.Lost) {
+            if (cur <= d.endEpoch) revert MarketDealEnded(dealId, d.endEpoch);
+            uint256 reward = s.repairReward;
+            s.repairReward = 0;
+            _totals.pools -= uint128(reward);
+            emit ShardSettled(dealId, uint8(shard), _close(d, s, reward));
+        } else {
+            revert MarketWrongShardStatus(dealId, shard, status);
+        }
+    }
+
     // ─────────────────────────── faults ───────────────────────────
 
-    /// @notice Reports that `provider` did not prove `epoch`, which it owed (it held shards
-    /// then), after the epoch's proof window closed. Slashes the stake: the reporter gets the
-    /// bounty share, the owners of the provider's shards the rest (per leaf). After F
-    /// consecutive unproven epochs the provider fails and all its shards are lost.
+    /// @notice Reports that `provider` did not prove `epoch`, which it owed (its proof set held
+    /// live leaves at the start of the epoch), after the epoch's proof window closed. Slashes the
+    /// stake: the reporter gets the bounty share, the treasury the rest. After F consecutive
+    /// owed, unproven epochs the provider fails and all its shards are lost.
     /// @param provider The provider.
     /// @param epoch The missed epoch.
     function reportMissedEpoch(address provider, uint256 epoch) external onlyDelegated {
@@ -58,9 +114,10 @@ contract StorageMarketExtension is StorageMarketBase {
         if (!p.registered) revert MarketNotRegistered(provider);
         if (p.failedEpoch != 0) revert MarketProviderFailed(provider, p.failedEpoch);
         uint256 cur = _currentEpoch();
+        LiveLeafTree.Tree storage tree = _trees[provider];
         if (
             epoch + 2 > cur ||
-            !_due(p, epoch) ||
+            tree.totalAt(epoch) == 0 ||
             _provenBetween(provider, epoch, epoch + 1) != 0 ||
             _reported[provider].get(epoch)
         ) revert MarketNotMissed(provider, epoch);
@@ -71,23 +128,24 @@ contract StorageMarketExtension is StorageMarketBase {
         p.stake -= uint128(slashed);
         _totals.stakes -= uint128(slashed);
         _credit(msg.sender, bounty);
-        uint256 toTreasury;
-        if (p.activeLeaves != 0) {
-            p.creditPerLeaf += ((slashed - bounty) * WAD) / p.activeLeaves;
-            _totals.pools += uint128(slashed - bounty);
-        } else {
-            toTreasury = slashed - bounty;
-        }
+        // Not to the owners of the provider's shards: any split among them is a weighting the
+        // provider could buy with deals of its own, and get its slash back. Owners are made
+        // whole by the refund of every unproven epoch's escrow.
+        uint256 toTreasury = slashed - bounty;
         emit EpochMissed(provider, epoch, msg.sender, slashed, bounty);
         uint256 f = params_.maxMissedEpochs;
-        if (epoch >= f && _due(p, epoch + 1 - f) && _provenBetween(provider, epoch + 1 - f, epoch + 1) == 0) {
+        if (
+            epoch >= f &&
+            tree.liveThroughout(epoch + 1 - f, epoch) &&
+            _provenBetween(provider, epoch + 1 - f, epoch + 1) == 0
+        ) {
             uint128 pool = p.stake;
             p.stake = 0;
             p.failedEpoch = uint32(cur);
             _totals.stakes -= pool;
-            if (p.activeLeaves != 0) {
+            if (p.liveLeaves != 0) {
                 p.failPool = pool;
-                p.failLeaves = p.activeLeaves;
+                p.failLeaves = p.liveLeaves;
                 _totals.pools += pool;
             } else {
                 toTreasury += pool;
@@ -98,7 +156,8 @@ contract StorageMarketExtension is StorageMarketBase {
     }
 
     /// @notice The holder declares its shard lost (a smaller slash than being caught); the
-    /// slash becomes the shard's repair reward and the shard opens for repair.
+    /// slash becomes the shard's repair reward and the shard opens for repair. The shard stays
+    /// challengeable in the current epoch, whose draw was fixed over the set as it began.
     /// @param dealId The deal.
     /// @param shard The shard index.
     function declareLost(uint256 dealId, uint256 shard) external onlyDelegated {
@@ -110,12 +169,13 @@ contract StorageMarketExtension is StorageMarketBase {
         if (p.failedEpoch != 0) revert MarketProviderFailed(msg.sender, p.failedEpoch);
         uint256 cur = _currentEpoch();
         if (cur >= d.endEpoch) revert MarketDealEnded(dealId, d.endEpoch);
-        uint256 slashed = _loseShard(dealId, shard, d, s, p, _params.declaredLostSlash, cur);
+        uint256 slashed = _loseShard(dealId, shard, d, s, _params.declaredLostSlash, cur);
         emit ShardLost(dealId, uint8(shard), msg.sender, slashed, slashed);
     }
 
     /// @notice Opens a targeted challenge on an active shard, escrowing the challenge fee. The
-    /// holder must answer from the seed of the next epoch within the challenge window.
+    /// segment to prove is drawn from the hash of the next block; the holder answers within
+    /// the challenge window counted from when the draw is fixed (fixChallengeSeed).
     /// @param dealId The deal.
     /// @param shard The shard index.
     function challengeShard(uint256 dealId, uint256 shard) external onlyDelegated {
@@ -124,19 +184,48 @@ contract StorageMarketExtension is StorageMarketBase {
             revert MarketWrongShardStatus(dealId, shard, s.status);
         }
         if (s.challenger != address(0)) revert MarketChallengeOpen(dealId, shard);
-        uint256 cur = _currentEpoch();
-        if (cur >= d.endEpoch) revert MarketDealEnded(dealId, d.endEpoch);
-        uint128 fee = _params.targetedChallengeFee;
+        if (_currentEpoch() >= d.endEpoch) revert MarketDealEnded(dealId, d.endEpoch);
+        Params storage params_ = _params;
+        uint128 fee = params_.targetedChallengeFee;
         s.challenger = msg.sender;
-        s.challengeEpoch = uint32(cur + 1);
+        s.challengeSeedBlock = uint64(block.number + 1);
+        s.challengeDeadline = 0;
         s.challengeFee = fee;
+        s.challengeSlash = params_.targetedSlash;
+        s.challengeBountyBps = params_.bountyBps;
+        s.challengeWindow = params_.challengeWindow;
         _totals.pools += fee;
-        emit ShardChallenged(dealId, uint8(shard), msg.sender, uint32(cur + 1));
+        emit ShardChallenged(dealId, uint8(shard), msg.sender, block.number + 1);
         _token.safeTransferFrom(msg.sender, address(this), fee);
     }
 
-    /// @notice Answers the open targeted challenge with the segment drawn from the seed of
-    /// the challenge's seed epoch; the fee goes to the holder.
+    /// @notice Fixes an open targeted challenge's draw: saves the hash of its seed block and
+    /// starts the answer deadline (now + the challenge's window). If the hash left the
+    /// 256-block window unsaved, commits the draw to the next block instead. Anyone may call.
+    /// @param dealId The deal.
+    /// @param shard The shard index.
+    function fixChallengeSeed(uint256 dealId, uint256 shard) external onlyDelegated {
+        (Deal storage d, Shard storage s) = _shard(dealId, shard);
+        if (s.challenger == address(0)) revert MarketNoChallenge(dealId, shard);
+        if (s.challengeDeadline != 0) revert MarketDeadline(s.challengeDeadline, _currentEpoch());
+        uint256 seedBlock = s.challengeSeedBlock;
+        if (block.number <= seedBlock) revert MarketSeedNotFixed(seedBlock);
+        bytes32 h = blockhash(seedBlock);
+        if (h == 0) {
+            // Nobody saved the draw in time: draw anew. The holder cannot profit by letting a
+            // draw lapse while the challenger (or anyone) saves the new one.
+            s.challengeSeedBlock = uint64(block.number + 1);
+            emit ShardChallenged(dealId, uint8(shard), s.challenger, block.number + 1);
+            return;
+        }
+        _blockHashes[seedBlock] = h;
+        uint32 deadline = uint32(_currentEpoch() + s.challengeWindow);
+        s.challengeDeadline = deadline;
+        emit ChallengeDrawn(dealId, uint8(shard), _drawSegment(seedBlock, dealId, shard, address(0), d.leafCount), deadline);
+    }
+
+    /// @notice Answers the open targeted challenge with the segment drawn (see drawnSegment);
+    /// the fee goes to the holder.
     /// @param dealId The deal.
     /// @param shard The shard index.
     /// @param segment The drawn segment.
@@ -149,15 +238,11 @@ contract StorageMarketExtension is StorageMarketBase {
     ) external onlyDelegated {
         (Deal storage d, Shard storage s) = _shard(dealId, shard);
         if (s.challenger == address(0)) revert MarketNoChallenge(dealId, shard);
-        uint256 seedEpoch = s.challengeEpoch;
-        _checkDeadline(seedEpoch + _params.challengeWindow, false);
-        uint256 index = _drawSegment(seedEpoch, dealId, shard, address(0), d.leafCount);
+        uint256 deadline = s.challengeDeadline;
+        if (deadline != 0) _checkDeadline(deadline, false);
+        uint256 index = _drawSegment(s.challengeSeedBlock, dealId, shard, address(0), d.leafCount);
         if (!SegmentMerkle.verify(s.root, d.leafCount, index, segment, path)) revert MarketInvalidProof(0);
-        uint128 fee = s.challengeFee;
-        s.challenger = address(0);
-        s.challengeEpoch = 0;
-        s.challengeFee = 0;
-        _totals.pools -= fee;
+        uint128 fee = _clearChallenge(s);
         _credit(s.provider, fee);
         emit ChallengeAnswered(dealId, uint8(shard), s.provider);
     }
@@ -171,19 +256,18 @@ contract StorageMarketExtension is StorageMarketBase {
         (Deal storage d, Shard storage s) = _shard(dealId, shard);
         address challenger = s.challenger;
         if (challenger == address(0)) revert MarketNoChallenge(dealId, shard);
-        _checkDeadline(s.challengeEpoch + _params.challengeWindow, true);
-        uint128 fee = s.challengeFee;
-        s.challenger = address(0);
-        s.challengeEpoch = 0;
-        s.challengeFee = 0;
-        _totals.pools -= fee;
+        // The deadline runs only once the draw is fixed, i.e. once the holder can know it.
+        uint256 deadline = s.challengeDeadline;
+        if (deadline == 0) revert MarketSeedNotFixed(s.challengeSeedBlock);
+        _checkDeadline(deadline, true);
+        (uint256 slash, uint256 bountyBps) = (s.challengeSlash, s.challengeBountyBps);
+        uint128 fee = _clearChallenge(s);
         address holder = s.provider;
-        Provider storage p = _providers[holder];
         uint256 bounty;
         // A holder that failed meanwhile has no stake left; its shard is already lost.
-        if (s.status == ShardStatus.Active && p.failedEpoch == 0) {
-            uint256 slashed = _loseShard(dealId, shard, d, s, p, _params.targetedSlash, _currentEpoch());
-            bounty = (slashed * _params.bountyBps) / BPS;
+        if (s.status == ShardStatus.Active && _providers[holder].failedEpoch == 0) {
+            uint256 slashed = _loseShard(dealId, shard, d, s, slash, _currentEpoch());
+            bounty = (slashed * bountyBps) / BPS;
             s.repairReward -= uint128(bounty);
             _totals.pools -= uint128(bounty);
             emit ShardLost(dealId, uint8(shard), holder, slashed, slashed - bounty);
@@ -195,8 +279,8 @@ contract StorageMarketExtension is StorageMarketBase {
     // ─────────────────────────── repair ───────────────────────────
 
     /// @notice An eligible provider (registered member, not the holder that lost the shard, not
-    /// holding another shard of the deal) claims a lost shard. It must prove the shard from the seed of the next epoch
-    /// within the repair window, or the claim lapses and anyone eligible may claim.
+    /// holding another shard of the deal) claims a lost shard: the hash of the next block draws
+    /// the segment it must prove. Claims are not exclusive: the first claimant to complete wins.
     /// @param dealId The deal.
     /// @param shard The shard index.
     /// @param roots All roots of the deal, as created.
@@ -209,46 +293,44 @@ contract StorageMarketExtension is StorageMarketBase {
     ) external onlyDelegated {
         (Deal storage d, Shard storage s) = _shard(dealId, shard);
         if (!_isLost(s)) revert MarketWrongShardStatus(dealId, shard, s.status);
-        // The holder that lost the shard may not repair it: it would win back its own slash
-        // as the repair reward, making a declared loss or a failed challenge free.
-        if (s.provider == msg.sender) revert MarketRepairIneligible(msg.sender, shard);
-        uint256 cur = _currentEpoch();
-        if (cur >= d.endEpoch) revert MarketDealEnded(dealId, d.endEpoch);
-        address claimant = s.claimant;
-        if (claimant != address(0) && cur <= s.claimEpoch + _params.repairWindow) {
-            revert MarketRepairClaimed(claimant, msg.sender);
-        }
-        _checkCommitment(d, dealId, roots, providers);
-        _dropClaim(d, s); // first, so a lapsed claimant may claim this shard again
-        _checkNotHolding(d, dealId, msg.sender, providers);
-        _reserve(msg.sender, d.shardSize);
-        s.claimant = msg.sender;
-        s.claimEpoch = uint32(cur + 1);
-        emit RepairClaimed(dealId, uint8(shard), msg.sender, uint32(cur + 1));
+        _checkRepairer(d, dealId, s, shard, roots, providers);
+        _checkRoom(msg.sender, d.shardSize);
+        _claims[dealId][shard][msg.sender] = block.number + 1;
+        emit RepairClaimed(dealId, uint8(shard), msg.sender, block.number + 1);
     }
 
-    /// @notice The claimant proves the segment drawn for it from its claim's seed epoch and
-    /// takes over the shard: it is paid the repair reward now, the remaining escrow per
-    /// proven epoch from the next epoch on, and the shard joins its proof set.
+    /// @notice A claimant proves the segment drawn for it (see drawnSegment; within 256 blocks of
+    /// its claim) and takes over the shard: it is paid the repair reward now, the remaining
+    /// escrow per proven epoch from the next epoch on, and the shard joins its proof set.
     /// @param dealId The deal.
     /// @param shard The shard index.
     /// @param segment The drawn segment.
     /// @param path Its sibling path.
+    /// @param roots All roots of the deal, as created.
+    /// @param providers All providers of the deal, as created.
     function completeRepair(
         uint256 dealId,
         uint256 shard,
         bytes calldata segment,
-        bytes32[] calldata path
+        bytes32[] calldata path,
+        bytes32[] calldata roots,
+        address[] calldata providers
     ) external onlyDelegated {
         (Deal storage d, Shard storage s) = _shard(dealId, shard);
-        // A claim exists only on a lost shard (settling or repairing it clears the claim).
-        if (s.claimant != msg.sender) revert MarketRepairClaimed(s.claimant, msg.sender);
-        uint256 cur = _currentEpoch();
-        if (cur >= d.endEpoch) revert MarketDealEnded(dealId, d.endEpoch);
-        uint256 seedEpoch = s.claimEpoch;
-        _checkDeadline(seedEpoch + _params.repairWindow, false);
-        uint256 index = _drawSegment(seedEpoch, dealId, shard, msg.sender, d.leafCount);
+        if (!_isLost(s)) revert MarketWrongShardStatus(dealId, shard, s.status);
+        uint256 seedBlock = _claims[dealId][shard][msg.sender];
+        if (seedBlock == 0 || blockhash(seedBlock) == 0) revert MarketNoRepairClaim(dealId, shard, msg.sender);
+        // Eligibility again: the claimant may have taken another shard of the deal meanwhile.
+        _checkRepairer(d, dealId, s, shard, roots, providers);
+        uint256 index = _drawSegment(seedBlock, dealId, shard, msg.sender, d.leafCount);
         if (!SegmentMerkle.verify(s.root, d.leafCount, index, segment, path)) revert MarketInvalidProof(0);
+        delete _claims[dealId][shard][msg.sender];
+        _takeOver(d, dealId, shard, s);
+    }
+
+    /// @dev The repairer takes the lost shard: the reward, the slot, a proof-set entry.
+    function _takeOver(Deal storage d, uint256 dealId, uint256 shard, Shard storage s) private {
+        uint256 cur = _currentEpoch();
         uint256 reward = s.repairReward;
         s.repairReward = 0;
         _totals.pools -= uint128(reward);
@@ -256,31 +338,49 @@ contract StorageMarketExtension is StorageMarketBase {
             // The holder failed: pay its last proven epochs, then hand over its pool share.
             Provider storage old = _providers[s.provider];
             _pay(dealId, shard, d, s, Math.min(d.endEpoch, old.failedEpoch), NO_HINT);
-            _credit(d.owner, _detach(d, s, old, cur));
+            _detach(d, s, s.provider, cur);
             reward += _takeFailShare(old, d.leafCount);
             // A challenge to the failed holder cannot bind the new one: refund its fee.
-            if (s.challenger != address(0)) _refundChallenge(dealId, shard, s);
+            if (s.challenger != address(0)) {
+                address challenger = s.challenger;
+                _credit(challenger, _clearChallenge(s));
+                emit ChallengeFailed(dealId, uint8(shard), challenger, 0);
+            }
         }
-        s.claimant = address(0);
-        s.claimEpoch = 0;
+        _reserve(msg.sender, d.shardSize);
         s.provider = msg.sender;
-        _checkProvider(msg.sender);
         uint256 entry = _join(d, dealId, shard, s, msg.sender, cur);
+        // The reward is slashed stake: it earns no patronage (members could pass it back and forth).
         _credit(msg.sender, reward);
         emit ShardRepaired(dealId, uint8(shard), msg.sender, entry, reward);
-        if (reward != 0) _recordPatronage(msg.sender, 0, reward);
     }
 
-    /// @dev Closes the open targeted challenge and refunds its fee (no slash, no bounty).
-    function _refundChallenge(uint256 dealId, uint256 shard, Shard storage s) private {
-        address challenger = s.challenger;
-        uint128 fee = s.challengeFee;
+    /// @dev Reverts unless the caller may repair the lost shard now: a provider that may take
+    /// shards, not its last holder (it would win back its own slash), holding no other shard of
+    /// the deal, before the deal's end.
+    function _checkRepairer(
+        Deal storage d,
+        uint256 dealId,
+        Shard storage s,
+        uint256 shard,
+        bytes32[] calldata roots,
+        address[] calldata providers
+    ) private view {
+        if (s.provider == msg.sender) revert MarketRepairIneligible(msg.sender, shard);
+        if (_currentEpoch() >= d.endEpoch) revert MarketDealEnded(dealId, d.endEpoch);
+        _checkCommitment(d, dealId, roots, providers);
+        _checkNotHolding(d, dealId, msg.sender, providers);
+        _checkProvider(msg.sender);
+    }
+
+    /// @dev Closes the open targeted challenge; returns its fee (moved out of the pools).
+    function _clearChallenge(Shard storage s) private returns (uint128 fee) {
+        fee = s.challengeFee;
         s.challenger = address(0);
-        s.challengeEpoch = 0;
+        s.challengeSeedBlock = 0;
+        s.challengeDeadline = 0;
         s.challengeFee = 0;
         _totals.pools -= fee;
-        _credit(challenger, fee);
-        emit ChallengeFailed(dealId, uint8(shard), challenger, 0);
     }
 
     /// @notice The owner hands an unaccepted shard, whose acceptance window has closed, to
@@ -331,13 +431,6 @@ contract StorageMarketExtension is StorageMarketBase {
         uint256 fee = (escrow * _params.feeBps) / BPS;
         uint32 end = d.endEpoch + epochs;
         d.endEpoch = end;
-        // Holders now owe proofs until the new end.
-        for (uint256 i = 0; i < d.n; ++i) {
-            Shard storage s = _shards[dealId][i];
-            if (s.status != ShardStatus.Active) continue;
-            Provider storage p = _providers[s.provider];
-            if (end > p.maxEnd) p.maxEnd = end;
-        }
         _totals.escrow += uint128(escrow);
         emit DealExtended(dealId, end, escrow, fee);
         _collect(escrow, fee);
@@ -416,13 +509,12 @@ contract StorageMarketExtension is StorageMarketBase {
     /// withdrawable balance.
     function leave() external onlyDelegated {
         Provider storage p = _registered(msg.sender);
-        if (p.activeShards != 0 || p.used != 0) revert MarketProviderBusy(msg.sender, p.activeShards, p.used);
-        // The last owed epoch (idleSince - 1) becomes reportable at idleSince + 1: leave only
-        // after that, so a provider cannot escape a missed-epoch slash by leaving at once.
-        // (After a settlement idleSince is the deal's end, usually already that far back.)
-        if (p.idleSince != 0 && _currentEpoch() <= p.idleSince + 1) {
-            revert MarketProviderBusy(msg.sender, 0, 0);
-        }
+        if (p.liveShards != 0 || p.used != 0) revert MarketProviderBusy(msg.sender, p.liveShards, p.used);
+        // The last owed epoch is the one in which the last shard left (its draw was fixed over
+        // the set as it began); it becomes reportable two epochs later: leave only after that,
+        // so a provider cannot escape a missed-epoch slash by leaving at once.
+        uint256 lastChange = _trees[msg.sender].lastChange();
+        if (lastChange != 0 && _currentEpoch() <= lastChange + 2) revert MarketProviderBusy(msg.sender, 0, 0);
         uint128 stake = p.stake;
         p.stake = 0;
         p.registered = false;

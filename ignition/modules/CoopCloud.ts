@@ -34,7 +34,6 @@ export default buildModule("CoopCloud", (m) => {
       maxMissedEpochs: 24,
       acceptanceWindow: 24,
       challengeWindow: 2,
-      repairWindow: 24,
     },
   });
 });

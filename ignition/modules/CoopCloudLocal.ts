@@ -41,7 +41,6 @@ export default buildModule("CoopCloudLocal", (m) => {
       maxMissedEpochs: 3,
       acceptanceWindow: 10,
       challengeWindow: 2,
-      repairWindow: 4,
     },
   });
 });

@@ -41,7 +41,6 @@ export interface MarketParams {
   maxMissedEpochs: number;
   acceptanceWindow: number;
   challengeWindow: number;
-  repairWindow: number;
 }
 
 export function deployCore(

@@ -38,6 +38,9 @@ contract MarketHandler is Test {
     uint256 public proofs;
     uint256 public settlements;
     uint256 public repairs;
+    /// @dev The repairer's latest claim: deal index + 1 (0: none) and shard.
+    uint256 private _claimedDeal;
+    uint256 private _claimedShard;
     uint256 public failedChallenges;
     uint256 public answeredChallenges;
 
@@ -132,9 +135,11 @@ contract MarketHandler is Test {
         vm.roll(vm.getBlockNumber() + 1);
     }
 
+    /// @notice Commits the epoch's seed, mines the committed block and saves the seed.
     function fixSeed() external {
         market.fixSeed();
-        vm.roll(vm.getBlockNumber() + 1);
+        vm.roll(vm.getBlockNumber() + 2);
+        market.fixSeed();
     }
 
     /// @notice A provider proves the current epoch (honestly: it holds every shard).
@@ -144,10 +149,10 @@ contract MarketHandler is Test {
 
     function _proveAs(address p) internal {
         uint256 epoch = market.currentEpoch();
-        (uint256[] memory leaves, uint256[] memory entries) = market.getEpochChallenges(p, epoch);
-        if (leaves.length == 0) return;
-        IStorageMarket.SegmentProof[] memory batch = new IStorageMarket.SegmentProof[](leaves.length);
-        for (uint256 i = 0; i < leaves.length; ++i) {
+        (uint256[] memory entries, ) = market.getEpochChallenges(p, epoch);
+        if (entries.length == 0) return;
+        IStorageMarket.SegmentProof[] memory batch = new IStorageMarket.SegmentProof[](entries.length);
+        for (uint256 i = 0; i < entries.length; ++i) {
             IStorageMarket.ProofSetEntry[] memory e = market.getProofSet(p, entries[i], 1);
             batch[i] = IStorageMarket.SegmentProof({
                 entry: entries[i],
@@ -200,16 +205,15 @@ contract MarketHandler is Test {
         try market.challengeShard(d.id, (seed / 3) % d.providers.length) {} catch {}
     }
 
-    /// @dev First shard (deal index, shard) matching `what`: 0 open challenge, 1 lost and not
-    /// claimed by the repairer, 2 claimed by the repairer. Bounded by the deals made so far.
+    /// @dev First shard (deal index, shard) matching `what`: 0 open challenge, 1 lost.
+    /// Bounded by the deals made so far.
     function _find(uint256 what) internal view returns (bool found, uint256 di, uint256 shard) {
         for (di = 0; di < _deals.length; ++di) {
             DealInfo storage d = _deals[di];
             for (shard = 0; shard < d.providers.length; ++shard) {
                 IStorageMarket.ShardView memory v = market.getShard(d.id, shard);
                 if (what == 0 && v.challenger != address(0)) return (true, di, shard);
-                if (what == 1 && v.lost && v.repairClaimant != repairer) return (true, di, shard);
-                if (what == 2 && v.repairClaimant == repairer) return (true, di, shard);
+                if (what == 1 && v.lost) return (true, di, shard);
             }
         }
     }
@@ -224,31 +228,36 @@ contract MarketHandler is Test {
         } catch {}
     }
 
-    /// @notice Anyone finalizes an open targeted challenge (succeeds once its deadline passed).
+    /// @notice Anyone fixes an open targeted challenge's draw, then finalizes it (succeeds once
+    /// its deadline passed).
     function finalize() external {
         (bool found, uint256 di, uint256 shard) = _find(0);
         if (!found) return;
+        try market.fixChallengeSeed(_deals[di].id, shard) {} catch {}
         try market.finalizeChallenge(_deals[di].id, shard) {
             ++failedChallenges;
         } catch {}
     }
 
-    /// @notice The repairer claims a lost shard.
+    /// @notice The repairer claims the first lost shard.
     function claimRepair() external {
         (bool found, uint256 di, uint256 shard) = _find(1);
         if (!found) return;
         DealInfo storage d = _deals[di];
         vm.prank(repairer);
-        try market.claimRepair(d.id, shard, d.roots, d.providers) {} catch {}
+        try market.claimRepair(d.id, shard, d.roots, d.providers) {
+            (_claimedDeal, _claimedShard) = (di + 1, shard);
+        } catch {}
     }
 
-    /// @notice The repairer completes its claim.
+    /// @notice The repairer completes its latest claim.
     function completeRepair() external {
-        (bool found, uint256 di, uint256 shard) = _find(2);
-        if (!found) return;
-        DealInfo storage d = _deals[di];
+        if (_claimedDeal == 0) return;
+        DealInfo storage d = _deals[_claimedDeal - 1];
         vm.prank(repairer);
-        try market.completeRepair(d.id, shard, segment(d.nonce, shard), new bytes32[](0)) {
+        try
+            market.completeRepair(d.id, _claimedShard, segment(d.nonce, _claimedShard), new bytes32[](0), d.roots, d.providers)
+        {
             ++repairs;
         } catch {}
     }
