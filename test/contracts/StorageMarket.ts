@@ -141,12 +141,11 @@ describe("StorageMarket", async function () {
       for (const bad of [
         { pricePerByteEpoch: 0n },
         { feeBps: 10_001 },
-        { bountyBps: 10_001 },
+        { bountyBps: 5_001 },
         { challengesPerEpoch: 17 },
         { maxMissedEpochs: 0 },
         { acceptanceWindow: 0 },
         { challengeWindow: 0 },
-        { repairWindow: 0 },
       ]) {
         await assertions.revertWithCustomError(
           m.write.setParams([paramsTuple({ ...MARKET_DEFAULTS, ...bad })]),
@@ -154,6 +153,21 @@ describe("StorageMarket", async function () {
           "MarketInvalidParams",
         );
       }
+    });
+
+    it("caps the reporter's bounty at half a slash (MAX_BOUNTY_BPS)", async function () {
+      const f = await loadFixture(marketFixture);
+      const m = await marketAs(f, f.gov);
+      assert.equal(await f.market.read.MAX_BOUNTY_BPS(), 5_000n);
+      // A provider that reports its own miss still loses at least half of the slash.
+      const half = paramsTuple({ ...MARKET_DEFAULTS, bountyBps: 5_000 });
+      await send(f, m.write.setParams([half]));
+      assert.equal((await f.market.read.params()).bountyBps, 5_000);
+      await assertions.revertWithCustomError(
+        m.write.setParams([paramsTuple({ ...MARKET_DEFAULTS, bountyBps: 10_000 })]),
+        f.market,
+        "MarketInvalidParams",
+      );
     });
 
     it("keeps the price locked in deals created before a change", async function () {
@@ -169,6 +183,54 @@ describe("StorageMarket", async function () {
       assert.equal((await f.market.read.getDeal([d.dealId])).shardRate, before);
       const [rate] = await f.market.read.quoteDeal([4096n, 3n, 10n]);
       assert.equal(rate, 3n * before);
+    });
+
+    it("keeps the acceptance window frozen in deals created before a change", async function () {
+      const f = await loadFixture(marketFixture);
+      const d = await createTestDeal(f); // acceptance window 2
+      const created = BigInt((await f.market.read.getDeal([d.dealId])).createdEpoch);
+      await send(
+        f,
+        (await marketAs(f, f.gov)).write.setParams([
+          paramsTuple({ ...MARKET_DEFAULTS, acceptanceWindow: 10 }),
+        ]),
+      );
+      const later = await createTestDeal(f, { providers: f.providers.slice(3, 6) });
+      await nextEpoch(f, 3n);
+      // The running deal's deadline stays created + 2: governance cannot reopen or extend it.
+      await assertions.revertWithCustomErrorWithArgs(
+        (await marketAs(f, f.providers[0])).write.acceptShard([
+          d.dealId,
+          0n,
+          d.roots,
+          d.providerAddrs,
+        ]),
+        f.market,
+        "MarketAcceptanceWindow",
+        [d.dealId, 0n, created + 2n],
+      );
+      // Its owner may take the escrow back as the frozen window allows.
+      await assertions.emit(
+        (await marketAs(f, f.owner)).write.refundShard([d.dealId, 1n]),
+        f.market,
+        "ShardRefunded",
+      );
+      // A deal created after the change has the new window.
+      await assertions.emit(
+        (await marketAs(f, f.providers[3])).write.acceptShard([
+          later.dealId,
+          0n,
+          later.roots,
+          later.providerAddrs,
+        ]),
+        f.market,
+        "ShardAccepted",
+      );
+      await assertions.revertWithCustomError(
+        (await marketAs(f, f.owner)).write.refundShard([later.dealId, 1n]),
+        f.market,
+        "MarketAcceptanceWindow",
+      );
     });
   });
 
@@ -398,6 +460,33 @@ describe("StorageMarket", async function () {
         [getAddress(f.providers[0].account.address), 1, 4096n],
       );
     });
+
+    it("waits until the last epoch in which its set changed is reportable, then one more epoch", async function () {
+      const f = await loadFixture(marketFixture);
+      const p = f.providers[0];
+      const d = await activeDeal(f, { n: 1, k: 1, providers: [p], duration: 1 });
+      const end = BigInt((await f.market.read.getDeal([d.dealId])).endEpoch);
+      await nextEpoch(f, end + 1n - (await f.market.read.currentEpoch()));
+      // The shard leaves the set now, in epoch `end + 1`, which it still owes.
+      await send(f, f.market.write.settleShard([d.dealId, 0n]));
+      const left = end + 1n;
+      const v = await f.market.read.getProvider([p.account.address]);
+      assert.deepEqual([v.activeShards, v.activeLeaves, v.used], [0, 0n, 0n]);
+      const m = await marketAs(f, p);
+      // Holding nothing is not enough: epoch `left` becomes reportable at `left + 2`, and the
+      // provider stays (with its stake) through that epoch.
+      for (const cur of [left, left + 1n, left + 2n]) {
+        assert.equal(await f.market.read.currentEpoch(), cur);
+        await assertions.revertWithCustomErrorWithArgs(
+          m.write.leave(),
+          f.market,
+          "MarketProviderBusy",
+          [getAddress(p.account.address), 0, 0n],
+        );
+        await nextEpoch(f);
+      }
+      await assertions.emit(m.write.leave(), f.market, "ProviderLeft");
+    });
   });
 
   describe("withdraw", function () {
@@ -567,6 +656,36 @@ describe("StorageMarket", async function () {
         [getAddress(P[0])],
       );
     });
+
+    it("rejects a deal whose shard rate does not fit the stored width (uint96)", async function () {
+      const f = await loadFixture(marketFixture);
+      // Governance may set any uint128 price; a rate beyond 2^96 - 1 cannot be stored.
+      const price = 1n << 127n;
+      await send(
+        f,
+        (await marketAs(f, f.gov)).write.setParams([
+          paramsTuple({ ...MARKET_DEFAULTS, pricePerByteEpoch: price }),
+        ]),
+      );
+      const [rate] = await f.market.read.quoteDeal([GIB, 1n, 1n]);
+      assert.equal(rate, (GIB * price + 10n ** 18n - 1n) / 10n ** 18n);
+      assert.ok(rate >= 1n << 96n);
+      await assertions.revertWithCustomErrorWithArgs(
+        (await marketAs(f, f.owner)).write.createDeal([
+          dealRequest({
+            k: 1,
+            shardSize: GIB,
+            duration: 1,
+            roots: [`0x${"11".repeat(32)}`],
+            providers: [f.providers[0].account.address],
+            manifestCid: MANIFEST_CID,
+          }),
+        ]),
+        f.market,
+        "SafeCastOverflowedUintDowncast",
+        [96, rate],
+      );
+    });
   });
 
   describe("createDealWithPermit", function () {
@@ -626,10 +745,15 @@ describe("StorageMarket", async function () {
       assert.equal(s.provider, getAddress(p.account.address));
       assert.equal((await f.market.read.getProvider([p.account.address])).used, 4096n);
       assert.equal(BigInt(s.epoch), cur + 1n);
+      // In the set from the start of the next epoch: added now, not removed.
       const set = await f.market.read.getProofSet([p.account.address, 0n, 10n]);
-      assert.deepEqual(set, [{ dealId: d.dealId, shard: 1, leafStart: 0, leafEnd: 8 }]);
+      assert.deepEqual(set, [
+        { dealId: d.dealId, shard: 1, leafCount: 8, addedEpoch: Number(cur), removedEpoch: 0 },
+      ]);
+      assert.equal(s.entry, 0);
       const v = await f.market.read.getProvider([p.account.address]);
-      assert.equal(v.totalLeaves, 8n);
+      assert.equal(v.entryCount, 1);
+      assert.equal(v.activeLeaves, 8n);
       assert.equal(v.activeShards, 1);
     });
 
@@ -918,11 +1042,12 @@ describe("StorageMarket", async function () {
       const deals = [];
       for (let i = 0; i < 3; i++) deals.push(await activeDeal(f, { n: 1, k: 1 }));
       const page = await f.market.read.getProofSet([p.account.address, 1n, 5n]);
+      const cur = Number(await f.market.read.currentEpoch());
       assert.deepEqual(
-        page.map((e) => [e.dealId, e.leafStart, e.leafEnd]),
+        page.map((e) => [e.dealId, e.shard, e.leafCount, e.addedEpoch, e.removedEpoch]),
         [
-          [deals[1].dealId, 8, 16],
-          [deals[2].dealId, 16, 24],
+          [deals[1].dealId, 0, 8, cur, 0],
+          [deals[2].dealId, 0, 8, cur, 0],
         ],
       );
       assert.deepEqual(await f.market.read.getProofSet([p.account.address, 9n, 5n]), []);
