@@ -221,7 +221,12 @@ contract StorageMarketExtension is StorageMarketBase {
         _blockHashes[seedBlock] = h;
         uint32 deadline = uint32(_currentEpoch() + s.challengeWindow);
         s.challengeDeadline = deadline;
-        emit ChallengeDrawn(dealId, uint8(shard), _drawSegment(seedBlock, dealId, shard, address(0), d.leafCount), deadline);
+        emit ChallengeDrawn(
+            dealId,
+            uint8(shard),
+            _drawSegment(seedBlock, dealId, shard, address(0), d.leafCount),
+            deadline
+        );
     }
 
     /// @notice Answers the open targeted challenge with the segment drawn (see drawnSegment);

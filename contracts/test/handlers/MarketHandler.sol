@@ -256,7 +256,14 @@ contract MarketHandler is Test {
         DealInfo storage d = _deals[_claimedDeal - 1];
         vm.prank(repairer);
         try
-            market.completeRepair(d.id, _claimedShard, segment(d.nonce, _claimedShard), new bytes32[](0), d.roots, d.providers)
+            market.completeRepair(
+                d.id,
+                _claimedShard,
+                segment(d.nonce, _claimedShard),
+                new bytes32[](0),
+                d.roots,
+                d.providers
+            )
         {
             ++repairs;
         } catch {}
