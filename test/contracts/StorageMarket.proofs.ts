@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 
 import { network } from "hardhat";
-import { getAddress, zeroHash } from "viem";
+import { encodeAbiParameters, getAddress, keccak256, parseAbiParameters, zeroHash } from "viem";
 
 import { segmentProof } from "./helpers/merkle.js";
 import {
@@ -18,6 +18,7 @@ import {
   deployMarket,
   fixSeed,
   marketAs,
+  modelChallenges,
   nextEpoch,
   proveEpoch,
   send,
@@ -39,19 +40,76 @@ describe("StorageMarket proofs and payment", async function () {
   const assertions = viem.assertions;
 
   describe("fixSeed", function () {
-    it("fixes the current epoch's seed once", async function () {
+    it("commits the epoch's seed to the next block's hash, then saves it once that block is mined", async function () {
       const f = await loadFixture(marketFixture);
       const e = await f.market.read.currentEpoch();
-      await assertions.emit(f.market.write.fixSeed(), f.market, "SeedFixed");
-      const [seed, block] = await f.market.read.seedOf([e]);
-      assert.notEqual(seed, zeroHash);
-      assert.ok(block > 0n);
+      const publicClient = await viem.getPublicClient();
+      // The first call commits: nobody, the caller included, knows the seed block's hash yet.
+      const commit = await send(f, f.market.write.fixSeed());
+      const seedBlock = commit.blockNumber + 1n;
+      await assertions.emitWithArgs(
+        Promise.resolve(commit.transactionHash),
+        f.market,
+        "SeedCommitted",
+        [e, seedBlock],
+      );
+      assert.deepEqual(await f.market.read.seedOf([e]), [zeroHash, seedBlock]);
+      // A call inside the seed block itself cannot read its hash: nothing is saved.
+      const inSeedBlock = await send(f, f.market.write.fixSeed());
+      assert.equal(inSeedBlock.blockNumber, seedBlock);
+      assert.equal(inSeedBlock.logs.length, 0);
+      // Any later call saves seed = keccak256(abi.encode(blockhash(seedBlock), epoch, market)).
+      const hash = (await publicClient.getBlock({ blockNumber: seedBlock })).hash;
+      const expected = keccak256(
+        encodeAbiParameters(parseAbiParameters("bytes32, uint256, address"), [
+          hash,
+          e,
+          f.market.address,
+        ]),
+      );
+      await assertions.emitWithArgs(f.market.write.fixSeed(), f.market, "SeedFixed", [e, expected]);
+      assert.deepEqual(await f.market.read.seedOf([e]), [expected, seedBlock]);
+      // Once saved it never changes, and is never committed again.
       const receipt = await send(f, f.market.write.fixSeed());
       assert.equal(receipt.logs.length, 0);
-      assert.deepEqual(await f.market.read.seedOf([e]), [seed, block]);
+      assert.deepEqual(await f.market.read.seedOf([e]), [expected, seedBlock]);
+      // The next epoch commits a seed of its own.
       await nextEpoch(f);
+      await assertions.emit(f.market.write.fixSeed(), f.market, "SeedCommitted");
+      await fixSeed(f);
+      const [next] = await f.market.read.seedOf([e + 1n]);
+      assert.notEqual(next, zeroHash);
+      assert.notEqual(next, expected);
+    });
+
+    it("saves the previous epoch's seed if it is still unsaved", async function () {
+      const f = await loadFixture(marketFixture);
+      const e = await f.market.read.currentEpoch();
       await send(f, f.market.write.fixSeed());
-      assert.notEqual((await f.market.read.seedOf([e + 1n]))[0], seed);
+      await nextEpoch(f); // mines the seed block of epoch e
+      await networkHelpers.mine();
+      const [seed, seedBlock] = await f.market.read.seedOf([e]);
+      assert.notEqual(seed, zeroHash);
+      // The first call of epoch e + 1 saves e's seed and commits e + 1's.
+      const tx = f.market.write.fixSeed();
+      await assertions.emitWithArgs(tx, f.market, "SeedFixed", [e, seed]);
+      assert.deepEqual(await f.market.read.seedOf([e]), [seed, seedBlock]);
+      assert.equal((await f.market.read.seedOf([e + 1n]))[0], zeroHash);
+    });
+
+    it("loses a seed whose block hash left the 256-block window unsaved", async function () {
+      const f = await loadFixture(marketFixture);
+      const e = await f.market.read.currentEpoch();
+      await send(f, f.market.write.fixSeed());
+      await networkHelpers.mine(2);
+      const [seed, seedBlock] = await f.market.read.seedOf([e]);
+      assert.notEqual(seed, zeroHash);
+      await networkHelpers.mine(256);
+      // Nobody saved it: the epoch's seed is unknowable for good, and not committed anew.
+      assert.deepEqual(await f.market.read.seedOf([e]), [zeroHash, seedBlock]);
+      const receipt = await send(f, f.market.write.fixSeed());
+      assert.equal(receipt.logs.length, 0);
+      assert.deepEqual(await f.market.read.seedOf([e]), [zeroHash, seedBlock]);
     });
   });
 
@@ -77,32 +135,92 @@ describe("StorageMarket proofs and payment", async function () {
       );
     });
 
-    it("challenges land across the whole proof set, and each entry hint is checked in O(1)", async function () {
+    it("draws each challenge over the live leaves as the rules say, and checks the named entry", async function () {
       const f = await loadFixture(marketFixture);
       const p = f.providers[0];
       const deals = [];
       for (let i = 0; i < 6; i++) deals.push(await activeDeal(f, { n: 1, k: 1, providers: [p] }));
       const e = await nextEpoch(f);
       await fixSeed(f);
-      const [leaves, entries] = await f.market.read.getEpochChallenges([p.account.address, e]);
-      for (let i = 0; i < leaves.length; i++) assert.equal(entries[i], leaves[i] / 8n);
+      // The view agrees with x_i = keccak256(seed, provider, i) mod T_e over the six entries.
+      const model = await modelChallenges(f, p.account.address, e);
+      assert.equal(model.length, 5);
+      const [entries, segments] = await f.market.read.getEpochChallenges([p.account.address, e]);
+      assert.deepEqual(
+        [entries, segments],
+        [model.map((c) => c.entry), model.map((c) => c.segment)],
+      );
+      for (const c of model) assert.equal(c.entry, c.leaf / 8n);
       const book = bookOf(...deals);
       const proofs = await buildEpochProof(f, p.account.address, e, book);
-      // A wrong entry hint is rejected with the challenged leaf.
-      const bad = proofs.map((x, i) => (i === 0 ? { ...x, entry: (x.entry + 1n) % 6n } : x));
+      // Naming another entry is rejected with the challenged live leaf.
+      const wrongEntry = (proofs[0].entry + 1n) % 6n;
+      const bad = proofs.map((x, i) => (i === 0 ? { ...x, entry: wrongEntry } : x));
       await assertions.revertWithCustomErrorWithArgs(
         (await marketAs(f, p)).write.submitProof([e, bad]),
         f.market,
         "MarketWrongEntry",
-        [0n, (proofs[0].entry + 1n) % 6n, leaves[0]],
+        [0n, wrongEntry, model[0].leaf],
       );
       const outOfRange = proofs.map((x, i) => (i === 0 ? { ...x, entry: 6n } : x));
       await assertions.revertWithCustomErrorWithArgs(
         (await marketAs(f, p)).write.submitProof([e, outOfRange]),
         f.market,
         "MarketWrongEntry",
-        [0n, 6n, leaves[0]],
+        [0n, 6n, model[0].leaf],
       );
+      await send(f, (await marketAs(f, p)).write.submitProof([e, proofs]));
+    });
+
+    it("never challenges a leaf that was dead when the epoch began", async function () {
+      const f = await loadFixture(marketFixture);
+      const p = f.providers[0];
+      // Four one-shard deals; entry 1 is declared lost and entry 2 settled at its end, so
+      // only entries 0 and 3 are live when epoch `e` begins.
+      const a = await activeDeal(f, { n: 1, k: 1, providers: [p], duration: 8 });
+      const lost = await activeDeal(f, { n: 1, k: 1, providers: [p], duration: 8 });
+      const ended = await activeDeal(f, { n: 1, k: 1, providers: [p], duration: 1 });
+      const b = await activeDeal(f, { n: 1, k: 1, providers: [p], duration: 8, shardSize: 8192n });
+      await send(f, (await marketAs(f, p)).write.declareLost([lost.dealId, 0n]));
+      await nextEpoch(f, 3n); // after the short deal's end
+      await send(f, f.market.write.settleShard([ended.dealId, 0n]));
+      const e = await nextEpoch(f);
+      await fixSeed(f);
+      const set = await f.market.read.getProofSet([p.account.address, 0n, 4n]);
+      assert.deepEqual(
+        set.map((x) => x.removedEpoch),
+        [0, Number(e - 4n), Number(e - 1n), 0],
+      );
+      const v = await f.market.read.getProvider([p.account.address]);
+      assert.deepEqual([v.activeShards, v.activeLeaves], [2, 8n + 16n]);
+      // T_e = 24 live leaves: 8 of entry 0, then 16 of entry 3; entries 1 and 2 are skipped.
+      const model = await modelChallenges(f, p.account.address, e);
+      const [entries, segments] = await f.market.read.getEpochChallenges([p.account.address, e]);
+      assert.deepEqual(
+        entries,
+        model.map((c) => c.entry),
+      );
+      assert.deepEqual(
+        segments,
+        model.map((c) => c.segment),
+      );
+      for (const c of model) {
+        assert.ok(c.leaf < 24n);
+        assert.equal(c.entry, c.leaf < 8n ? 0n : 3n);
+      }
+      // Naming a dead entry, as an answer for a challenge, is refused: there are no holes.
+      const proofs = await buildEpochProof(f, p.account.address, e, bookOf(a, b));
+      for (const dead of [1n, 2n]) {
+        const hole = proofs.map((x, i) =>
+          i === 0 ? { entry: dead, segment: "0x" as const, path: [] as `0x${string}`[] } : x,
+        );
+        await assertions.revertWithCustomErrorWithArgs(
+          (await marketAs(f, p)).write.submitProof([e, hole]),
+          f.market,
+          "MarketWrongEntry",
+          [0n, dead, model[0].leaf],
+        );
+      }
       await send(f, (await marketAs(f, p)).write.submitProof([e, proofs]));
     });
 
@@ -111,8 +229,8 @@ describe("StorageMarket proofs and payment", async function () {
       const p = d.providers[0];
       await fixSeed(f);
       const proofs = await buildEpochProof(f, p.account.address, epoch, book);
-      const [leaves] = await f.market.read.getEpochChallenges([p.account.address, epoch]);
-      const other = Number((leaves[2] + 1n) % 128n);
+      const [, segments] = await f.market.read.getEpochChallenges([p.account.address, epoch]);
+      const other = Number((segments[2] + 1n) % 128n);
       const wrong = proofs.map((x, i) =>
         i === 2 ? { entry: x.entry, ...segmentProof(d.trees[0], other) } : x,
       );
@@ -125,7 +243,7 @@ describe("StorageMarket proofs and payment", async function () {
       // The right segment with a path from elsewhere fails too.
       const mixed = proofs.map((x, i) =>
         i === 1
-          ? { ...x, path: segmentProof(d.trees[0], Number((leaves[1] + 2n) % 128n)).path }
+          ? { ...x, path: segmentProof(d.trees[0], Number((segments[1] + 2n) % 128n)).path }
           : x,
       );
       await assertions.revertWithCustomErrorWithArgs(
@@ -158,7 +276,7 @@ describe("StorageMarket proofs and payment", async function () {
       );
     });
 
-    it("attack: a proof before the seed is fixed, or in the block that fixes it, is rejected", async function () {
+    it("attack: a proof before the seed block is mined is rejected; any later block will do", async function () {
       const { f, d, epoch, book } = await loadFixture(dealFixture);
       const p = d.providers[0];
       const m = await marketAs(f, p);
@@ -173,29 +291,49 @@ describe("StorageMarket proofs and payment", async function () {
         "MarketSeedNotFixed",
         [epoch],
       );
-      // Same block: fix the seed and prove in one block (the proof is computed by simulation).
+      const commit = await send(f, f.market.write.fixSeed());
+      const seedBlock = commit.blockNumber + 1n;
+      // In the seed block itself the seed is still unknowable (the prover cannot see it either).
       await provider.request({ method: "evm_setAutomine", params: [false] });
       try {
-        const fixHash = await f.market.write.fixSeed({ gas: 200_000n });
         const proofHash = await m.write.submitProof([epoch, dummy], { gas: 2_000_000n });
         await networkHelpers.mine();
-        const publicClient = await viem.getPublicClient();
-        assert.equal(
-          (await publicClient.getTransactionReceipt({ hash: fixHash })).status,
-          "success",
-        );
-        assert.equal(
-          (await publicClient.getTransactionReceipt({ hash: proofHash })).status,
-          "reverted",
-        );
+        const receipt = await (
+          await viem.getPublicClient()
+        ).getTransactionReceipt({
+          hash: proofHash,
+        });
+        assert.equal(receipt.blockNumber, seedBlock);
+        assert.equal(receipt.status, "reverted");
       } finally {
         await provider.request({ method: "evm_setAutomine", params: [true] });
       }
-      // From the next block on it is accepted.
-      await send(
-        f,
-        m.write.submitProof([epoch, await buildEpochProof(f, p.account.address, epoch, book)]),
+      // In the very next block a proof is accepted, with nobody having saved the seed: the
+      // proof saves it. (Built from the seed block's hash: no view can read it yet.)
+      const hash = (await (await viem.getPublicClient()).getBlock({ blockNumber: seedBlock })).hash;
+      const seed = keccak256(
+        encodeAbiParameters(parseAbiParameters("bytes32, uint256, address"), [
+          hash,
+          epoch,
+          f.market.address,
+        ]),
       );
+      assert.equal((await f.market.read.seedOf([epoch]))[0], zeroHash);
+      const challenges = await modelChallenges(f, p.account.address, epoch, seed);
+      const proofs = challenges.map((c) => ({
+        entry: c.entry,
+        ...segmentProof(d.trees[0], Number(c.segment)),
+      }));
+      const tx = m.write.submitProof([epoch, proofs]);
+      await assertions.emitWithArgs(tx, f.market, "SeedFixed", [epoch, seed]);
+      assert.equal((await f.market.read.seedOf([epoch]))[0], seed);
+      assert.equal(
+        BigInt((await f.market.read.getProvider([p.account.address])).lastProvenEpoch),
+        epoch,
+      );
+      // Later blocks too: the second provider proves after a few more.
+      await networkHelpers.mine(5);
+      await proveEpoch(f, d.providers[1], book);
     });
 
     it("accepts epoch e during e + 1, but not later, and never a future epoch", async function () {
@@ -263,58 +401,53 @@ describe("StorageMarket proofs and payment", async function () {
       );
     });
 
-    it("does not re-roll challenges when shards are appended during the epoch", async function () {
-      const { f, d, epoch, book } = await loadFixture(dealFixture);
-      const p = d.providers[0];
-      await fixSeed(f);
-      const before = await f.market.read.getEpochChallenges([p.account.address, epoch]);
-      const extra = await activeDeal(f, { n: 1, k: 1, providers: [p], shardSize: 65_536n });
-      assert.deepEqual(await f.market.read.getEpochChallenges([p.account.address, epoch]), before);
-      book.set(extra.dealId, extra.trees);
-      await proveEpoch(f, p, book, epoch);
-      // Next epoch the new entry is in range.
-      const next = await nextEpoch(f);
-      await fixSeed(f);
-      const v = await f.market.read.getProvider([p.account.address]);
-      assert.equal(v.totalLeaves, 256n);
-      await proveEpoch(f, p, book, next);
-      // Appends in the next epoch and the one after: within the proof window the view still
-      // draws epoch `next` over the leaves appended before it; once the epoch is older than the
-      // provider's last two append epochs its leaf count is unknown and the view is empty.
-      const more = await activeDeal(f, { n: 1, k: 1, providers: [p], shardSize: 65_536n });
-      book.set(more.dealId, more.trees);
-      const after = await nextEpoch(f);
-      await fixSeed(f);
-      await activeDeal(f, { n: 1, k: 1, providers: [p], shardSize: 65_536n });
-      const [window] = await f.market.read.getEpochChallenges([p.account.address, next]);
-      assert.equal(window.length, 5);
-      for (const leaf of window) assert.ok(leaf < 256n);
-      const [current] = await f.market.read.getEpochChallenges([p.account.address, after]);
-      for (const leaf of current) assert.ok(leaf < 384n);
-      assert.deepEqual(await f.market.read.getEpochChallenges([p.account.address, epoch]), [
-        [],
-        [],
-      ]);
-    });
-
-    it("treats a challenge that lands in a hole (shard no longer held) as answered", async function () {
+    it("does not re-roll an epoch's challenges when shards join or leave during it", async function () {
       const f = await loadFixture(marketFixture);
       const p = f.providers[0];
-      const d = await activeDeal(f, { n: 1, k: 1, providers: [p], duration: 1 });
-      const live = await activeDeal(f, { n: 1, k: 1, providers: [p], duration: 8 });
-      await nextEpoch(f, 2n); // the first deal is over: its entry is a hole
+      const big = { n: 1, k: 1, providers: [p], shardSize: 65_536n };
+      const a = await activeDeal(f, { ...big, duration: 6 });
+      const b = await activeDeal(f, { ...big, duration: 6 });
+      const book = bookOf(a, b);
+      const epoch = await nextEpoch(f);
       await fixSeed(f);
-      const e = await f.market.read.currentEpoch();
-      const [leaves, entries] = await f.market.read.getEpochChallenges([p.account.address, e]);
-      const book = bookOf(live);
-      const proofs = leaves.map((leaf, i) =>
-        entries[i] === 0n
-          ? { entry: 0n, segment: "0x" as const, path: [] as `0x${string}`[] }
-          : { entry: 1n, ...segmentProof(live.trees[0], Number(leaf - 8n)) },
+      const before = await f.market.read.getEpochChallenges([p.account.address, epoch]);
+      // During the epoch: a shard joins and another leaves (declared lost).
+      const extra = await activeDeal(f, { ...big, duration: 6 });
+      book.set(extra.dealId, extra.trees);
+      await send(f, (await marketAs(f, p)).write.declareLost([a.dealId, 0n]));
+      assert.deepEqual(await f.market.read.getEpochChallenges([p.account.address, epoch]), before);
+      assert.equal((await f.market.read.getProvider([p.account.address])).activeLeaves, 256n);
+      // The lost shard is still challenged in this epoch: its holder proves it (from its copy).
+      await proveEpoch(f, p, book, epoch);
+      // Next epoch the draw is over b and extra (256 leaves), never over a's entry.
+      const next = await nextEpoch(f);
+      await fixSeed(f);
+      const model = await modelChallenges(f, p.account.address, next);
+      const [entries, segments] = await f.market.read.getEpochChallenges([p.account.address, next]);
+      assert.deepEqual(
+        entries,
+        model.map((c) => c.entry),
       );
-      void book;
-      void d;
-      await send(f, (await marketAs(f, p)).write.submitProof([e, proofs]));
+      assert.deepEqual(
+        segments,
+        model.map((c) => c.segment),
+      );
+      for (const c of model) {
+        assert.ok(c.leaf < 256n);
+        assert.notEqual(c.entry, 0n);
+      }
+      // Both still in the proof window: a join during `next` changes neither epoch's draw.
+      const previous = await f.market.read.getEpochChallenges([p.account.address, epoch]);
+      await activeDeal(f, { ...big, duration: 6 });
+      assert.deepEqual(
+        await f.market.read.getEpochChallenges([p.account.address, epoch]),
+        previous,
+      );
+      assert.deepEqual(await f.market.read.getEpochChallenges([p.account.address, next]), [
+        entries,
+        segments,
+      ]);
+      await proveEpoch(f, p, book, next);
     });
   });
 
@@ -404,6 +537,76 @@ describe("StorageMarket proofs and payment", async function () {
       assert.equal(await f.market.read.balanceOf([d.providers[1].account.address]), 2n * rate);
     });
 
+    it("takes a settled shard out of its holder's set: challenged in the epoch of settlement, not after", async function () {
+      const { f, d, book } = await loadFixture(dealFixture);
+      const p = d.providers[0];
+      const end = BigInt((await f.market.read.getDeal([d.dealId])).endEpoch);
+      // After the end, before settlement, the shard is still live: epoch `end` draws on it.
+      await nextEpoch(f, end - (await f.market.read.currentEpoch()));
+      await fixSeed(f);
+      const [entries] = await f.market.read.getEpochChallenges([p.account.address, end]);
+      assert.equal(entries.length, 5);
+      await proveEpoch(f, p, book);
+      const settledAt = await nextEpoch(f);
+      await fixSeed(f);
+      const drawn = await f.market.read.getEpochChallenges([p.account.address, settledAt]);
+      await assertions.emit(f.market.write.settleShard([d.dealId, 0n]), f.market, "ShardSettled");
+      const [entry] = await f.market.read.getProofSet([p.account.address, 0n, 1n]);
+      assert.equal(BigInt(entry.removedEpoch), settledAt);
+      assert.equal((await f.market.read.getProvider([p.account.address])).activeLeaves, 0n);
+      // Its epoch's draw stands and is proven; from the next epoch on nothing is owed.
+      assert.deepEqual(
+        await f.market.read.getEpochChallenges([p.account.address, settledAt]),
+        drawn,
+      );
+      await proveEpoch(f, p, book);
+      const after = await nextEpoch(f);
+      await fixSeed(f);
+      assert.deepEqual(await f.market.read.getEpochChallenges([p.account.address, after]), [
+        [],
+        [],
+      ]);
+      await assertions.revertWithCustomErrorWithArgs(
+        (await marketAs(f, p)).write.submitProof([after, []]),
+        f.market,
+        "MarketNothingToProve",
+        [getAddress(p.account.address), after],
+      );
+    });
+
+    it("records no patronage when the deal's owner pays itself as the holder", async function () {
+      const f = await loadFixture(marketFixture);
+      const self = f.providers[0];
+      const other = f.providers[1];
+      const d = await activeDeal(f, { owner: self, n: 2, k: 1, providers: [self, other] });
+      const book = bookOf(d);
+      await nextEpoch(f);
+      await proveEpoch(f, self, book);
+      await proveEpoch(f, other, book);
+      await nextEpoch(f, 2n);
+      const period = await f.coop.treasury.read.currentPeriod();
+      const points = async (w: typeof self) =>
+        (await f.coop.treasury.read.getPatronage([period, w.account.address])).points;
+      const [selfBefore, otherBefore] = [await points(self), await points(other)];
+      const rate = (await f.market.read.getDeal([d.dealId])).shardRate;
+      // A round trip of one's own escrow is paid out, but earns and pays no points.
+      await assertions.emitWithArgs(
+        f.market.write.settleShard([d.dealId, 0n]),
+        f.market,
+        "ShardPaid",
+        [d.dealId, 0, getAddress(self.account.address), 1n, rate],
+      );
+      assert.equal(await points(self), selfBefore);
+      // Paying another member counts: paid for the owner, earned for the holder.
+      await send(f, f.market.write.settleShard([d.dealId, 1n]));
+      const weights = [
+        await f.coop.treasury.read.paidWeight(),
+        await f.coop.treasury.read.earnedWeight(),
+      ];
+      assert.equal(await points(self), selfBefore + rate * weights[0]);
+      assert.equal(await points(other), otherBefore + rate * weights[1]);
+    });
+
     it("refunds an unaccepted shard at the end, and waits until then", async function () {
       const f = await loadFixture(marketFixture);
       const d = await createTestDeal(f, { duration: 2 });
@@ -428,7 +631,8 @@ describe("StorageMarket proofs and payment", async function () {
       const deal = await f.market.read.getDeal([d.dealId]);
       assert.equal(deal.endEpoch - deal.startEpoch, 1); // the current epoch stays payable
       await nextEpoch(f);
-      await proveEpoch(f, d.providers[0], book); // a hole now: the deal is over
+      // The deal is over but the shard stays in the set (and is challenged) until it is settled.
+      await proveEpoch(f, d.providers[0], book);
       await nextEpoch(f, 2n);
       for (let i = 0; i < 3; i++) await send(f, f.market.write.settleShard([d.dealId, BigInt(i)]));
       assert.equal(await f.market.read.balanceOf([d.providers[0].account.address]), deal.shardRate);
