@@ -123,7 +123,7 @@ library LiveLeafTree {
         return (entry, x);
     }
 
-    function _valueAt(Node storage n, uint256 epoch) private view returns (uint256) {
+    function _valueAt(Node storage n, uint256 epoch) private pure returns (uint256) {
         Node memory m = n;
         if (m.u1 < epoch) return m.v;
         if (m.u0 < epoch) return m.b1;
