@@ -3,16 +3,12 @@
 // { name, value, unit }) and the tables in docs/benchmarks.md between the
 // `<!-- bench:NAME -->` markers. Timings are never asserted in tests.
 import { spawnSync } from "node:child_process";
-import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync, existsSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 
-export interface BenchResult {
-  name: string;
-  value: number;
-  unit: string;
-}
+import { type BenchResult, markdownTable, recordResults } from "./bench-results.ts";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const tmp = join(root, "bench/tmp");
@@ -122,28 +118,7 @@ function coverageBench(): { results: BenchResult[]; table: string } {
   };
 }
 
-function markdownTable(results: BenchResult[]): string {
-  const rows = results.map(
-    (r) =>
-      `| ${r.name} | ${r.value.toLocaleString("en-US", { maximumFractionDigits: 2 })} | ${r.unit} |`,
-  );
-  return ["| what | value | unit |", "| --- | ---: | --- |", ...rows].join("\n");
-}
-
-function replaceSection(doc: string, name: string, body: string): string {
-  const open = `<!-- bench:${name} -->`;
-  const close = `<!-- /bench:${name} -->`;
-  const i = doc.indexOf(open);
-  const j = doc.indexOf(close);
-  if (i < 0 || j < 0) return `${doc.trimEnd()}\n\n${open}\n${body}\n${close}\n`;
-  return `${doc.slice(0, i + open.length)}\n${body}\n${doc.slice(j)}`;
-}
-
 mkdirSync(tmp, { recursive: true });
-const resultsFile = join(root, "bench/results.json");
-const previous: BenchResult[] = existsSync(resultsFile)
-  ? JSON.parse(readFileSync(resultsFile, "utf8"))
-  : [];
 const sections: Record<string, string> = {};
 const fresh: BenchResult[] = [];
 
@@ -164,13 +139,4 @@ if (opts.coverage || opts.only === "coverage") {
   sections.coverage = table;
 }
 
-// A partial run (--only) keeps the other figures of the previous run.
-const freshNames = new Set(fresh.map((r) => r.name));
-const all = [...previous.filter((r) => !freshNames.has(r.name)), ...fresh];
-writeFileSync(resultsFile, JSON.stringify(all, null, 2) + "\n");
-const docPath = join(root, "docs/benchmarks.md");
-let doc = readFileSync(docPath, "utf8");
-for (const [name, body] of Object.entries(sections)) doc = replaceSection(doc, name, body);
-writeFileSync(docPath, doc);
-run(join(root, "node_modules/.bin/prettier"), ["--write", docPath]);
-console.log(`\n${fresh.length} figures → bench/results.json and docs/benchmarks.md`);
+recordResults(fresh, sections);

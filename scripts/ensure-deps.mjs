@@ -21,7 +21,15 @@ const npmCli = process.env.npm_execpath ?? findNpmCli();
 // that sits beside the running node, or the one on PATH, so phase 2 can still run it
 // under the project's Node.
 function findNpmCli() {
-  const besideNode = join(dirname(process.execPath), "..", "lib", "node_modules", "npm", "bin", "npm-cli.js");
+  const besideNode = join(
+    dirname(process.execPath),
+    "..",
+    "lib",
+    "node_modules",
+    "npm",
+    "bin",
+    "npm-cli.js",
+  );
   if (existsSync(besideNode)) return besideNode;
   const which = spawnSync("sh", ["-c", "command -v npm"], { encoding: "utf8" });
   const onPath = which.status === 0 ? which.stdout.trim() : "";
