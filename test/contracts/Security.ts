@@ -11,7 +11,9 @@ import { impersonateTimelock } from "./fixtures/coop.js";
 import {
   MARKET_DEFAULTS,
   createTestDeal,
+  drawnProof,
   marketAs,
+  mineDraw,
   nextEpoch,
   proveEpoch,
   send,
@@ -49,24 +51,43 @@ describe("Security review", async function () {
       );
     });
   });
-  describe("finalizeChallenge after the deal's end: the lost shard's liveness stops at the end", function () {
-    it("does not make the holder owe (and be slashed for) epochs after its only deal ended", async function () {
-      const { f, d, epoch } = await loadFixture(dealFixture);
+  describe("finalizeChallenge after the deal's end: the lost shard leaves the holder's set when finalized", function () {
+    it("makes the holder owe epochs only until the challenge is finalized", async function () {
+      const { f, d, epoch, book } = await loadFixture(dealFixture);
       const end = BigInt((await f.market.read.getDeal([d.dealId])).endEpoch);
-      await nextEpoch(f, end - 1n - epoch);
       const p0 = d.providers[0].account.address;
+      // p0 proves every paid epoch; in the last one its shard is challenged and it cannot answer.
+      for (let e = epoch; e < end; e++) {
+        if (e > epoch) await nextEpoch(f);
+        await proveEpoch(f, d.providers[0], book);
+      }
       const challenger = await marketAs(f, f.spare);
       await send(f, challenger.write.challengeShard([d.dealId, 0n]));
-      // Unanswered: finalized once the window after the seed epoch (= end) has closed.
-      await nextEpoch(f, BigInt(MARKET_DEFAULTS.challengeWindow) + 2n);
+      await mineDraw(f);
+      await send(f, challenger.write.fixChallengeSeed([d.dealId, 0n]));
+      const deadline = end - 1n + BigInt(MARKET_DEFAULTS.challengeWindow);
+      // An open challenge holds the settlement that would take the shard out of p0's set.
+      await nextEpoch(f);
+      await assertions.revertWithCustomError(
+        challenger.write.settleShard([d.dealId, 0n]),
+        f.market,
+        "MarketChallengeOpen",
+      );
+      await nextEpoch(f, deadline + 1n - end);
+      const finalized = await f.market.read.currentEpoch();
       await send(f, challenger.write.finalizeChallenge([d.dealId, 0n]));
       assert.equal((await f.market.read.getProvider([p0])).activeShards, 0);
-      // Epoch `end` is after the deal: p0 was never paid for it and never owed a proof.
+      await nextEpoch(f, 3n);
+      // Owed epochs are those that began with live leaves (64e780e): the shard was live at the
+      // start of `end` .. `finalized`, so those are owed though unpaid. (41b1af8 had stopped
+      // liveness at the deal's end; the live-leaf rule no longer does.)
+      await assertions.emit(challenger.write.reportMissedEpoch([p0, end]), f.market, "EpochMissed");
+      // Nothing after the epoch it left the set in.
       await assertions.revertWithCustomErrorWithArgs(
-        challenger.write.reportMissedEpoch([p0, end]),
+        challenger.write.reportMissedEpoch([p0, finalized + 1n]),
         f.market,
         "MarketNotMissed",
-        [getAddress(p0), end],
+        [getAddress(p0), finalized + 1n],
       );
     });
   });
@@ -94,21 +115,45 @@ describe("Security review", async function () {
     });
   });
 
-  describe("claimRepair: one provider cannot claim two shards of a deal at once", function () {
-    it("counts a live repair claim as holding a shard of the deal", async function () {
+  describe("completeRepair: one provider cannot take two shards of a deal", function () {
+    it("re-checks at completion that the claimant holds no other shard of the deal", async function () {
       const { f, d } = await loadFixture(dealFixture);
       await send(f, (await marketAs(f, d.providers[0])).write.declareLost([d.dealId, 0n]));
       await send(f, (await marketAs(f, d.providers[1])).write.declareLost([d.dealId, 1n]));
       const spare = await marketAs(f, f.spare);
+      // Claims hold nothing, so both are accepted...
       await send(f, spare.write.claimRepair([d.dealId, 0n, d.roots, d.providerAddrs]));
-      // Before the fix the second claim went through, and completing both left the spare
-      // holding two shards of one deal (one node's loss would then cost two of the n shards).
+      await send(f, spare.write.claimRepair([d.dealId, 1n, d.roots, d.providerAddrs]));
+      await mineDraw(f);
+      const first = await drawnProof(f, d, 0, f.spare.account.address);
+      const second = await drawnProof(f, d, 1, f.spare.account.address);
+      await send(
+        f,
+        spare.write.completeRepair([
+          d.dealId,
+          0n,
+          first.segment,
+          first.path,
+          d.roots,
+          d.providerAddrs,
+        ]),
+      );
+      // ...but completing both would leave the spare holding two shards of one deal (one
+      // node's loss would then cost two of the n shards): the second completion is refused.
       await assertions.revertWithCustomErrorWithArgs(
-        spare.write.claimRepair([d.dealId, 1n, d.roots, d.providerAddrs]),
+        spare.write.completeRepair([
+          d.dealId,
+          1n,
+          second.segment,
+          second.path,
+          d.roots,
+          d.providerAddrs,
+        ]),
         f.market,
         "MarketRepairIneligible",
         [getAddress(f.spare.account.address), 0n],
       );
+      assert.equal((await f.market.read.getShard([d.dealId, 1n])).status, 2);
     });
   });
 
