@@ -60,13 +60,13 @@ export interface SegmentTreeOptions {
   cacheLevel?: number;
 }
 
-/** Growable flat array of 32-byte nodes. */
+/** Growable flat array of 32-byte nodes (allocated on first use: most trees keep no cache). */
 class NodeList {
-  bytes = new Uint8Array(32 * 64);
+  bytes = new Uint8Array(0);
   count = 0;
   push(node: Uint8Array): void {
     if ((this.count + 1) * 32 > this.bytes.length) {
-      const next = new Uint8Array(this.bytes.length * 2);
+      const next = new Uint8Array(Math.max(32 * 64, this.bytes.length * 2));
       next.set(this.bytes);
       this.bytes = next;
     }

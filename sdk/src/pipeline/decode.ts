@@ -324,34 +324,52 @@ export async function* decodeFile(
             : new TamperedDataError("header", undefined, `stream header: ${r.failure.message}`);
         await failTampered(tampered);
       }
-      // The chunk that began in earlier stripes.
+      // The stripe's parts in stream order: the rest of the chunk begun in earlier stripes (opened
+      // here once complete), the chunks opened by the task, the start of the next chunk.
       if (r.head.length > 0) {
+        if (pendingLength === 0 || r.headChunk !== pendingIndex)
+          throw new Error(
+            `decode: stripe ${r.id} continues chunk ${r.headChunk}, not ${pendingIndex}`,
+          );
         pendingParts.push(r.head);
         pendingLength += r.head.length;
-      }
-      if (pendingLength > 0 && pendingLength === chunkLength(pendingIndex)) {
-        const sealed =
-          pendingParts.length === 1 ? pendingParts[0]! : concat(pendingParts, pendingLength);
-        const pt = session!.open(chunkNonceTail(pendingIndex, pendingIndex === finalChunk), sealed);
-        if (pt === undefined)
-          await failTampered(
-            new TamperedDataError(
-              "chunk",
-              pendingIndex,
-              `chunk ${pendingIndex} does not authenticate`,
-            ),
+        const need = chunkLength(pendingIndex);
+        if (pendingLength > need)
+          throw new Error(`decode: chunk ${pendingIndex} assembled past its ${need} bytes`);
+        if (pendingLength === need) {
+          const sealed =
+            pendingParts.length === 1 ? pendingParts[0]! : concat(pendingParts, pendingLength);
+          const pt = session!.open(
+            chunkNonceTail(pendingIndex, pendingIndex === finalChunk),
+            sealed,
           );
-        pendingParts = [];
-        pendingLength = 0;
-        if (pt!.length > 0) {
-          plaintextOut += pt!.length;
-          yield pt!;
+          if (pt === undefined)
+            await failTampered(
+              new TamperedDataError(
+                "chunk",
+                pendingIndex,
+                `chunk ${pendingIndex} does not authenticate`,
+              ),
+            );
+          pendingParts = [];
+          pendingLength = 0;
+          pendingIndex++;
+          if (pt!.length > 0) {
+            plaintextOut += pt!.length;
+            yield pt!;
+          }
         }
       }
-      if (r.fullChunks > 0) {
-        pendingIndex = r.firstFullChunk + r.fullChunks;
-        pendingParts = r.tail.length > 0 ? [r.tail] : [];
-        pendingLength = r.tail.length;
+      if (r.fullChunks > 0 || r.tail.length > 0) {
+        if (pendingLength !== 0 || r.firstFullChunk !== pendingIndex)
+          throw new Error(
+            `decode: stripe ${r.id} starts chunk ${r.firstFullChunk} while chunk ${pendingIndex} is open`,
+          );
+        pendingIndex += r.fullChunks;
+        if (r.tail.length > 0) {
+          pendingParts = [r.tail];
+          pendingLength = r.tail.length;
+        }
       }
       // Keep the workers busy before handing plaintext to the consumer.
       await fill();

@@ -2,14 +2,17 @@
 // The calling thread only reads, cuts plaintext at chunk boundaries, writes shard bytes and
 // combines one Merkle node and one CID leaf per block; the workers do all the byte work.
 import { UnixfsCidBuilder } from "../cid/unixfs.ts";
+import { createChunkSession } from "../crypto/backend.ts";
 import {
+  DEFAULT_CHUNK_SIZE,
   STREAM_HEADER_LENGTH,
   TAG_LENGTH,
+  chunkNonceTail,
   createStreamHeader,
   getCiphertextLength,
+  parseStreamHeader,
 } from "../crypto/format.ts";
 import { generateFileKey } from "../crypto/stream.ts";
-import { DEFAULT_CHUNK_SIZE } from "../crypto/format.ts";
 import { InvalidParametersError } from "../errors.ts";
 import { DEFAULT_BLOCK_SIZE } from "../erasure/stripes.ts";
 import {
@@ -124,11 +127,17 @@ export async function encodeFile(
   const H = STREAM_HEADER_LENGTH;
   const U = C + TAG_LENGTH;
   const kB = k * B;
-  // Plaintext window: enough whole chunks to cover one stripe's ciphertext, plus one.
+  // Plaintext window: the chunks one stripe needs (at most ceil(kB / U) + 1) and one byte more,
+  // with room to spare so that a window is handed out at most once per stripe.
   const windowBytes = (Math.ceil(kB / U) + 3) * C;
-  // Chunks covering ciphertext [a, e): [lo, hi).
-  const chunkLo = (a: number): number => (a < H ? 0 : Math.floor((a - H) / U));
-  const chunkHi = (e: number): number => Math.ceil((e - H) / U);
+  const headerInfo = parseStreamHeader(header);
+  // Seals the chunks that straddle a stripe boundary, once each; tasks seal the rest.
+  const session = createChunkSession(
+    key,
+    headerInfo.noncePrefix,
+    headerInfo.aad,
+    implementation === "native" ? "native" : "noble",
+  );
 
   const hasher = getSegmentHasher(implementation === "native" ? "native" : "portable");
   const trees: SegmentTreeBuilder[] = [];
@@ -225,14 +234,82 @@ export async function encodeFile(
     dispatch(task);
   };
 
-  try {
-    // Plaintext window: chunk-aligned, starting at plaintext offset winStart.
-    const cap = windowBytes;
-    let win = new Uint8Array(cap);
-    let winStart = 0;
-    let filled = 0;
-    let s = 0; // next stripe to dispatch
+  // Plaintext window: chunk-aligned, holding chunks winChunk, winChunk + 1, … (filled bytes).
+  const cap = windowBytes;
+  let win = new Uint8Array(cap);
+  let winChunk = 0;
+  let filled = 0;
+  // The last chunk sealed here (it straddles the end of a stripe, so the next stripes open with it).
+  let carry: { index: number; bytes: Uint8Array } | undefined;
+  const empty = new Uint8Array(0);
+  const start = (j: number): number => H + j * U;
 
+  /**
+   * Hands out stripe s, ciphertext [a, e), once every chunk it touches is in the window and
+   * known to be the last or not (finalChunk ≥ 0 once the input has ended). A chunk that
+   * straddles the stripe's start was sealed here for an earlier stripe (`carry`); one that
+   * straddles its end is sealed here now; the chunks in between go to the task as plaintext.
+   * So each chunk is sealed once, whatever C and k·B are.
+   */
+  const submitStripe = async (
+    s: number,
+    e: number,
+    b: number,
+    finalChunk: number,
+    P: number,
+    ctLen: number,
+  ): Promise<void> => {
+    const a = s * kB;
+    const last = finalChunk >= 0 ? finalChunk : Number.MAX_SAFE_INTEGER;
+    const end = (j: number): number => (j === finalChunk ? ctLen : start(j) + U);
+    let j = a < H ? 0 : Math.floor((a - H) / U);
+    let prefix = empty;
+    if (a > H && start(j) < a) {
+      if (carry?.index !== j)
+        throw new Error(`encode: chunk ${j} was not sealed before stripe ${s}`);
+      prefix = carry.bytes.slice(a - start(j), Math.min(end(j), e) - start(j));
+      j++;
+    }
+    let jEnd = j;
+    while (jEnd <= last && end(jEnd) <= e) jEnd++;
+    const plainEnd = Math.min(jEnd * C, P);
+    let suffix = empty;
+    if (jEnd <= last && start(jEnd) < e) {
+      const from = jEnd * C - winChunk * C;
+      const pt = win.subarray(from, from + Math.min(C, P - jEnd * C));
+      const parts = session.seal(chunkNonceTail(jEnd, jEnd === finalChunk), pt);
+      carry = { index: jEnd, bytes: parts.length === 1 ? parts[0]! : concat(parts) };
+      suffix = carry.bytes.slice(0, e - start(jEnd));
+    }
+    const nextChunk = suffix.length > 0 ? jEnd + 1 : jEnd; // the first chunk still to seal
+    const plaintext = win.subarray(j * C - winChunk * C, plainEnd - winChunk * C);
+    if (jEnd > j) {
+      // The window goes to the task (transferred): the rest moves to a fresh one.
+      const spare = freeWindows.pop();
+      const next = spare !== undefined ? new Uint8Array(spare) : new Uint8Array(cap);
+      next.set(win.subarray(nextChunk * C - winChunk * C, filled), 0);
+      win = next;
+    } else if (nextChunk > winChunk) {
+      win.copyWithin(0, nextChunk * C - winChunk * C, filled);
+    }
+    filled -= (nextChunk - winChunk) * C;
+    winChunk = nextChunk;
+    await submit({
+      stripeOffset: a,
+      dataBytes: e - a,
+      blockSize: b,
+      blockRoots: b === B,
+      finalChunk,
+      prefix,
+      plaintext: jEnd > j ? plaintext : empty,
+      firstChunk: j,
+      chunkCount: jEnd - j,
+      suffix,
+    });
+  };
+
+  try {
+    let s = 0; // next stripe to hand out
     for await (const piece of iterateBytes(input)) {
       throwIfAborted(signal);
       let off = 0;
@@ -242,55 +319,32 @@ export async function encodeFile(
         filled += take;
         off += take;
         plaintextRead += take;
-        // Stripe s is full and not the last once a byte past its last chunk has arrived.
+        // Stripe s is full and not the last once a byte past the last chunk it touches has arrived.
         for (;;) {
-          const a = s * kB;
-          const lo = chunkLo(a);
-          const hi = chunkHi(a + kB);
-          const needEnd = hi * C - winStart;
-          if (filled <= needEnd) break;
-          const spare = freeWindows.pop();
-          const next = spare !== undefined ? new Uint8Array(spare) : new Uint8Array(cap);
-          const nextStart = chunkLo(a + kB) * C;
-          next.set(win.subarray(nextStart - winStart, filled), 0);
-          await submit({
-            stripeOffset: a,
-            dataBytes: kB,
-            blockSize: B,
-            blockRoots: true,
-            finalChunk: -1,
-            plaintext: win.subarray(lo * C - winStart, needEnd),
-            firstChunk: lo,
-          });
-          filled -= nextStart - winStart;
-          win = next;
-          winStart = nextStart;
+          const e = (s + 1) * kB;
+          const hi = Math.ceil((e - H) / U); // chunks [.., hi) touch the stripe
+          if (plaintextRead <= hi * C) break;
+          await submitStripe(s, e, B, -1, plaintextRead, Number.MAX_SAFE_INTEGER);
           s++;
         }
       }
     }
 
-    // End of input: the remaining stripes (one, sometimes two) follow from the final length.
+    // End of input: the remaining stripes follow from the final length.
     const P = plaintextRead;
     const ctLen = getCiphertextLength(P, C);
     const { layout } = planLayout(k, n, B, ctLen);
     const finalChunk = Math.max(1, Math.ceil(P / C)) - 1;
     for (; s < layout.stripeCount; s++) {
-      const a = s * kB;
       const last = s === layout.stripeCount - 1;
-      const e = last ? ctLen : a + kB;
-      const b = last ? layout.lastBlockSize : B;
-      const lo = chunkLo(a);
-      const hi = Math.min(chunkHi(e), finalChunk + 1);
-      await submit({
-        stripeOffset: a,
-        dataBytes: e - a,
-        blockSize: b,
-        blockRoots: b === B,
+      await submitStripe(
+        s,
+        last ? ctLen : (s + 1) * kB,
+        last ? layout.lastBlockSize : B,
         finalChunk,
-        plaintext: win.slice(lo * C - winStart, Math.min(hi * C, P) - winStart),
-        firstChunk: lo,
-      });
+        P,
+        ctLen,
+      );
     }
     while (inflight.length > 0) await writeOldest();
     await Promise.all(sinks.map((x) => x.close?.()));
@@ -327,4 +381,16 @@ export async function encodeFile(
   } finally {
     if (owned) await runner.close();
   }
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  let length = 0;
+  for (const p of parts) length += p.length;
+  const out = new Uint8Array(length);
+  let off = 0;
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.length;
+  }
+  return out;
 }

@@ -45,9 +45,17 @@ export interface EncodeTask extends StripeGeometry {
   key: Uint8Array;
   /** The 41-byte STREAM header (its bytes are the first bytes of the ciphertext). */
   header: Uint8Array;
-  /** Plaintext of chunks firstChunk, firstChunk+1, … covering this stripe's ciphertext. */
+  /**
+   * Ciphertext that opens the stripe: the part inside it of a chunk that straddles its start,
+   * sealed on the calling thread (empty when a chunk or the header starts the stripe).
+   */
+  prefix: Uint8Array;
+  /** Plaintext of the `chunkCount` chunks wholly inside this stripe, from chunk `firstChunk`. */
   plaintext: Uint8Array;
   firstChunk: number;
+  chunkCount: number;
+  /** Ciphertext that closes the stripe: the start of a chunk that straddles its end (or empty). */
+  suffix: Uint8Array;
   /** A spare buffer of at least n · blockSize bytes to build the stripe in (recycled), or none. */
   output: ArrayBuffer | undefined;
 }
@@ -91,15 +99,23 @@ export type DecodeFailure =
 export interface DecodeResult {
   type: "decode";
   id: number;
+  /**
+   * The stripe's ciphertext (after the header) in up to three parts, in stream order: `head`,
+   * the part of chunk `headChunk` that began in an earlier stripe (it may end here or later);
+   * the `fullChunks` chunks wholly inside the stripe from `firstFullChunk`, opened here into
+   * `plaintext`; `tail`, the start of chunk `firstFullChunk + fullChunks`, which ends in a later
+   * stripe. Any part may be empty; `head` is empty when a chunk starts the stripe.
+   */
+  head: Uint8Array;
+  /** Index of the chunk `head` belongs to. */
+  headChunk: number;
   /** Plaintext of the chunks wholly inside this stripe, in order. */
   plaintext: Uint8Array;
-  /** Index of the first chunk wholly inside this stripe (the chunk `tail` begins when none). */
+  /** Index of the first chunk wholly inside this stripe (or of the chunk `tail` starts, if none). */
   firstFullChunk: number;
   /** Chunks wholly inside this stripe. */
   fullChunks: number;
-  /** Ciphertext before the first whole chunk: the end of a chunk begun in earlier stripes. */
-  head: Uint8Array;
-  /** Ciphertext after the last whole chunk: the start of a chunk that ends in later stripes. */
+  /** Ciphertext after the last whole chunk: the start of a chunk that ends in a later stripe. */
   tail: Uint8Array;
   /** The 41-byte header, from stripe 0. */
   header: Uint8Array | undefined;
@@ -171,32 +187,41 @@ function hashBlocks(
   return { roots, digests };
 }
 
-/** Encrypts the stripe's chunks, erasure-codes it and hashes every block. */
+/**
+ * Lays out the stripe's ciphertext (header, the pre-sealed prefix and suffix, the chunks wholly
+ * inside it sealed here), erasure-codes it and hashes every block.
+ */
 export function runEncodeTask(t: EncodeTask): EncodeResult {
   const { blockSize: b, dataShards: k, totalShards: n, stripeOffset: a } = t;
-  const e = a + t.dataBytes;
   const H = STREAM_HEADER_LENGTH;
   let stripe: Uint8Array;
   if (t.output !== undefined && t.output.byteLength >= n * b) {
     stripe = new Uint8Array(t.output, 0, n * b);
     stripe.fill(0, t.dataBytes, k * b); // zero padding of a last stripe; the rest is overwritten
   } else stripe = new Uint8Array(n * b);
-  if (a < H) stripe.set(t.header.subarray(a, Math.min(H, e)), 0);
-  const session = sessionFor(t.key, t.header, t.implementation);
-  const C = parseStreamHeader(t.header).chunkSize;
-  const U = C + TAG_LENGTH;
-  const chunks = Math.max(1, Math.ceil(t.plaintext.length / C));
-  for (let i = 0; i < chunks; i++) {
-    const j = t.firstChunk + i;
-    const pt = t.plaintext.subarray(i * C, Math.min(t.plaintext.length, (i + 1) * C));
-    let pos = H + j * U; // stream offset of this part of the sealed chunk
-    for (const part of session.seal(chunkNonceTail(j, j === t.finalChunk), pt)) {
-      const from = Math.max(pos, a);
-      const to = Math.min(pos + part.length, e);
-      if (to > from) stripe.set(part.subarray(from - pos, to - pos), from - a);
-      pos += part.length;
+  let pos = 0;
+  if (a < H) {
+    pos = Math.min(H, a + t.dataBytes) - a;
+    stripe.set(t.header.subarray(a, a + pos), 0);
+  }
+  stripe.set(t.prefix, pos);
+  pos += t.prefix.length;
+  if (t.chunkCount > 0) {
+    const session = sessionFor(t.key, t.header, t.implementation);
+    const C = parseStreamHeader(t.header).chunkSize;
+    for (let i = 0; i < t.chunkCount; i++) {
+      const j = t.firstChunk + i;
+      const pt = t.plaintext.subarray(i * C, Math.min(t.plaintext.length, (i + 1) * C));
+      for (const part of session.seal(chunkNonceTail(j, j === t.finalChunk), pt)) {
+        stripe.set(part, pos);
+        pos += part.length;
+      }
     }
   }
+  stripe.set(t.suffix, pos);
+  pos += t.suffix.length;
+  if (pos !== t.dataBytes)
+    throw new Error(`encode task: stripe ${t.id} laid out ${pos} of ${t.dataBytes} bytes`);
   if (n > k) {
     const data = Array.from({ length: k }, (_, i) => stripe.subarray(i * b, (i + 1) * b));
     const parity = Array.from({ length: n - k }, (_, i) =>
@@ -221,10 +246,11 @@ export function runDecodeTask(t: DecodeTask): DecodeResult {
   const result: DecodeResult = {
     type: "decode",
     id: t.id,
+    head: empty,
+    headChunk: 0,
     plaintext: empty,
     firstFullChunk: 0,
     fullChunks: 0,
-    head: empty,
     tail: empty,
     header: undefined,
     roots,
@@ -283,21 +309,23 @@ export function runDecodeTask(t: DecodeTask): DecodeResult {
   const U = C + TAG_LENGTH;
   const start = (j: number): number => H + j * U;
   const end = (j: number): number => Math.min(H + (j + 1) * U, t.ciphertextLength);
-  // Chunks wholly inside [max(a, H), e).
   const lo = Math.max(a, H);
-  const j0 = Math.ceil((lo - H) / U);
+  // The chunk that holds the stripe's first byte after the header: if it began in an earlier
+  // stripe, its bytes up to its end (or the stripe's) are the head, opened by the caller.
+  const jh = Math.floor((lo - H) / U);
+  result.headChunk = jh;
+  let j0 = jh;
+  if (start(jh) < lo) {
+    result.head = ct.slice(lo - a, Math.min(end(jh), e) - a);
+    j0 = jh + 1;
+  }
+  // Then the chunks wholly inside the stripe, then the start of the next one (the tail).
   let j1 = j0;
   while (j1 <= finalChunk && end(j1) <= e) j1++;
-  if (j1 <= j0) {
-    // No whole chunk: the stripe is the middle of one.
-    result.firstFullChunk = Math.floor((lo - H) / U);
-    result.head = ct.slice(lo - a, e - a);
-    return result;
-  }
   result.firstFullChunk = j0;
   result.fullChunks = j1 - j0;
-  result.head = ct.slice(lo - a, start(j0) - a);
-  result.tail = ct.slice(end(j1 - 1) - a, e - a);
+  if (j1 <= finalChunk && start(j1) < e) result.tail = ct.slice(start(j1) - a, e - a);
+  if (j1 === j0) return result;
   let plainBytes = 0;
   for (let j = j0; j < j1; j++) plainBytes += end(j) - start(j) - TAG_LENGTH;
   const plaintext =
@@ -334,7 +362,7 @@ export function transferablesOf(m: Task | TaskResult): ArrayBuffer[] {
         list.push(m.stripe.buffer, m.roots.buffer, m.digests.buffer);
         if (m.input !== undefined) list.push(m.input);
       } else {
-        list.push(m.plaintext.buffer);
+        list.push(m.plaintext.buffer, m.prefix.buffer, m.suffix.buffer);
         if (m.output !== undefined) list.push(m.output);
       }
       break;
