@@ -7,12 +7,14 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 
 import { network } from "hardhat";
-import { keccak256, parseEventLogs, toHex } from "viem";
+import { getAddress, keccak256, parseEventLogs, toHex } from "viem";
 
 import { COOP_DEFAULTS, deployCoop, governanceCall, joinMembers } from "./fixtures/coop.ts";
 import {
   activeDeal,
+  buildEpochProof,
   deployMarket,
+  fixSeed,
   marketAs,
   nextEpoch,
   proveEpoch,
@@ -69,6 +71,85 @@ describe("Boundaries", async function () {
         assert.equal(paid.args.epochs, 1n, "start + 2 only");
       });
     }
+  });
+
+  describe("settleShard: the deal closes one epoch after its end, not at it", function () {
+    it("at the end epoch it only pays; one epoch later it closes and refunds", async function () {
+      const { f, d, start } = await loadFixture(provenFixture);
+      const end = start + 6n;
+      await nextEpoch(f, end - (await f.market.read.currentEpoch()));
+      let r = await send(f, f.market.write.settleShard([d.dealId, 0n]));
+      assert.equal(
+        parseEventLogs({ abi: f.market.abi, logs: r.logs, eventName: "ShardSettled" }).length,
+        0,
+      );
+      assert.equal((await f.market.read.getShard([d.dealId, 0n])).status, 1, "still Active");
+      await nextEpoch(f);
+      r = await send(f, f.market.write.settleShard([d.dealId, 0n]));
+      const [settled] = parseEventLogs({
+        abi: f.market.abi,
+        logs: r.logs,
+        eventName: "ShardSettled",
+      });
+      const deal = await f.market.read.getDeal([d.dealId]);
+      assert.equal(settled.args.refund, deal.shardRate * 2n, "the two unproven epochs");
+      assert.equal((await f.market.read.getShard([d.dealId, 0n])).status, 3, "Closed");
+    });
+  });
+
+  describe("submitProof: a path one level short is refused", function () {
+    it("fails with MarketInvalidProof, and the full path passes", async function () {
+      const f = await deployMarket(viem, networkHelpers);
+      const d = await activeDeal(f, { n: 1, k: 1, shardSize: 65_536n, duration: 4 });
+      await nextEpoch(f);
+      await fixSeed(f);
+      const epoch = await f.market.read.currentEpoch();
+      const proofs = await buildEpochProof(
+        f,
+        d.providerAddrs[0],
+        epoch,
+        new Map([[d.dealId, d.trees]]),
+      );
+      const short = proofs.map((p, i) => (i === 2 ? { ...p, path: p.path.slice(0, -1) } : p));
+      const m = await marketAs(f, d.providers[0]);
+      await assertions.revertWithCustomErrorWithArgs(
+        m.write.submitProof([epoch, short]),
+        f.market,
+        "MarketInvalidProof",
+        [2n],
+      );
+      await send(f, m.write.submitProof([epoch, proofs]));
+    });
+  });
+
+  describe("claimRepair: a holder that failed a targeted challenge cannot repair its shard", function () {
+    it("refuses the old holder and accepts another member", async function () {
+      const f = await deployMarket(viem, networkHelpers);
+      const d = await activeDeal(f, { n: 3, k: 2, duration: 20 });
+      await nextEpoch(f);
+      const challenger = await marketAs(f, f.providers[5]);
+      await send(f, challenger.write.challengeShard([d.dealId, 1n]));
+      await networkHelpers.mine();
+      await send(f, challenger.write.fixChallengeSeed([d.dealId, 1n]));
+      await nextEpoch(f, BigInt(f.params.challengeWindow) + 1n);
+      await send(f, f.market.write.finalizeChallenge([d.dealId, 1n]));
+      const holder = d.providers[1];
+      await assertions.revertWithCustomErrorWithArgs(
+        (await marketAs(f, holder)).write.claimRepair([d.dealId, 1n, d.roots, d.providerAddrs]),
+        f.market,
+        "MarketRepairIneligible",
+        [getAddress(holder.account.address), 1n],
+      );
+      await send(
+        f,
+        (await marketAs(f, f.providers[6])).write.claimRepair([
+          d.dealId,
+          1n,
+          d.roots,
+          d.providerAddrs,
+        ]),
+      );
+    });
   });
 
   describe("leave: not before the last owed epoch is reportable", function () {
