@@ -3,7 +3,7 @@
  * module `ignition/modules/CoopCloudLocal.ts` (the one `npm start` runs), then members join, a
  * file is stored over three providers and proven epoch by epoch, a provider misses an epoch and
  * is reported, a shard is lost and repaired, governance changes the price and declares a
- * dividend, the deal ends and is settled, and a member exits. Each `it` is one step of the
+ * dividend, the deal ends and is settled, a provider leaves and a member exits. Each `it` is one step of the
  * story; they share state and run in order (a failed step skips the rest).
  *
  * Amounts are what a user sees: cUSD with 6 decimals, at the module's local parameters (at
@@ -188,23 +188,25 @@ describe("Scenario: a co-op cloud on the production deployment", async function 
    * shard bytes it keeps.
    */
   const buildProof = async (node: Node, e: bigint) => {
-    const [leaves, entries] = await sys.market.read.getEpochChallenges([node.address, e]);
+    const [entries, segments] = await sys.market.read.getEpochChallenges([node.address, e]);
     const { challengesPerEpoch } = await sys.market.read.params();
     assert.equal(
-      leaves.length,
+      entries.length,
       challengesPerEpoch,
       `${node.name} has ${challengesPerEpoch} challenges in epoch ${e}`,
     );
     const set = await sys.market.read.getProofSet([node.address, 0n, 64n]);
-    return leaves.map((leaf, i) => {
-      const entry = set[Number(entries[i])];
+    return entries.map((index, i) => {
+      const entry = set[Number(index)];
       assert.ok(
-        BigInt(entry.leafStart) <= leaf && leaf < BigInt(entry.leafEnd),
-        "the view names the entry holding the leaf",
+        BigInt(entry.addedEpoch) < e &&
+          (entry.removedEpoch === 0 || BigInt(entry.removedEpoch) >= e) &&
+          segments[i] < BigInt(entry.leafCount),
+        "the view names an entry live when the epoch began, and a segment inside it",
       );
       const tree = node.data.get(`${entry.dealId}:${entry.shard}`);
-      if (tree === undefined) throw new Error(`${node.name} holds no data for entry ${entries[i]}`);
-      return { entry: entries[i], ...segmentProof(tree, Number(leaf - BigInt(entry.leafStart))) };
+      if (tree === undefined) throw new Error(`${node.name} holds no data for entry ${index}`);
+      return { entry: index, ...segmentProof(tree, Number(segments[i])) };
     });
   };
 
@@ -220,16 +222,33 @@ describe("Scenario: a co-op cloud on the production deployment", async function 
     node.proven.add(e);
   };
 
-  /** Next epoch: the first online node fixes the seed, every online node that owes it proves. */
-  const runEpoch = async () => {
-    const e = await toNextEpoch();
+  /**
+   * `w` fixes the current epoch's seed: its call commits the seed to the hash of the next
+   * block (unknown to it), it waits for that block and saves the seed with a second call.
+   */
+  const fixSeed = async (w: Wallet) => {
+    const c = await as(w);
+    await send(c.market.write.fixSeed());
+    await networkHelpers.mine();
+    await send(c.market.write.fixSeed());
+    assert.notEqual((await sys.market.read.seedOf([await epoch()]))[0], zeroHash);
+  };
+
+  /** The first online node fixes the seed, every online node that owes epoch `e` proves it. */
+  const proveOwed = async (e: bigint) => {
     const provers = [...nodes.values()].filter(
       (n) => !n.offline && n.owesFrom !== undefined && n.owesFrom <= e,
     );
     if (provers.length > 0) {
-      await send((await as(provers[0].wallet)).market.write.fixSeed());
+      await fixSeed(provers[0].wallet);
       for (const n of provers) await prove(n, e);
     }
+  };
+
+  /** Next epoch, proven by the nodes that owe it. */
+  const runEpoch = async () => {
+    const e = await toNextEpoch();
+    await proveOwed(e);
     return e;
   };
 
@@ -746,6 +765,16 @@ describe("Scenario: a co-op cloud on the production deployment", async function 
         "MarketSeedNotFixed",
         [e],
       );
+      // bob's call commits the seed to the next block's hash: in that block it is still unknown.
+      const commit = await send((await as(bob)).market.write.fixSeed());
+      assert.deepEqual(await sys.market.read.seedOf([e]), [zeroHash, commit.blockNumber + 1n]);
+      await assertions.revertWithCustomErrorWithArgs(
+        (await as(bob)).market.write.submitProof([e, []]),
+        sys.market,
+        "MarketSeedNotFixed",
+        [e],
+      );
+      await networkHelpers.mine();
       await send((await as(bob)).market.write.fixSeed());
       const proofs = await buildProof(bobNode, e);
       const tampered = proofs.map((p, i) =>
@@ -762,14 +791,14 @@ describe("Scenario: a co-op cloud on the production deployment", async function 
         "MarketInvalidProof",
         [2n],
       );
-      const [leaves] = await sys.market.read.getEpochChallenges([bob.account.address, e]);
+      const [, segments] = await sys.market.read.getEpochChallenges([bob.account.address, e]);
       const moved = proofs.map((p, i) =>
         i === 0
           ? {
               ...p,
               ...segmentProof(
                 deal.shards[0].tree,
-                Number((leaves[0] + 1n) % BigInt(deal.shards[0].tree.leafCount)),
+                Number((segments[0] + 1n) % BigInt(deal.shards[0].tree.leafCount)),
               ),
             }
           : p,
@@ -846,6 +875,7 @@ describe("Scenario: a co-op cloud on the production deployment", async function 
       assert.deepEqual([slash, bounty], [cUSD("1"), cUSD("0.1")]);
       const stakeBefore = (await sys.market.read.getProvider([dave.account.address])).stake;
       const poolsBefore = (await sys.market.read.totals())[3];
+      const treasuryBefore = await tokenBalance(sys.treasury.address);
       await assertions.emitWithArgs(
         w.market.write.reportMissedEpoch([dave.account.address, missed]),
         sys.market,
@@ -864,10 +894,11 @@ describe("Scenario: a co-op cloud on the production deployment", async function 
         "dave lost 1 cUSD of stake",
       );
       assert.equal(
-        (await sys.market.read.totals())[3] - poolsBefore,
+        (await tokenBalance(sys.treasury.address)) - treasuryBefore,
         slash - bounty,
-        "0.9 cUSD held for the owners of dave's shards",
+        "0.9 cUSD to the co-op's treasury (not to the owners of dave's shards)",
       );
+      assert.equal((await sys.market.read.totals())[3], poolsBefore, "nothing held back for them");
       // Once only; and a proven epoch cannot be reported.
       await assertions.revertWithCustomError(
         w.market.write.reportMissedEpoch([dave.account.address, missed]),
@@ -900,9 +931,11 @@ describe("Scenario: a co-op cloud on the production deployment", async function 
     "6. bob loses shard 0 and declares it; erin rebuilds it from carol's and dave's shards, proves the root and takes the slot",
     async () => {
       const bobNode = nodeOf(bob);
-      // bob's disk fails at the start of an epoch: it proves no more and declares the loss.
+      // bob's disk fails at the start of an epoch: it proves no more and declares the loss. The
+      // epoch's draw was fixed over bob's set as it began, so bob still owes that epoch.
       bobNode.offline = true;
       lossEpoch = await runEpoch();
+      bobNode.owesFrom = undefined;
       const s0 = deal.shards[0];
       bobProvenBeforeLoss = provenIn(bobNode, s0.paidFrom, lossEpoch);
       assert.ok(bobNode.proven.has(lossEpoch - 1n), "bob proved the epoch before the loss");
@@ -955,34 +988,55 @@ describe("Scenario: a co-op cloud on the production deployment", async function 
         [getAddress(carol.account.address), 1n],
       );
       const e = await as(erin);
+      const seedBlock = (await publicClient.getBlockNumber()) + 2n;
       await assertions.emitWithArgs(
         e.market.write.claimRepair([deal.id, 0n, deal.roots, deal.providers]),
         sys.market,
         "RepairClaimed",
-        [deal.id, 0, getAddress(erin.account.address), Number(lossEpoch + 1n)],
+        [deal.id, 0, getAddress(erin.account.address), seedBlock],
       );
-      // The segment to prove is drawn from the seed of the next epoch, unknown at claim time.
-      await assertions.revertWithCustomError(
+      // The segment to prove is drawn from the hash of the next block, unknown at claim time.
+      await assertions.revertWithCustomErrorWithArgs(
         sys.market.read.drawnSegment([deal.id, 0n, erin.account.address]),
         sys.market,
         "MarketSeedNotFixed",
+        [seedBlock],
       );
       const repairEpoch = await runEpoch();
       const index = await sys.market.read.drawnSegment([deal.id, 0n, erin.account.address]);
       const wrong = segmentProof(rebuiltTree, Number((index + 1n) % BigInt(rebuiltTree.leafCount)));
       await assertions.revertWithCustomError(
-        e.market.write.completeRepair([deal.id, 0n, wrong.segment, wrong.path]),
+        e.market.write.completeRepair([
+          deal.id,
+          0n,
+          wrong.segment,
+          wrong.path,
+          deal.roots,
+          deal.providers,
+        ]),
         sys.market,
         "MarketInvalidProof",
       );
       const right = segmentProof(rebuiltTree, Number(index));
+      const period = await sys.treasury.read.currentPeriod();
+      const erinPoints = async () =>
+        (await sys.treasury.read.getPatronage([period, erin.account.address])).points;
+      const pointsBefore = await erinPoints();
       await assertions.emitWithArgs(
-        e.market.write.completeRepair([deal.id, 0n, right.segment, right.path]),
+        e.market.write.completeRepair([
+          deal.id,
+          0n,
+          right.segment,
+          right.path,
+          deal.roots,
+          deal.providers,
+        ]),
         sys.market,
         "ShardRepaired",
         [deal.id, 0, getAddress(erin.account.address), 0n, cUSD("0.5")],
       );
-      await addPoints(erin.account.address, cUSD("0.5"));
+      // The reward is bob's slashed stake: no patronage for it.
+      assert.equal(await erinPoints(), pointsBefore, "a repair reward earns no points");
       const erinNode = nodeOf(erin);
       erinNode.data.set(shardKey(0), rebuiltTree);
       erinNode.owesFrom = repairEpoch + 1n;
@@ -999,12 +1053,30 @@ describe("Scenario: a co-op cloud on the production deployment", async function 
       const earned = await settleMidDeal(0);
       assert.equal(earned, 2n * deal.rate, "erin's first two epochs are final");
       await withdrawExactly(erin, cUSD("0.5") + earned, "erin's repair reward and pay");
-      // bob held nothing after declaring: the epochs since are not his to prove.
-      await assertions.revertWithCustomError(
-        (await as(watcher)).market.write.reportMissedEpoch([bob.account.address, lossEpoch]),
+      // bob still owed the epoch of the loss (its draw covered the shard) and could not prove
+      // it: the watcher reports it. The epochs after it are not bob's to prove.
+      const w = await as(watcher);
+      const { missedEpochSlash, bountyBps } = await sys.market.read.params();
+      const bounty = (missedEpochSlash * BigInt(bountyBps)) / 10_000n;
+      await assertions.emitWithArgs(
+        w.market.write.reportMissedEpoch([bob.account.address, lossEpoch]),
+        sys.market,
+        "EpochMissed",
+        [
+          getAddress(bob.account.address),
+          lossEpoch,
+          getAddress(watcher.account.address),
+          missedEpochSlash,
+          bounty,
+        ],
+      );
+      await assertions.revertWithCustomErrorWithArgs(
+        w.market.write.reportMissedEpoch([bob.account.address, lossEpoch + 1n]),
         sys.market,
         "MarketNotMissed",
+        [getAddress(bob.account.address), lossEpoch + 1n],
       );
+      await withdrawExactly(watcher, bounty, "the watcher's bounty for bob's loss epoch");
       await withdrawExactly(bob, bobPaidAtLoss * deal.rate, "bob's last earnings");
 
       // frank doubts the repair and challenges the shard; erin answers and earns the fee.
@@ -1013,12 +1085,12 @@ describe("Scenario: a co-op cloud on the production deployment", async function 
       const f = await as(frank);
       await send(f.token.write.approve([sys.market.address, fee]));
       const frankBefore = await tokenBalance(frank.account.address);
-      const challengedAt = await epoch();
+      const challengeBlock = (await publicClient.getBlockNumber()) + 2n;
       await assertions.emitWithArgs(
         f.market.write.challengeShard([deal.id, 0n]),
         sys.market,
         "ShardChallenged",
-        [deal.id, 0, getAddress(frank.account.address), Number(challengedAt + 1n)],
+        [deal.id, 0, getAddress(frank.account.address), challengeBlock],
       );
       assert.equal(frankBefore - (await tokenBalance(frank.account.address)), fee);
       // An open challenge holds the shard's settlement.
@@ -1028,10 +1100,16 @@ describe("Scenario: a co-op cloud on the production deployment", async function 
         "MarketChallengeOpen",
       );
       await runEpoch();
-      const drawn = segmentProof(
-        rebuiltTree,
-        Number(await sys.market.read.drawnSegment([deal.id, 0n, zeroAddress])),
+      // frank fixes the draw: erin must answer by the end of the challenge window from now.
+      const drawnIndex = await sys.market.read.drawnSegment([deal.id, 0n, zeroAddress]);
+      const { challengeWindow } = await sys.market.read.params();
+      await assertions.emitWithArgs(
+        f.market.write.fixChallengeSeed([deal.id, 0n]),
+        sys.market,
+        "ChallengeDrawn",
+        [deal.id, 0, drawnIndex, Number(await epoch()) + challengeWindow],
       );
+      const drawn = segmentProof(rebuiltTree, Number(drawnIndex));
       await assertions.emitWithArgs(
         e.market.write.answerChallenge([deal.id, 0n, drawn.segment, drawn.path]),
         sys.market,
@@ -1135,7 +1213,14 @@ describe("Scenario: a co-op cloud on the production deployment", async function 
         assert.equal((await sys.treasury.read.getPatronage([0n, w.account.address])).points, 0n);
 
       dividend = await sys.treasury.read.freeBalance();
-      assert.equal(dividend, deal.fee, "the treasury holds the deal's fee");
+      // The deal's fee, and dave's and bob's missed-epoch slashes less the watcher's bounties.
+      const { missedEpochSlash, bountyBps } = await sys.market.read.params();
+      const slashKept = missedEpochSlash - (missedEpochSlash * BigInt(bountyBps)) / 10_000n;
+      assert.equal(
+        dividend,
+        deal.fee + 2n * slashKept,
+        "the treasury holds the deal's fee and two missed-epoch slashes",
+      );
       const call = {
         target: sys.treasury.address,
         data: encodeFunctionData({
@@ -1192,42 +1277,27 @@ describe("Scenario: a co-op cloud on the production deployment", async function 
     },
   );
 
-  step("9a. the deal runs out: the nodes prove its last paid epoch, then stop", async () => {
-    while ((await epoch()) < deal.end - 1n) await runEpoch();
-    assert.equal(await epoch(), deal.end - 1n);
-    for (const n of [erin, carol, dave].map(nodeOf)) {
-      assert.ok(n.proven.has(deal.end - 1n), `${n.name} proved the last paid epoch`);
-      n.owesFrom = undefined;
-      n.data.delete(shardKey(deal.shards.findIndex((s) => s.holder === n)));
-    }
-    // Nobody settles at once: two epochs pass with no proofs.
-    await toNextEpoch();
-    await toNextEpoch();
-    assert.equal(await epoch(), deal.end + 1n);
-    await toNextEpoch();
-  });
-
   step(
-    "9b. once its deal has ended, a provider owes no proof, even before anyone settles",
+    "9a. the deal runs out: the shards stay in the holders' proof sets, so the nodes prove epoch `end` too (unpaid)",
     async () => {
-      // Epoch `end` is past every shard's deal; its proof window has closed. Simulated only, so
-      // a successful report changes nothing here.
+      while ((await epoch()) < deal.end) await runEpoch();
+      assert.equal(await epoch(), deal.end);
       for (const n of [erin, carol, dave].map(nodeOf)) {
-        await assertions.revertWithCustomErrorWithArgs(
-          sys.market.simulate.reportMissedEpoch([n.address, deal.end], {
-            account: watcher.account.address,
-          }),
-          sys.market,
-          "MarketNotMissed",
-          [n.address, deal.end],
-        );
+        assert.ok(n.proven.has(deal.end - 1n), `${n.name} proved the last paid epoch`);
+        assert.ok(n.proven.has(deal.end), `${n.name} proved the epoch after it`);
       }
+      // No shard can be closed yet: a settlement during `end` only pays what is final.
+      const paid = await settleMidDeal(1);
+      await withdrawExactly(carol, paid, "carol's pay up to the end");
+      assert.equal((await sys.market.read.getShard([deal.id, 1n])).status, ShardStatus.Active);
     },
   );
 
   step(
-    "9c. every shard is settled: the holders get their last epochs, alice the unearned escrow and dave's missed-epoch credit",
+    "9b. in the epoch after the end every shard is settled: the holders get their last epochs, alice the unearned escrow",
     async () => {
+      const e = await toNextEpoch();
+      assert.equal(e, deal.end + 1n);
       const before = await sys.market.read.balanceOf([alice.account.address]);
       const unpaidEpochs = (i: number) => {
         const s = deal.shards[i];
@@ -1238,14 +1308,14 @@ describe("Scenario: a co-op cloud on the production deployment", async function 
       assert.equal(unpaidEpochs(1), 0n);
       assert.equal(unpaidEpochs(2), 1n);
       assert.equal(unpaidEpochs(0), 2n + (bobProvenBeforeLoss - bobPaidAtLoss));
+      const treasuryBefore = await tokenBalance(sys.treasury.address);
       let refunds = 0n;
       for (let i = 0; i < 3; i++) {
         const s = deal.shards[i];
         const toHolder = deal.rate * provenIn(s.holder, s.paidFrom, deal.end);
         assert.ok(toHolder > 0n);
-        // dave's 1 cUSD slash, less the bounty, went to the owners of his live shards: alice.
-        const credit = i === 2 ? cUSD("0.9") : 0n;
-        const refund = deal.rate * unpaidEpochs(i) + credit;
+        // Only the escrow of the unpaid epochs: slashes went to the treasury, not to alice.
+        const refund = deal.rate * unpaidEpochs(i);
         const holderBefore = await sys.market.read.balanceOf([s.holder.address]);
         await assertions.emitWithArgs(
           (await as(alice)).market.write.settleShard([deal.id, BigInt(i)]),
@@ -1266,7 +1336,8 @@ describe("Scenario: a co-op cloud on the production deployment", async function 
         await withdrawExactly(s.holder.wallet, toHolder, `${s.holder.name}'s final pay`);
       }
       assert.equal((await sys.market.read.balanceOf([alice.account.address])) - before, refunds);
-      await withdrawExactly(alice, refunds, "alice's refund and credit");
+      await withdrawExactly(alice, refunds, "alice's refund");
+      assert.equal(await tokenBalance(sys.treasury.address), treasuryBefore);
       const [balances, escrow, , pools] = await sys.market.read.totals();
       assert.deepEqual(
         [balances, escrow, pools],
@@ -1278,14 +1349,54 @@ describe("Scenario: a co-op cloud on the production deployment", async function 
         sys.market,
         "MarketWrongShardStatus",
       );
-      // Settled late or not, the epochs after the end are not reportable now.
+      // Settled during this epoch, the shards are still in its draw: the nodes prove it too,
+      // then drop the data.
+      await proveOwed(e);
       for (const n of [erin, carol, dave].map(nodeOf)) {
-        await assertions.revertWithCustomError(
-          (await as(watcher)).market.write.reportMissedEpoch([n.address, deal.end]),
-          sys.market,
-          "MarketNotMissed",
-        );
+        assert.ok(n.proven.has(e), `${n.name} proved the epoch of settlement`);
+        n.owesFrom = undefined;
+        n.data.delete(shardKey(deal.shards.findIndex((s) => s.holder === n)));
+        const v = await sys.market.read.getProvider([n.address]);
+        assert.deepEqual([v.activeShards, v.activeLeaves, v.used], [0, 0n, 0n]);
       }
+    },
+  );
+
+  step(
+    "9c. once its shards are settled a provider owes nothing more; carol leaves with her stake once that is final",
+    async () => {
+      const settled = deal.end + 1n;
+      await toNextEpoch();
+      await toNextEpoch();
+      const c = await as(carol);
+      // Until the epoch of its last change has been reportable for a whole epoch, carol stays.
+      await assertions.revertWithCustomErrorWithArgs(
+        c.market.write.leave(),
+        sys.market,
+        "MarketProviderBusy",
+        [getAddress(carol.account.address), 0, 0n],
+      );
+      await toNextEpoch();
+      assert.equal(await epoch(), settled + 3n);
+      const w = await as(watcher);
+      for (const n of [erin, carol, dave].map(nodeOf)) {
+        // Proven while owed, and not owed after the epoch of settlement.
+        for (const e of [deal.end, settled, settled + 1n]) {
+          await assertions.revertWithCustomErrorWithArgs(
+            w.market.write.reportMissedEpoch([n.address, e]),
+            sys.market,
+            "MarketNotMissed",
+            [n.address, e],
+          );
+        }
+      }
+      const stake = (await sys.market.read.getProvider([carol.account.address])).stake;
+      await assertions.emitWithArgs(c.market.write.leave(), sys.market, "ProviderLeft", [
+        getAddress(carol.account.address),
+        stake,
+      ]);
+      assert.equal((await sys.market.read.getProvider([carol.account.address])).registered, false);
+      await withdrawExactly(carol, stake, "carol's stake");
     },
   );
 
