@@ -9,6 +9,7 @@ import {
   TIMELOCK_ROLES,
   deployCoop,
   governanceCall,
+  impersonateTimelock,
   joinMembers,
   passProposal,
 } from "./fixtures/coop.ts";
@@ -27,7 +28,7 @@ const For = 1;
 const Against = 0;
 
 describe("CoopGovernor", async function () {
-  const { viem, networkHelpers } = await network.create();
+  const { viem, networkHelpers, provider } = await network.create();
   const publicClient = await viem.getPublicClient();
   const { loadFixture, time } = networkHelpers;
 
@@ -115,6 +116,42 @@ describe("CoopGovernor", async function () {
         [getAddress(erin.account.address), 0n, 1n],
       );
     });
+
+    it("refuses a member expelled in the same block, whose last checkpoint still shows a vote", async function () {
+      const f = await loadFixture(governorFixture);
+      const governance = await impersonateTimelock(f, networkHelpers);
+      const call = governanceCall(f.membership, "setShareAmount", [1n]);
+      // The threshold is read at the previous second, when bob was still a member: only the
+      // membership check of the moment stops him.
+      await provider.request({ method: "evm_setAutomine", params: [false] });
+      let proposeHash: `0x${string}`;
+      try {
+        await f.membership.write.expel([f.bob.account.address], {
+          account: governance.account,
+          gas: 300_000n,
+        });
+        proposeHash = await f.governor.write.propose([[call.target], [0n], [call.data], "x"], {
+          account: f.bob.account,
+          gas: 1_000_000n,
+        });
+        await networkHelpers.mine();
+      } finally {
+        await provider.request({ method: "evm_setAutomine", params: [true] });
+      }
+      const receipt = await publicClient.getTransactionReceipt({ hash: proposeHash });
+      const t = (await publicClient.getBlock({ blockNumber: receipt.blockNumber })).timestamp;
+      assert.equal(await f.membership.read.isMember([f.bob.account.address]), false);
+      assert.equal(await f.membership.read.getPastVotes([f.bob.account.address, t - 1n]), 1n);
+      assert.equal(receipt.status, "reverted");
+      await viem.assertions.revertWithCustomErrorWithArgs(
+        f.governor.write.propose([[call.target], [0n], [call.data], "x"], {
+          account: f.bob.account,
+        }),
+        f.governor,
+        "GovernorInsufficientProposerVotes",
+        [getAddress(f.bob.account.address), 0n, 1n],
+      );
+    });
   });
 
   describe("castVote", function () {
@@ -151,6 +188,51 @@ describe("CoopGovernor", async function () {
       await joinMembers(f, [f.erin]);
       await f.governor.write.castVote([f.proposalId, For], { account: f.erin.account });
       assert.deepEqual(await f.governor.read.proposalVotes([f.proposalId]), [0n, 0n, 0n]);
+    });
+
+    it("gives no weight to a member who exited after the snapshot", async function () {
+      const f = await loadFixture(governorFixture);
+      // bob asks to leave; his notice ends during the voting period of a proposal made now.
+      await f.membership.write.requestExit({ account: f.bob.account });
+      const [, availableAt] = await f.membership.read.getMember([f.bob.account.address]);
+      await time.increaseTo(availableAt - 30n);
+      const call = governanceCall(f.membership, "setShareAmount", [1n]);
+      await f.governor.write.propose([[call.target], [0n], [call.data], "exit"], {
+        account: f.alice.account,
+      });
+      const proposalId = await f.governor.read.hashProposal([
+        [call.target],
+        [0n],
+        [call.data],
+        keccak256(toHex("exit")),
+      ]);
+      await time.increase(COOP_DEFAULTS.votingDelay + 1);
+      assert.equal(await f.governor.read.state([proposalId]), State.Active);
+      const snapshot = await f.governor.read.proposalSnapshot([proposalId]);
+      assert.equal(await f.governor.read.getVotes([f.bob.account.address, snapshot]), 1n);
+      // bob takes his share back: the vote he held at the snapshot is gone with it.
+      await f.membership.write.completeExit({ account: f.bob.account });
+      assert.equal(await f.governor.read.getVotes([f.bob.account.address, snapshot]), 0n);
+      const hash = await f.governor.write.castVote([proposalId, For], { account: f.bob.account });
+      await viem.assertions.emitWithArgs(hash, f.governor, "VoteCast", [
+        getAddress(f.bob.account.address),
+        proposalId,
+        For,
+        0n,
+        "",
+      ]);
+      assert.deepEqual(await f.governor.read.proposalVotes([proposalId]), [0n, 0n, 0n]);
+      // The quorum is still that of the members at the snapshot.
+      assert.equal(await f.governor.read.quorum([snapshot]), 2n);
+    });
+
+    it("gives no weight to a member expelled after the snapshot", async function () {
+      const f = await loadFixture(activeProposalFixture);
+      const governance = await impersonateTimelock(f, networkHelpers);
+      await f.membership.write.expel([f.bob.account.address], { account: governance.account });
+      await f.governor.write.castVote([f.proposalId, For], { account: f.bob.account });
+      await f.governor.write.castVote([f.proposalId, For], { account: f.alice.account });
+      assert.deepEqual(await f.governor.read.proposalVotes([f.proposalId]), [0n, 1n, 0n]);
     });
 
     it("refuses a second vote", async function () {
