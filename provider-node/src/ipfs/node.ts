@@ -1,0 +1,142 @@
+// The member's Helia node: persistent FsBlockstore + FsDatastore under the data folder (the
+// libp2p key lives in the datastore, so the PeerId survives restarts), TCP + WebSockets, Noise,
+// Yamux, identify and bitswap. Local mode dials only the peers it is given (registered
+// multiaddrs); public mode also bootstraps into the IPFS network, runs autoNAT and a DHT client
+// that announces the CIDs it holds.
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+
+import { autoNAT } from "@libp2p/autonat";
+import { bootstrap } from "@libp2p/bootstrap";
+import { withBitswap } from "@helia/bitswap";
+import { withLibp2pLight, type HeliaWithLibp2p } from "@helia/libp2p";
+import { loadOrCreateSelfKey } from "@libp2p/config";
+import { identify } from "@libp2p/identify";
+import { kadDHT, removePrivateAddressesMapper } from "@libp2p/kad-dht";
+import { noise } from "@libp2p/noise";
+import { ping } from "@libp2p/ping";
+import { peerIdFromPrivateKey } from "@libp2p/peer-id";
+import { tcp } from "@libp2p/tcp";
+import { webSockets } from "@libp2p/websockets";
+import { yamux } from "@libp2p/yamux";
+import { multiaddr } from "@multiformats/multiaddr";
+import { FsBlockstore } from "blockstore-fs";
+import { NextToLast } from "blockstore-fs/sharding";
+import { FsDatastore } from "datastore-fs";
+import { createHeliaLight } from "helia";
+import type { ServiceMap } from "@libp2p/interface";
+import type { ServiceFactoryMap } from "libp2p";
+import type { CID } from "multiformats/cid";
+
+import type { ProviderConfig } from "../config.ts";
+import { createLogger } from "../log.ts";
+
+/** kubo's default bootstrap peers (what @helia/libp2p uses). */
+export const PUBLIC_BOOTSTRAP = [
+  "/dnsaddr/bootstrap.libp2p.io/p2p/QmNnooDu7bfjPFoTZYxMNLWUQJyrVwtbZg5gBMjTezGAJN",
+  "/dnsaddr/bootstrap.libp2p.io/p2p/QmbLHAnMoJPWSCR5Zhtx6BHJX9KiKNN6tpvbUcqanj75Nb",
+  "/dnsaddr/bootstrap.libp2p.io/p2p/QmcZf59bWwK5XFi76CZX8cbJ4BhTzzA3gU1ZjYZcYW3dwt",
+  "/dnsaddr/va1.bootstrap.libp2p.io/p2p/12D3KooWKnDdG3iXw9eTFijk3EWSunZcFi54Zka4wmtqtt6rPxc8",
+  "/ip4/104.131.131.82/tcp/4001/p2p/QmaCpDMGvV2BGHeYERUEnRQAwe3N8SzbUtfsmvsqQLuvuJ",
+];
+
+export interface IpfsNode {
+  helia: HeliaWithLibp2p<ServiceMap>;
+  blockstore: FsBlockstore;
+  /** Absolute path of the file holding a block (for positioned reads of shard leaves). */
+  blockPath(cid: CID): string;
+  /** Multiaddrs to register on-chain: announce list, else the listen addresses, with /p2p/. */
+  multiaddrs(): string[];
+  /** Dials a peer's registered multiaddrs (local mode has no discovery). */
+  dial(addrs: string[]): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Folders of the stores inside the data folder. */
+export function ipfsPaths(dataDir: string): { blocks: string; datastore: string } {
+  return { blocks: join(dataDir, "blocks"), datastore: join(dataDir, "datastore") };
+}
+
+/** The node's PeerId, created with its key on first use and kept in the datastore. */
+export async function loadPeerId(dataDir: string): Promise<string> {
+  const ds = new FsDatastore(ipfsPaths(dataDir).datastore);
+  await ds.open();
+  try {
+    return peerIdFromPrivateKey(await loadOrCreateSelfKey(ds)).toString();
+  } finally {
+    await ds.close();
+  }
+}
+
+/** Starts the Helia node of a data folder. */
+export async function startIpfsNode(config: ProviderConfig): Promise<IpfsNode> {
+  const log = createLogger("provider:ipfs");
+  const paths = ipfsPaths(config.dataDir);
+  mkdirSync(paths.blocks, { recursive: true });
+  mkdirSync(paths.datastore, { recursive: true });
+  const sharding = new NextToLast();
+  const blockstore = new FsBlockstore(paths.blocks, { shardingStrategy: sharding });
+  const datastore = new FsDatastore(paths.datastore);
+  const { host, tcpPort, wsPort, mode } = config.ipfs;
+  const ip = host.includes(":") ? "ip6" : "ip4";
+  const isPublic = mode === "public";
+  const helia = withBitswap(
+    withLibp2pLight(createHeliaLight({ blockstore, datastore }), {
+      addresses: {
+        listen: [`/${ip}/${host}/tcp/${tcpPort}`, `/${ip}/${host}/tcp/${wsPort}/ws`],
+        ...(config.ipfs.announce.length ? { announce: config.ipfs.announce } : {}),
+      },
+      transports: [tcp(), webSockets()],
+      connectionEncrypters: [noise()],
+      streamMuxers: [yamux()],
+      ...(isPublic
+        ? {
+            peerDiscovery: [
+              bootstrap({
+                list: config.ipfs.bootstrap.length ? config.ipfs.bootstrap : PUBLIC_BOOTSTRAP,
+              }),
+            ],
+          }
+        : {}),
+      // Typed per branch: libp2p infers component needs (the DHT wants ping) from the map.
+      services: (isPublic
+        ? {
+            identify: identify(),
+            ping: ping(),
+            autoNAT: autoNAT(),
+            dht: kadDHT({ clientMode: true, peerInfoMapper: removePrivateAddressesMapper }),
+          }
+        : { identify: identify() }) as unknown as ServiceFactoryMap<ServiceMap>,
+    }),
+  );
+  await helia.start();
+  const peerId = helia.libp2p.peerId.toString();
+  log.info({ peerId, addrs: helia.libp2p.getMultiaddrs().map(String), mode }, "IPFS node started");
+  return {
+    helia,
+    blockstore,
+    blockPath(cid) {
+      const { dir, file } = sharding.encode(cid);
+      return join(blockstore.path, dir, file);
+    },
+    multiaddrs() {
+      if (config.ipfs.announce.length)
+        return config.ipfs.announce.map((a) => (a.includes("/p2p/") ? a : `${a}/p2p/${peerId}`));
+      return helia.libp2p.getMultiaddrs().map(String);
+    },
+    async dial(addrs) {
+      for (const a of addrs) {
+        try {
+          await helia.libp2p.dial(multiaddr(a), { signal: AbortSignal.timeout(5000) });
+          return;
+        } catch (e) {
+          log.debug({ addr: a, err: (e as Error).message }, "dial failed");
+        }
+      }
+    },
+    async stop() {
+      await helia.stop();
+      log.info("IPFS node stopped");
+    },
+  };
+}

@@ -1,0 +1,280 @@
+// The shards (and manifests) this node keeps. Each shard's blocks live in Helia's blockstore,
+// pinned; beside them, in <dataDir>/shards, a record (JSON), the prover's tree cache (CCMT) and
+// the leaf digests (32 bytes per 1 MiB leaf), so a proof reads one block file at one offset.
+// Records move importing → imported → accepted; a restart drops anything short of accepted
+// that the chain does not show as ours, and Helia's GC removes every unpinned block.
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statfsSync } from "node:fs";
+import { open } from "node:fs/promises";
+import { join } from "node:path";
+
+import {
+  SEGMENT_SIZE,
+  SHARD_UNIXFS_PARAMS,
+  serializeSegmentTreeCache,
+  parseSegmentTreeCache,
+  type SegmentTreeCache,
+} from "@coop-cloud/sdk";
+import { CID } from "multiformats/cid";
+import * as raw from "multiformats/codecs/raw";
+import * as Digest from "multiformats/hashes/digest";
+
+import type { IpfsNode } from "../ipfs/node.ts";
+import { createLogger, type Logger } from "../log.ts";
+import { readAt, writeFileAtomic } from "./files.ts";
+import type { ReceivedShard } from "./ingest.ts";
+
+const LEAF = SHARD_UNIXFS_PARAMS.chunkSize;
+
+export type ShardState = "importing" | "imported" | "accepted";
+
+export interface ShardRecord {
+  dealId: string;
+  shard: number;
+  cid: string;
+  root: `0x${string}`;
+  size: number;
+  leafCount: number;
+  state: ShardState;
+  /** The deal's end epoch (moved by DealExtended / DealCancelled). */
+  endEpoch?: number;
+  /** Epoch in which the shard joined the proof set (accepted or repaired). */
+  acceptedEpoch?: number;
+  /** Epoch in which the shard left the node's proof set; its data is kept until it is proven. */
+  leftEpoch?: number;
+  /** How it left: settled, lost, repaired elsewhere. */
+  leftReason?: string;
+  /** Last scrub that found it whole (ms since epoch). */
+  scrubbedAt?: number;
+}
+
+export interface ManifestRecord {
+  dealId: string;
+  cid: string;
+  size: number;
+}
+
+const keyOf = (dealId: bigint | string, shard: number) => `${dealId}-${shard}`;
+const hex = (b: Uint8Array) => `0x${Buffer.from(b).toString("hex")}` as `0x${string}`;
+
+export class ShardStore {
+  readonly dir: string;
+  readonly tmpDir: string;
+  readonly manifestDir: string;
+  readonly #ipfs: IpfsNode;
+  readonly #records = new Map<string, ShardRecord>();
+  readonly #manifests = new Map<string, ManifestRecord>();
+  readonly #log: Logger;
+
+  constructor(dataDir: string, ipfs: IpfsNode) {
+    this.dir = join(dataDir, "shards");
+    this.tmpDir = join(dataDir, "tmp");
+    this.manifestDir = join(dataDir, "manifests");
+    for (const d of [this.dir, this.tmpDir, this.manifestDir]) mkdirSync(d, { recursive: true });
+    this.#ipfs = ipfs;
+    this.#log = createLogger("provider:store");
+  }
+
+  /** Loads the records; returns those not yet accepted, for the caller to resolve against the chain. */
+  load(): ShardRecord[] {
+    // Temporary upload files never survive a restart.
+    for (const f of readdirSync(this.tmpDir)) rmSync(join(this.tmpDir, f), { force: true });
+    const pending: ShardRecord[] = [];
+    for (const f of readdirSync(this.dir)) {
+      if (f.endsWith(".tmp")) {
+        rmSync(join(this.dir, f), { force: true });
+        continue;
+      }
+      if (!f.endsWith(".json")) continue;
+      const rec = JSON.parse(readFileSync(join(this.dir, f), "utf8")) as ShardRecord;
+      this.#records.set(keyOf(rec.dealId, rec.shard), rec);
+      if (rec.state !== "accepted") pending.push(rec);
+    }
+    for (const f of readdirSync(this.manifestDir)) {
+      if (!f.endsWith(".json")) continue;
+      const rec = JSON.parse(readFileSync(join(this.manifestDir, f), "utf8")) as ManifestRecord;
+      this.#manifests.set(rec.dealId, rec);
+    }
+    return pending;
+  }
+
+  #paths(key: string) {
+    return {
+      record: join(this.dir, `${key}.json`),
+      cache: join(this.dir, `${key}.ccmt`),
+      leaves: join(this.dir, `${key}.leaves`),
+    };
+  }
+
+  get(dealId: bigint | string, shard: number): ShardRecord | undefined {
+    return this.#records.get(keyOf(dealId, shard));
+  }
+
+  list(): ShardRecord[] {
+    return [...this.#records.values()];
+  }
+
+  /** Bytes held or being imported. */
+  usedBytes(): number {
+    let n = 0;
+    for (const r of this.#records.values()) n += r.size;
+    return n;
+  }
+
+  /** Free bytes on the data folder's file system. */
+  freeDiskBytes(): number {
+    const s = statfsSync(this.dir);
+    return Number(s.bavail) * Number(s.bsize);
+  }
+
+  save(rec: ShardRecord): void {
+    const key = keyOf(rec.dealId, rec.shard);
+    this.#records.set(key, rec);
+    writeFileAtomic(this.#paths(key).record, JSON.stringify(rec, null, 2));
+  }
+
+  /**
+   * Imports a received, checked shard from its temporary file: record (importing), tree cache
+   * and leaf digests, every block into the blockstore, a recursive pin, record (imported).
+   */
+  async importShard(
+    dealId: bigint,
+    shard: number,
+    tmpPath: string,
+    got: ReceivedShard,
+  ): Promise<ShardRecord> {
+    const key = keyOf(dealId, shard);
+    const paths = this.#paths(key);
+    const rec: ShardRecord = {
+      dealId: dealId.toString(),
+      shard,
+      cid: got.cid.toString(),
+      root: hex(got.root),
+      size: got.size,
+      leafCount: got.leafCount,
+      state: "importing",
+    };
+    this.save(rec);
+    writeFileAtomic(paths.cache, serializeSegmentTreeCache(got.cache));
+    const digests = new Uint8Array(32 * got.leaves.length);
+    got.leaves.forEach((c, i) => digests.set(c.multihash.digest, 32 * i));
+    writeFileAtomic(paths.leaves, digests);
+    await this.#importBlocks(tmpPath, got);
+    for await (const _ of this.#ipfs.helia.pins.add(got.cid, {
+      metadata: { dealId: rec.dealId, shard },
+    }));
+    rec.state = "imported";
+    this.save(rec);
+    return rec;
+  }
+
+  async #importBlocks(
+    tmpPath: string,
+    got: { cid: CID; nodes: { cid: CID; bytes: Uint8Array }[]; leaves: CID[] },
+  ) {
+    const bs = this.#ipfs.helia.blockstore;
+    for (const n of got.nodes) await bs.put(n.cid, n.bytes);
+    const fh = await open(tmpPath, "r");
+    try {
+      const buf = Buffer.allocUnsafe(LEAF);
+      for (let i = 0; i < got.leaves.length; i++) {
+        const { bytesRead } = await fh.read(buf, 0, LEAF, i * LEAF);
+        await bs.put(got.leaves[i], Uint8Array.prototype.slice.call(buf, 0, bytesRead));
+      }
+    } finally {
+      await fh.close();
+    }
+  }
+
+  /** Unpins a shard and forgets it; its blocks go at the next GC (or now, with `gc`). */
+  async drop(
+    dealId: bigint | string,
+    shard: number,
+    options: { gc?: boolean } = {},
+  ): Promise<void> {
+    const key = keyOf(dealId, shard);
+    const rec = this.#records.get(key);
+    if (rec) {
+      await this.#unpin(CID.parse(rec.cid));
+      this.#records.delete(key);
+    }
+    const p = this.#paths(key);
+    for (const f of [p.record, p.cache, p.leaves]) rmSync(f, { force: true });
+    if (options.gc) await this.gc();
+    this.#log.info({ dealId: String(dealId), shard }, "shard dropped");
+  }
+
+  async #unpin(cid: CID): Promise<void> {
+    try {
+      for await (const _ of this.#ipfs.helia.pins.rm(cid));
+    } catch (e) {
+      if ((e as Error).name !== "NotFoundError") throw e;
+    }
+  }
+
+  /** Deletes every unpinned block. */
+  async gc(): Promise<void> {
+    await this.#ipfs.helia.gc();
+  }
+
+  /** The prover's tree cache of a shard. */
+  readCache(rec: ShardRecord): SegmentTreeCache {
+    return parseSegmentTreeCache(readFileSync(this.#paths(keyOf(rec.dealId, rec.shard)).cache));
+  }
+
+  /** Leaf `i`'s CID, read from the leaf digest file (one 32-byte read). */
+  async leafCid(rec: ShardRecord, i: number): Promise<CID> {
+    if (rec.size <= LEAF) return CID.parse(rec.cid);
+    const d = await readAt(this.#paths(keyOf(rec.dealId, rec.shard)).leaves, 32 * i, 32);
+    if (d.length !== 32)
+      throw new Error(`leaf ${i} of ${rec.dealId}/${rec.shard} not in the leaf file`);
+    return CID.createV1(raw.code, Digest.create(0x12, d));
+  }
+
+  /**
+   * Reads segments [first, first + count) of a stored shard (fewer bytes at its end): one read
+   * in one leaf block, since 2^L segments never cross a 1 MiB leaf boundary.
+   */
+  async readSegments(rec: ShardRecord, first: number, count: number): Promise<Uint8Array> {
+    const offset = first * SEGMENT_SIZE;
+    const leaf = Math.floor(offset / LEAF);
+    const within = offset - leaf * LEAF;
+    const len = Math.min(count * SEGMENT_SIZE, rec.size - offset);
+    if (len <= 0) return new Uint8Array(0);
+    const cid = await this.leafCid(rec, leaf);
+    return readAt(this.#ipfs.blockPath(cid), within, len);
+  }
+
+  /** Whether every block file of a shard is present (a quick check, not a rehash). */
+  hasCache(rec: ShardRecord): boolean {
+    return existsSync(this.#paths(keyOf(rec.dealId, rec.shard)).cache);
+  }
+
+  // ───────────── manifests ─────────────
+
+  getManifest(dealId: bigint | string): ManifestRecord | undefined {
+    return this.#manifests.get(dealId.toString());
+  }
+
+  async importManifest(
+    dealId: bigint,
+    tmpPath: string,
+    got: ReceivedShard,
+  ): Promise<ManifestRecord> {
+    await this.#importBlocks(tmpPath, got);
+    for await (const _ of this.#ipfs.helia.pins.add(got.cid, {
+      metadata: { manifestOf: dealId.toString() },
+    }));
+    const rec = { dealId: dealId.toString(), cid: got.cid.toString(), size: got.size };
+    writeFileAtomic(join(this.manifestDir, `${rec.dealId}.json`), JSON.stringify(rec));
+    this.#manifests.set(rec.dealId, rec);
+    return rec;
+  }
+
+  async dropManifest(dealId: bigint | string): Promise<void> {
+    const rec = this.#manifests.get(dealId.toString());
+    if (!rec) return;
+    await this.#unpin(CID.parse(rec.cid));
+    rmSync(join(this.manifestDir, `${rec.dealId}.json`), { force: true });
+    this.#manifests.delete(rec.dealId);
+  }
+}
