@@ -176,3 +176,22 @@ export class InvalidShareLinkError extends Error {
     this.part = part;
   }
 }
+
+/**
+ * Decoding would need more memory than the caller allows: the layout (k · block size, chunk
+ * size), which comes from a manifest, is larger than the configured limit. Raise the limit
+ * (`maxMemory`) only for files you expect to be that large.
+ */
+export class MemoryLimitError extends Error {
+  name = "MemoryLimitError";
+  /** Bytes one stripe in flight needs. */
+  readonly required: number;
+  /** The limit in force. */
+  readonly limit: number;
+
+  constructor(required: number, limit: number, message: string) {
+    super(message);
+    this.required = required;
+    this.limit = limit;
+  }
+}

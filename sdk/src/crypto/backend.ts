@@ -21,6 +21,12 @@ export interface ChunkSession {
   seal(nonceTail: Uint8Array, plaintext: Uint8Array): Uint8Array[];
   /** Decrypts ciphertext‖tag; undefined when it does not authenticate. Never returns unauthenticated bytes. */
   open(nonceTail: Uint8Array, sealed: Uint8Array): Uint8Array | undefined;
+  /**
+   * Drops the key material: the noble path wipes its copy of the key, the native path lets go
+   * of its KeyObject (node:crypto keeps the subkey off the JS heap and frees it when collected).
+   * The session must not be used afterwards.
+   */
+  dispose(): void;
 }
 
 type NodeCryptoModule = typeof NodeCrypto;
@@ -65,6 +71,8 @@ export function resolveImplementation(implementation: Implementation = "auto"): 
   return isNativeAvailable() ? "native" : "noble";
 }
 
+const USED_AFTER_DISPOSE = "chunk session used after dispose()";
+
 function asPlainBytes(buf: Uint8Array): Uint8Array {
   return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
 }
@@ -74,17 +82,25 @@ function createNobleSession(
   noncePrefix: Uint8Array,
   aad: Uint8Array,
 ): ChunkSession {
-  const k = key.slice();
-  const a = aad.slice();
+  // Copies (new Uint8Array, not slice: a Buffer's slice shares memory that dispose would wipe).
+  const k = new Uint8Array(key);
+  const a = new Uint8Array(aad);
   const nonce = new Uint8Array(24);
   nonce.set(noncePrefix, 0);
+  let disposed = false;
   return {
     implementation: "noble",
+    dispose() {
+      k.fill(0);
+      disposed = true;
+    },
     seal(nonceTail, plaintext) {
+      if (disposed) throw new Error(USED_AFTER_DISPOSE);
       nonce.set(nonceTail, NONCE_PREFIX_LENGTH);
       return [xchacha20poly1305(k, nonce, a).encrypt(plaintext)];
     },
     open(nonceTail, sealed) {
+      if (disposed) throw new Error(USED_AFTER_DISPOSE);
       if (sealed.length < TAG_LENGTH) return undefined;
       nonce.set(nonceTail, NONCE_PREFIX_LENGTH);
       try {
@@ -104,14 +120,18 @@ function createNativeSession(
 ): ChunkSession {
   // XChaCha20-Poly1305(key, prefix‖tail) = ChaCha20-Poly1305(HChaCha20(key, prefix), 0x00000000‖tail).
   const subkey = hchacha20(key, noncePrefix);
-  const keyObject = nc.createSecretKey(subkey);
+  let keyObject: NodeCrypto.KeyObject | undefined = nc.createSecretKey(subkey);
   subkey.fill(0);
-  const a = aad.slice();
+  const a = new Uint8Array(aad);
   const nonce = new Uint8Array(12);
   const options = { authTagLength: TAG_LENGTH } as const;
   return {
     implementation: "native",
+    dispose() {
+      keyObject = undefined;
+    },
     seal(nonceTail, plaintext) {
+      if (keyObject === undefined) throw new Error(USED_AFTER_DISPOSE);
       nonce.set(nonceTail, 4);
       const cipher = nc.createCipheriv("chacha20-poly1305", keyObject, nonce, options);
       cipher.setAAD(a, { plaintextLength: plaintext.length });
@@ -120,6 +140,7 @@ function createNativeSession(
       return [asPlainBytes(ciphertext), asPlainBytes(cipher.getAuthTag())];
     },
     open(nonceTail, sealed) {
+      if (keyObject === undefined) throw new Error(USED_AFTER_DISPOSE);
       if (sealed.length < TAG_LENGTH) return undefined;
       nonce.set(nonceTail, 4);
       const end = sealed.length - TAG_LENGTH;

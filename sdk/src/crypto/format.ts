@@ -144,7 +144,7 @@ export function parseStreamHeader(bytes: Uint8Array): StreamHeader {
       `version ${version} is not supported (this SDK reads version ${STREAM_VERSION})`,
     );
   }
-  const own = bytes.slice(0, STREAM_HEADER_LENGTH);
+  const own = new Uint8Array(bytes.subarray(0, STREAM_HEADER_LENGTH)); // a copy, even of a Buffer
   const chunkSize = new DataView(own.buffer).getUint32(5, false);
   if (chunkSize < MIN_CHUNK_SIZE || chunkSize > MAX_CHUNK_SIZE) {
     throw new UnsupportedFormatError(

@@ -295,7 +295,7 @@ export class StreamEncryptor {
     }
     // A held chunk that is a view of the caller's piece is copied: the caller may reuse it.
     if (this.pending !== undefined && this.pending.buffer === piece.buffer)
-      this.pending = this.pending.slice();
+      this.pending = new Uint8Array(this.pending); // a copy even of a Buffer
     return out;
   }
 
@@ -361,7 +361,7 @@ export class StreamDecryptor {
 
   constructor(key: Uint8Array, options: DecryptOptions = {}) {
     assertKey(key);
-    this.key = key.slice();
+    this.key = new Uint8Array(key);
     this.implementation = options.implementation;
     checkLength("expectedPlaintextLength", options.expectedPlaintextLength);
     this.expectedPlaintextLength = options.expectedPlaintextLength;
@@ -504,7 +504,7 @@ export class StreamDecryptor {
     }
     // A held unit that is a view of the caller's piece is copied: the caller may reuse it.
     if (this.pending !== undefined && this.pending.buffer === piece.buffer)
-      this.pending = this.pending.slice();
+      this.pending = new Uint8Array(this.pending); // a copy even of a Buffer
   }
 
   /** Ends the ciphertext; returns the last plaintext, or throws if the data did not end properly. */

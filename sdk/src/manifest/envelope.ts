@@ -98,7 +98,7 @@ export function readManifestEnvelope(bytes: Uint8Array): ManifestEnvelope {
   return {
     version: bytes[4]!,
     fileId: fileIdHex(bytes.subarray(5, 5 + FILE_ID_LENGTH)),
-    wrappedKey: bytes.slice(5 + FILE_ID_LENGTH, ENVELOPE_PREFIX_LENGTH),
+    wrappedKey: new Uint8Array(bytes.subarray(5 + FILE_ID_LENGTH, ENVELOPE_PREFIX_LENGTH)),
     body: bytes.subarray(ENVELOPE_PREFIX_LENGTH),
   };
 }

@@ -131,9 +131,11 @@ export async function encodeFile(
   // with room to spare so that a window is handed out at most once per stripe.
   const windowBytes = (Math.ceil(kB / U) + 3) * C;
   const headerInfo = parseStreamHeader(header);
+  // The calling thread's copy of the key material, wiped when the call ends.
+  const fileKey = new Uint8Array(key); // a copy (Buffer.slice would share the caller's memory)
   // Seals the chunks that straddle a stripe boundary, once each; tasks seal the rest.
   const session = createChunkSession(
-    key,
+    fileKey,
     headerInfo.noncePrefix,
     headerInfo.aad,
     implementation === "native" ? "native" : "noble",
@@ -175,7 +177,7 @@ export async function encodeFile(
       ...task,
       type: "encode",
       id: nextId++,
-      key,
+      key: new Uint8Array(fileKey), // the task's own copy: transferred to a worker, wiped after use
       header,
       dataShards: k,
       totalShards: n,
@@ -379,6 +381,8 @@ export async function encodeFile(
     await Promise.allSettled(sinks.map(async (x) => x.abort?.(err)));
     throw err;
   } finally {
+    fileKey.fill(0);
+    session.dispose();
     if (owned) await runner.close();
   }
 }

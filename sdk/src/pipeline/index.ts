@@ -36,6 +36,7 @@ setPoolFactory((size) => createPipelinePool({ size }));
 
 export { encodeFile, type EncodeFileOptions, type EncodeFileResult } from "./encode.ts";
 export {
+  DEFAULT_DECODE_MEMORY,
   decodeFile,
   decodeFileStream,
   type DecodeFileOptions,

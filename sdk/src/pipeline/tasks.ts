@@ -6,8 +6,7 @@ import {
   STREAM_HEADER_LENGTH,
   TAG_LENGTH,
   chunkNonceTail,
-  getPlaintextLength,
-  keyMatchesHeader,
+  computeKeyCheck,
   parseStreamHeader,
 } from "../crypto/format.ts";
 import { createReedSolomon, type ReedSolomon } from "../erasure/reed-solomon.ts";
@@ -42,6 +41,7 @@ interface StripeGeometry {
 export interface EncodeTask extends StripeGeometry {
   type: "encode";
   id: number;
+  /** The task's own copy of the file key, wiped once the task has its session. */
   key: Uint8Array;
   /** The 41-byte STREAM header (its bytes are the first bytes of the ciphertext). */
   header: Uint8Array;
@@ -76,9 +76,10 @@ export interface EncodeResult {
 export interface DecodeTask extends StripeGeometry {
   type: "decode";
   id: number;
+  /** The task's own copy of the file key, wiped once the task has its session. */
   key: Uint8Array;
-  /** The STREAM header; undefined for stripe 0, which carries it (the worker parses it). */
-  header: Uint8Array | undefined;
+  /** The STREAM header the caller pinned; stripe 0 must carry exactly these bytes. */
+  header: Uint8Array;
   /** Indexes of the k shards whose blocks are given, ascending. */
   present: number[];
   /** The present blocks, concatenated in the order of `present` (k · blockSize bytes). */
@@ -91,10 +92,8 @@ export interface DecodeTask extends StripeGeometry {
   output: ArrayBuffer | undefined;
 }
 
-export type DecodeFailure =
-  | { kind: "wrong-key" }
-  | { kind: "tampered"; chunkIndex: number }
-  | { kind: "bad-header"; message: string };
+/** Why a stripe did not decrypt: a chunk that does not authenticate, or another header. */
+export type DecodeFailure = { kind: "tampered"; chunkIndex: number } | { kind: "header" };
 
 export interface DecodeResult {
   type: "decode";
@@ -117,8 +116,6 @@ export interface DecodeResult {
   fullChunks: number;
   /** Ciphertext after the last whole chunk: the start of a chunk that ends in a later stripe. */
   tail: Uint8Array;
-  /** The 41-byte header, from stripe 0. */
-  header: Uint8Array | undefined;
   /** Segment subtree roots of the present blocks (k × 32 bytes, order of `present`), or empty. */
   roots: Uint8Array;
   /** The task's block buffer, handed back for reuse. */
@@ -139,24 +136,78 @@ function codecFor(k: number, n: number): ReedSolomon {
   return c;
 }
 
-/** Sessions are per stream; a worker serves one or two streams at a time, so keep a few. */
-const sessions = new Map<string, ChunkSession>();
+/**
+ * How long a thread keeps a stream's chunk session (its key material) after the stream's last
+ * task: the sessions of a finished call are dropped within about twice this.
+ */
+export const SESSION_IDLE_MS = 1000;
+/** Sessions kept at once (a worker serves one or two streams at a time). */
+const MAX_SESSIONS = 8;
+
+interface CachedSession {
+  session: ChunkSession;
+  lastUsed: number;
+}
+const sessions = new Map<string, CachedSession>();
+let sweep: ReturnType<typeof setTimeout> | undefined;
+
+function drop(id: string): void {
+  sessions.get(id)?.session.dispose();
+  sessions.delete(id);
+}
+
+/** Drops, and wipes, the sessions idle for SESSION_IDLE_MS; runs while any are kept. */
+function scheduleSweep(): void {
+  if (sweep !== undefined || sessions.size === 0) return;
+  sweep = setTimeout(() => {
+    sweep = undefined;
+    const now = Date.now();
+    for (const [id, entry] of sessions) if (now - entry.lastUsed >= SESSION_IDLE_MS) drop(id);
+    scheduleSweep();
+  }, SESSION_IDLE_MS);
+  // An idle pool must not keep the process alive for its sweep.
+  (sweep as { unref?: () => void }).unref?.();
+}
+
+/** The ids of this thread's cached sessions (for tests: they must not contain key bytes). */
+export function cachedSessionIds(): string[] {
+  return [...sessions.keys()];
+}
+
+function hexOf(bytes: Uint8Array): string {
+  let s = "";
+  for (const b of bytes) s += b.toString(16).padStart(2, "0");
+  return s;
+}
+
+/**
+ * The chunk session of one stream, cached per thread. The cache is keyed by the header and the
+ * key's key-check value (an HMAC of the key, which the header carries anyway), never by key
+ * bytes: strings cannot be wiped. A session holds the key as bytes that dispose() wipes (noble)
+ * or as a node:crypto KeyObject (native), and is dropped when idle or pushed out.
+ */
 function sessionFor(
   key: Uint8Array,
   header: Uint8Array,
   impl: PipelineImplementation,
 ): ChunkSession {
-  let id = impl;
-  for (let i = 0; i < 32; i++) id += key[i]!.toString(16).padStart(2, "0");
-  for (let i = 0; i < STREAM_HEADER_LENGTH; i++) id += header[i]!.toString(16).padStart(2, "0");
-  let s = sessions.get(id);
-  if (s === undefined) {
+  const id = `${impl}:${hexOf(header)}:${hexOf(computeKeyCheck(key))}`;
+  let entry = sessions.get(id);
+  if (entry === undefined) {
     const h = parseStreamHeader(header);
-    s = createChunkSession(key, h.noncePrefix, h.aad, impl === "native" ? "native" : "noble");
-    if (sessions.size >= 8) sessions.delete(sessions.keys().next().value as string);
-    sessions.set(id, s);
-  }
-  return s;
+    const session = createChunkSession(
+      key,
+      h.noncePrefix,
+      h.aad,
+      impl === "native" ? "native" : "noble",
+    );
+    entry = { session, lastUsed: 0 };
+    while (sessions.size >= MAX_SESSIONS) drop(sessions.keys().next().value as string);
+  } else sessions.delete(id); // re-inserted below: the map's order is least recently used first
+  entry.lastUsed = Date.now();
+  sessions.set(id, entry);
+  scheduleSweep();
+  return entry.session;
 }
 
 function hashImpl(impl: PipelineImplementation): HashImplementation {
@@ -252,7 +303,6 @@ export function runDecodeTask(t: DecodeTask): DecodeResult {
     firstFullChunk: 0,
     fullChunks: 0,
     tail: empty,
-    header: undefined,
     roots,
     digests,
     input: t.blocks.buffer instanceof ArrayBuffer ? t.blocks.buffer : undefined,
@@ -275,35 +325,16 @@ export function runDecodeTask(t: DecodeTask): DecodeResult {
     for (let i = 0; i < k; i++) ct.set(full[i]!, i * b);
   }
 
-  let header = t.header;
-  let finalChunk = t.finalChunk;
+  const header = t.header;
+  const finalChunk = t.finalChunk;
   if (a === 0) {
-    header = ct.slice(0, H);
-    result.header = header;
-    try {
-      const parsed = parseStreamHeader(header);
-      const P = getPlaintextLength(t.ciphertextLength, parsed.chunkSize);
-      if (P === undefined)
-        throw new Error(`chunk size ${parsed.chunkSize} does not fit the ciphertext length`);
-      finalChunk = Math.max(1, Math.ceil(P / parsed.chunkSize)) - 1;
-      if (!keyMatchesHeader(t.key, parsed)) {
-        // Certain only if chunk 0 (when whole here) does not open either; else the header was altered.
-        const U0 = Math.min(parsed.chunkSize + TAG_LENGTH, t.ciphertextLength - H);
-        const session = sessionFor(t.key, header, t.implementation);
-        const opened =
-          H + U0 <= e
-            ? session.open(chunkNonceTail(0, finalChunk === 0), ct.subarray(H, H + U0))
-            : undefined;
-        result.failure =
-          opened === undefined ? { kind: "wrong-key" } : { kind: "tampered", chunkIndex: 0 };
+    // Stripe 0 must carry the header the caller pinned (the manifest's), byte for byte.
+    for (let i = 0; i < H; i++)
+      if (ct[i] !== header[i]) {
+        result.failure = { kind: "header" };
         return result;
       }
-    } catch (err) {
-      result.failure = { kind: "bad-header", message: (err as Error).message };
-      return result;
-    }
   }
-  if (header === undefined) throw new Error("decode task without a header");
   const session = sessionFor(t.key, header, t.implementation);
   const C = parseStreamHeader(header).chunkSize;
   const U = C + TAG_LENGTH;
@@ -349,8 +380,13 @@ export function runDecodeTask(t: DecodeTask): DecodeResult {
   return result;
 }
 
+/** Runs one task, then wipes its copy of the key (the session, if any, keeps its own). */
 export function runTask(t: Task): TaskResult {
-  return t.type === "encode" ? runEncodeTask(t) : runDecodeTask(t);
+  try {
+    return t.type === "encode" ? runEncodeTask(t) : runDecodeTask(t);
+  } finally {
+    t.key.fill(0);
+  }
 }
 
 /** The buffers of a message that can be transferred rather than copied. */
@@ -362,13 +398,13 @@ export function transferablesOf(m: Task | TaskResult): ArrayBuffer[] {
         list.push(m.stripe.buffer, m.roots.buffer, m.digests.buffer);
         if (m.input !== undefined) list.push(m.input);
       } else {
-        list.push(m.plaintext.buffer, m.prefix.buffer, m.suffix.buffer);
+        list.push(m.key.buffer, m.plaintext.buffer, m.prefix.buffer, m.suffix.buffer);
         if (m.output !== undefined) list.push(m.output);
       }
       break;
     case "decode":
       if ("blocks" in m) {
-        list.push(m.blocks.buffer);
+        list.push(m.key.buffer, m.blocks.buffer);
         if (m.output !== undefined) list.push(m.output);
       } else {
         list.push(m.plaintext.buffer, m.roots.buffer, m.digests.buffer);
