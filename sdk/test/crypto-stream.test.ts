@@ -4,7 +4,6 @@ import {
   STREAM_HEADER_LENGTH,
   TAG_LENGTH,
   StreamDecryptor,
-  createChunkCipher,
   createDecryptionStream,
   createEncryptionStream,
   createStreamHeader,
@@ -12,7 +11,6 @@ import {
   decryptChunk,
   decryptStream,
   encryptBytes,
-  encryptChunk,
   encryptStream,
   generateFileKey,
   getCiphertextLength,
@@ -29,6 +27,9 @@ import {
   UnsupportedFormatError,
   WrongKeyError,
 } from "../src/errors.ts";
+// Chunk sealing under a given header is internal (it could reuse a nonce): tested from its module.
+import { createChunkCipher, encryptChunk } from "../src/crypto/stream.ts";
+import { withNoncePrefix } from "./fixed-nonce.ts";
 
 const IMPLEMENTATIONS = ["native", "noble"] as const;
 
@@ -184,8 +185,12 @@ describe("cross-path: native and noble produce the same bytes", () => {
   const noncePrefix = randomBytes(16);
   it.each([0, 1, 64, 65_535, 65_536, 65_537, 300_000])("%i bytes", (size) => {
     const plaintext = randomBytes(size);
-    const native = encryptBytes(plaintext, key, { implementation: "native", noncePrefix });
-    const noble = encryptBytes(plaintext, key, { implementation: "noble", noncePrefix });
+    const native = withNoncePrefix(noncePrefix, () =>
+      encryptBytes(plaintext, key, { implementation: "native" }),
+    );
+    const noble = withNoncePrefix(noncePrefix, () =>
+      encryptBytes(plaintext, key, { implementation: "noble" }),
+    );
     expect(native).toEqual(noble);
     expect(decryptBytes(native, key, { implementation: "noble" })).toEqual(plaintext);
     expect(decryptBytes(noble, key, { implementation: "native" })).toEqual(plaintext);
@@ -210,7 +215,9 @@ describe("chunk-level functions (for worker pools)", () => {
         sealed[i] = encryptChunk(key, header.bytes, i, i === 5, chunks[i]!, { implementation });
       const ciphertext = concat([header.bytes, ...sealed]);
       expect(decryptBytes(ciphertext, key)).toEqual(plaintext);
-      const stream = encryptBytes(plaintext, key, { chunkSize, noncePrefix: header.noncePrefix });
+      const stream = withNoncePrefix(header.noncePrefix, () =>
+        encryptBytes(plaintext, key, { chunkSize }),
+      );
       expect(ciphertext).toEqual(stream);
       for (let i = 0; i < 6; i++) {
         expect(decryptChunk(key, header, i, i === 5, sealed[i]!, { implementation })).toEqual(
@@ -475,9 +482,9 @@ describe("producers that reuse their buffer, and known lengths", () => {
     const noncePrefix = randomBytes(16);
     for (const size of [0, 1, DEFAULT_CHUNK_SIZE, 2 * DEFAULT_CHUNK_SIZE + 3]) {
       const plaintext = randomBytes(size);
-      expect(encryptBytes(plaintext, key, { noncePrefix, plaintextLength: size })).toEqual(
-        encryptBytes(plaintext, key, { noncePrefix }),
-      );
+      expect(
+        withNoncePrefix(noncePrefix, () => encryptBytes(plaintext, key, { plaintextLength: size })),
+      ).toEqual(withNoncePrefix(noncePrefix, () => encryptBytes(plaintext, key)));
     }
     expect(() => encryptBytes(randomBytes(10), key, { plaintextLength: 9 })).toThrow(
       InvalidParametersError,
@@ -500,5 +507,47 @@ describe("length helpers", () => {
     expect(getCiphertextLength(2 ** 40)).toBe(
       STREAM_HEADER_LENGTH + 2 ** 40 + 2 ** 24 * TAG_LENGTH,
     );
+  });
+});
+
+describe("no public API can reuse a nonce (issue 11.5)", () => {
+  const key = generateFileKey();
+  const chosen = randomBytes(16);
+  const plaintext = randomBytes(200);
+
+  it("a chosen nonce prefix is refused by every encrypting entry point", async () => {
+    const { encodeFile } = await import("../src/pipeline/index.ts");
+    const withPrefix = { noncePrefix: chosen } as object;
+    const attempts: [string, () => unknown][] = [
+      ["createStreamHeader", () => createStreamHeader(key, withPrefix)],
+      ["encryptBytes", () => encryptBytes(plaintext, key, withPrefix)],
+      ["encryptStream", () => encryptStream([plaintext], key, withPrefix)],
+      ["createEncryptionStream", () => createEncryptionStream(key, withPrefix)],
+      ["encodeFile", () => encodeFile(plaintext, { ...withPrefix, workers: "inline" })],
+    ];
+    for (const [name, attempt] of attempts) {
+      let error: unknown;
+      try {
+        await attempt();
+      } catch (e) {
+        error = e;
+      }
+      expect(error, name).toBeInstanceOf(InvalidParametersError);
+      expect((error as InvalidParametersError).parameter, name).toBe("noncePrefix");
+    }
+  });
+
+  it("the same key twice gives two prefixes, so no keystream repeats", () => {
+    const a = encryptBytes(plaintext, key);
+    const b = encryptBytes(plaintext, key);
+    expect(parseStreamHeader(a).noncePrefix).not.toEqual(parseStreamHeader(b).noncePrefix);
+    expect(a.subarray(STREAM_HEADER_LENGTH)).not.toEqual(b.subarray(STREAM_HEADER_LENGTH));
+  });
+
+  it("sealing single chunks under a given header is not part of the package's API", async () => {
+    const sdk: Record<string, unknown> = await import("../src/index.ts");
+    for (const name of ["encryptChunk", "createChunkCipher", "createChunkSession"])
+      expect(sdk[name], name).toBeUndefined();
+    expect(typeof sdk.decryptChunk).toBe("function"); // opening chunks is safe and stays
   });
 });

@@ -18,6 +18,7 @@ import {
   type PipelineProgress,
   type WorkerFactory,
 } from "../src/pipeline/index.ts";
+import { withNoncePrefix } from "./fixed-nonce.ts";
 
 const MiB = 1024 * 1024;
 const C = 65536;
@@ -32,20 +33,26 @@ interface Encoded {
   shards: Uint8Array[];
 }
 
-async function encodeToMemory(data: Uint8Array, options: EncodeFileOptions = {}): Promise<Encoded> {
+/** encodeFile to memory; `noncePrefix` fixes the STREAM prefix so that two runs compare byte for byte. */
+async function encodeToMemory(
+  data: Uint8Array,
+  { noncePrefix, ...options }: EncodeFileOptions & { noncePrefix?: Uint8Array } = {},
+): Promise<Encoded> {
   const n = options.totalShards ?? 6;
   const parts: Uint8Array[][] = Array.from({ length: n }, () => []);
   // Feed in uneven pieces so window handling is exercised.
   const pieces: Uint8Array[] = [];
   for (let off = 0, step = 1; off < data.length; off += step, step = (step * 7 + 3) % 200_003 || 1)
     pieces.push(data.subarray(off, Math.min(data.length, off + step)));
-  const result = await encodeFile(pieces, {
-    workers: pool,
-    ...options,
-    sinks: Array.from({ length: n }, (_, i) => ({
-      write: (b: Uint8Array) => void parts[i]!.push(b.slice()),
-    })),
-  });
+  const run = (): Promise<EncodeFileResult> =>
+    encodeFile(pieces, {
+      workers: pool,
+      ...options,
+      sinks: Array.from({ length: n }, (_, i) => ({
+        write: (b: Uint8Array) => void parts[i]!.push(b.slice()),
+      })),
+    });
+  const result = await (noncePrefix === undefined ? run() : withNoncePrefix(noncePrefix, run));
   return { result, shards: parts.map((p) => Buffer.concat(p)) };
 }
 
@@ -180,7 +187,9 @@ describe("memory reuse and cancellation", () => {
         releasesBytes: true,
         write: (b: Uint8Array) => void p.push(b.slice()),
       }));
-      const result = await encodeFile(data, { key, noncePrefix, workers, sinks });
+      const result = await withNoncePrefix(noncePrefix, () =>
+        encodeFile(data, { key, workers, sinks }),
+      );
       expect(result.shards).toEqual(plain.result.shards);
       parts.forEach((p, i) => expect(Buffer.concat(p).equals(plain.shards[i]!)).toBe(true));
     }

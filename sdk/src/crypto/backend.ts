@@ -159,7 +159,11 @@ function createNativeSession(
   };
 }
 
-/** A chunk session for one stream: `key` (32 bytes), its 16-byte nonce prefix and the header AAD. */
+/**
+ * A chunk session for one stream: `key` (32 bytes), its 16-byte nonce prefix and the header AAD.
+ * Internal to the SDK (not exported from the package index): it seals under any prefix and
+ * index it is given, so it can reuse a nonce; the stream and pipeline code draw the prefix.
+ */
 export function createChunkSession(
   key: Uint8Array,
   noncePrefix: Uint8Array,

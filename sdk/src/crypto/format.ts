@@ -84,8 +84,20 @@ function randomBytes(length: number): Uint8Array {
 export interface CreateStreamHeaderOptions {
   /** Plaintext bytes per chunk. @default 65536 */
   chunkSize?: number;
-  /** The 16-byte nonce prefix. Only for test vectors: leave it out and a random one is drawn. */
-  noncePrefix?: Uint8Array;
+}
+
+/**
+ * Refuses a caller-chosen nonce prefix. No public function takes one: the same key and prefix
+ * twice would reuse the keystream (plaintext by XOR), so every stream draws its own. An option
+ * of that name is an error rather than ignored, so code written for an older SDK learns it.
+ */
+export function refuseNoncePrefix(options: object): void {
+  if ("noncePrefix" in options && (options as { noncePrefix?: unknown }).noncePrefix !== undefined)
+    throw new InvalidParametersError(
+      "noncePrefix",
+      "given",
+      "is not an option: every stream draws its own random nonce prefix (a chosen one could be reused)",
+    );
 }
 
 /** A fresh header for encrypting one stream under `key` (a random nonce prefix each call). */
@@ -93,16 +105,10 @@ export function createStreamHeader(
   key: Uint8Array,
   options: CreateStreamHeaderOptions = {},
 ): StreamHeader {
+  refuseNoncePrefix(options);
   const chunkSize = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
   assertChunkSize(chunkSize);
-  const noncePrefix = options.noncePrefix ?? randomBytes(NONCE_PREFIX_LENGTH);
-  if (noncePrefix.length !== NONCE_PREFIX_LENGTH) {
-    throw new InvalidParametersError(
-      "noncePrefix",
-      `${noncePrefix.length} bytes`,
-      "must be 16 bytes",
-    );
-  }
+  const noncePrefix = randomBytes(NONCE_PREFIX_LENGTH);
   const bytes = new Uint8Array(STREAM_HEADER_LENGTH);
   bytes.set(STREAM_MAGIC, 0);
   bytes[4] = STREAM_VERSION;

@@ -1,4 +1,7 @@
 // File encryption: STREAM chunked XChaCha20-Poly1305 (docs/protocol.md, "Encryption format").
+// Nothing exported here lets a caller choose a nonce: every stream draws its own prefix, and
+// sealing single chunks under a given header (what the pipeline's workers do) stays internal,
+// since sealing one chunk index twice would reuse its keystream.
 export {
   DEFAULT_CHUNK_SIZE,
   KEY_LENGTH,
@@ -17,30 +20,21 @@ export {
   keyMatchesHeader,
   parseStreamHeader,
 } from "./format.ts";
-export {
-  type ChunkSession,
-  type Implementation,
-  createChunkSession,
-  isNativeAvailable,
-  resolveImplementation,
-} from "./backend.ts";
+export { type Implementation, isNativeAvailable, resolveImplementation } from "./backend.ts";
 export { hchacha20 } from "./hchacha.ts";
 export {
   type ByteSource,
-  type ChunkCipher,
   type CipherOptions,
   type DecryptOptions,
   type EncryptOptions,
   StreamDecryptor,
   StreamEncryptor,
-  createChunkCipher,
   createDecryptionStream,
   createEncryptionStream,
   decryptBytes,
   decryptChunk,
   decryptStream,
   encryptBytes,
-  encryptChunk,
   encryptStream,
   generateFileKey,
   verifyStreamKey,

@@ -41,8 +41,6 @@ export interface CipherOptions {
 export interface EncryptOptions extends CipherOptions {
   /** Plaintext bytes per chunk. @default 65536 */
   chunkSize?: number;
-  /** The header's 16-byte nonce prefix. Only for test vectors: leave it out and a random one is drawn. */
-  noncePrefix?: Uint8Array;
   /**
    * The plaintext length, when known in advance (a file's size). Then every chunk is sealed as
    * soon as it is complete; without it the last full chunk of each piece is held (copied) until
@@ -79,7 +77,8 @@ function concat(parts: Uint8Array[]): Uint8Array {
 
 /**
  * A key and header bound to an implementation, for encrypting or decrypting chunks one at a
- * time (a worker pool hands out chunks; each worker keeps one of these per stream).
+ * time. Internal (not exported from the package index): sealing under a caller-given header can
+ * reuse a nonce, so only the SDK's own pipeline and tests seal single chunks.
  */
 export interface ChunkCipher {
   readonly header: StreamHeader;
@@ -90,7 +89,7 @@ export interface ChunkCipher {
   decryptChunk(index: number, isLast: boolean, sealed: Uint8Array): Uint8Array;
 }
 
-/** Binds `key` and a stream header to an implementation for chunk-at-a-time work. */
+/** Binds `key` and a stream header to an implementation for chunk-at-a-time work. Internal. */
 export function createChunkCipher(
   key: Uint8Array,
   header: StreamHeader | Uint8Array,
@@ -130,6 +129,7 @@ function checkChunkLength(header: StreamHeader, isLast: boolean, length: number)
 /**
  * Encrypts one plaintext chunk → ciphertext‖tag. Pure: the same inputs give the same bytes on
  * either implementation, so chunks can be sealed in parallel and concatenated after the header.
+ * Internal (not in the package index): the same header and index twice reuse a nonce.
  */
 export function encryptChunk(
   key: Uint8Array,

@@ -11,6 +11,7 @@ import {
   createStreamHeader,
   getCiphertextLength,
   parseStreamHeader,
+  refuseNoncePrefix,
 } from "../crypto/format.ts";
 import { generateFileKey } from "../crypto/stream.ts";
 import { InvalidParametersError } from "../errors.ts";
@@ -71,8 +72,6 @@ export interface EncodeFileOptions extends PipelineOptions {
    * @default every shard discarded (only the commitments are computed)
    */
   sinks?: readonly ShardSinkLike[] | ((shardIndex: number) => ShardSinkLike);
-  /** Only for test vectors: the STREAM nonce prefix (16 bytes). @default random */
-  noncePrefix?: Uint8Array;
 }
 
 export interface EncodeFileResult extends EncodedLayout {
@@ -116,7 +115,8 @@ export async function encodeFile(
   const B = options.blockSize ?? DEFAULT_BLOCK_SIZE;
   const key = options.key ?? generateFileKey();
   const C = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
-  const header = createStreamHeader(key, { chunkSize: C, noncePrefix: options.noncePrefix }).bytes;
+  refuseNoncePrefix(options);
+  const header = createStreamHeader(key, { chunkSize: C }).bytes;
   const { blockHeight, cidChunkSize } = planLayout(k, n, B, 0); // validates k, n, B
   const implementation = resolveImplementation(options.implementation);
   const sinks = sinkList(options.sinks, n);
