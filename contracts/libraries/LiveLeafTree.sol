@@ -80,27 +80,6 @@ library LiveLeafTree {
         (, epoch, ) = t.totals.latestCheckpoint();
     }
 
-    /// @notice Whether every epoch in [from, to] began with live leaves. O(log c + changes in
-    /// the range) over the c epochs in which they ever changed.
-    function liveThroughout(Tree storage t, uint256 from, uint256 to) internal view returns (bool) {
-        if (from == 0 || totalAt(t, from) == 0) return false;
-        // Changes during epochs [from, to − 1] shape the starts of epochs (from, to].
-        uint256 len = t.totals.length();
-        uint256 lo = 0;
-        uint256 hi = len;
-        while (lo < hi) {
-            uint256 mid = (lo + hi) / 2;
-            if (t.totals.at(uint32(mid))._key < from) lo = mid + 1;
-            else hi = mid;
-        }
-        for (uint256 k = lo; k < len; ++k) {
-            Checkpoints.Checkpoint208 memory c = t.totals.at(uint32(k));
-            if (c._key >= to) break;
-            if (c._value == 0) return false;
-        }
-        return true;
-    }
-
     /// @notice The entry (0-based) holding live leaf `x` at the start of `epoch`, and the
     /// leaf's index inside it, searching the first `count` entries (those appended before
     /// `epoch`). For views: a proof names the entry and is checked with leavesBefore.

@@ -426,8 +426,9 @@ contract StorageMarket is StorageMarketBase, Ownable, ReentrancyGuardTransient {
 
     /// @notice Reports that `provider` did not prove `epoch`, which it owed (its proof set held
     /// live leaves at the start of the epoch), after the epoch's proof window closed. Slashes the
-    /// stake: the reporter gets the bounty share, the treasury the rest. After F consecutive
-    /// owed, unproven epochs the provider fails and all its shards are lost.
+    /// stake: the reporter gets the bounty share, the treasury the rest. An epoch whose seed
+    /// nobody could know is owed by nobody. Once F consecutive epochs are reported, the provider
+    /// fails and all its shards are lost.
     /// @param provider The provider.
     /// @param epoch The missed epoch.
     function reportMissedEpoch(address provider, uint256 epoch) external nonReentrant {

@@ -105,8 +105,9 @@ contract StorageMarketExtension is StorageMarketBase {
 
     /// @notice Reports that `provider` did not prove `epoch`, which it owed (its proof set held
     /// live leaves at the start of the epoch), after the epoch's proof window closed. Slashes the
-    /// stake: the reporter gets the bounty share, the treasury the rest. After F consecutive
-    /// owed, unproven epochs the provider fails and all its shards are lost.
+    /// stake: the reporter gets the bounty share, the treasury the rest. An epoch whose seed
+    /// nobody could know is owed by nobody. Once F consecutive epochs are reported, the provider
+    /// fails and all its shards are lost.
     /// @param provider The provider.
     /// @param epoch The missed epoch.
     function reportMissedEpoch(address provider, uint256 epoch) external onlyDelegated {
@@ -115,9 +116,12 @@ contract StorageMarketExtension is StorageMarketBase {
         if (p.failedEpoch != 0) revert MarketProviderFailed(provider, p.failedEpoch);
         uint256 cur = _currentEpoch();
         LiveLeafTree.Tree storage tree = _trees[provider];
+        // Owed: live leaves at the epoch's start, and a seed anyone could have known (an epoch
+        // whose seed nobody committed or saved in time could not be proven by anyone).
         if (
             epoch + 2 > cur ||
-            tree.totalAt(epoch) == 0 ||
+            _trees[provider].totalAt(epoch) == 0 ||
+            _epochSeed(epoch) == 0 ||
             _provenBetween(provider, epoch, epoch + 1) != 0 ||
             _reported[provider].get(epoch)
         ) revert MarketNotMissed(provider, epoch);
@@ -133,12 +137,7 @@ contract StorageMarketExtension is StorageMarketBase {
         // whole by the refund of every unproven epoch's escrow.
         uint256 toTreasury = slashed - bounty;
         emit EpochMissed(provider, epoch, msg.sender, slashed, bounty);
-        uint256 f = params_.maxMissedEpochs;
-        if (
-            epoch >= f &&
-            tree.liveThroughout(epoch + 1 - f, epoch) &&
-            _provenBetween(provider, epoch + 1 - f, epoch + 1) == 0
-        ) {
+        if (_reportedRun(provider, epoch, params_.maxMissedEpochs)) {
             uint128 pool = p.stake;
             p.stake = 0;
             p.failedEpoch = uint32(cur);
@@ -153,6 +152,17 @@ contract StorageMarketExtension is StorageMarketBase {
             emit ProviderFailed(provider, cur, pool);
         }
         if (toTreasury != 0) _token.safeTransfer(address(_treasury), toTreasury);
+    }
+
+    /// @dev Whether `epoch` (just reported) lies in a run of at least `f` consecutive reported
+    /// epochs, in whatever order they were reported. Each report checked that its epoch was owed,
+    /// knowable and unproven, so the run is F consecutive misses. At most 2·f bitmap reads.
+    function _reportedRun(address provider, uint256 epoch, uint256 f) private view returns (bool) {
+        BitMaps.BitMap storage reported = _reported[provider];
+        uint256 run = 1;
+        for (uint256 x = epoch; run < f && x > 1 && reported.get(x - 1); --x) ++run;
+        for (uint256 x = epoch + 1; run < f && reported.get(x); ++x) ++run;
+        return run >= f;
     }
 
     /// @notice The holder declares its shard lost (a smaller slash than being caught); the

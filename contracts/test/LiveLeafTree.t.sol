@@ -94,17 +94,4 @@ contract LiveLeafTreeTest is Test {
         assertEq(entry, 1);
         assertEq(index, 0);
     }
-
-    /// @notice Whether every epoch of a range began with live leaves.
-    function test_LiveThroughout() public {
-        tree.append(4, 2); // live from the start of 3
-        tree.remove(0, 4, 6); // gone from the start of 7
-        tree.append(4, 9); // live from the start of 10
-        assertFalse(tree.liveThroughout(2, 4), "epoch 2 began empty");
-        assertTrue(tree.liveThroughout(3, 6));
-        assertFalse(tree.liveThroughout(5, 7), "epoch 7 began empty");
-        assertFalse(tree.liveThroughout(6, 10), "a gap in 7..9");
-        assertTrue(tree.liveThroughout(10, 20));
-        assertFalse(tree.liveThroughout(0, 3));
-    }
 }

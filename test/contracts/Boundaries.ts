@@ -16,6 +16,7 @@ import {
   deployMarket,
   fixSeed,
   marketAs,
+  passEpochs,
   nextEpoch,
   proveEpoch,
   send,
@@ -148,6 +149,30 @@ describe("Boundaries", async function () {
           d.roots,
           d.providerAddrs,
         ]),
+      );
+    });
+  });
+
+  describe("reportMissedEpoch: F consecutive reported misses fail a provider, in any order", function () {
+    it("F − 1 do not; the F-th fails it even when it fills the middle of the run", async function () {
+      const f = await deployMarket(viem, networkHelpers);
+      const d = await activeDeal(f, { n: 1, k: 1, shardSize: 4096n, duration: 10 });
+      const first = await passEpochs(f, 1n);
+      await passEpochs(f, 4n);
+      const m = await marketAs(f, f.spare);
+      const p0 = d.providerAddrs[0];
+      // F = 3: report first + 2, then first, then first + 1.
+      await send(f, m.write.reportMissedEpoch([p0, first + 2n]));
+      await send(f, m.write.reportMissedEpoch([p0, first]));
+      assert.equal(
+        (await f.market.read.getProvider([p0])).failedEpoch,
+        0,
+        "two misses, not a run of 3",
+      );
+      await assertions.emit(
+        m.write.reportMissedEpoch([p0, first + 1n]),
+        f.market,
+        "ProviderFailed",
       );
     });
   });

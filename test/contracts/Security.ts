@@ -15,6 +15,7 @@ import {
   marketAs,
   mineDraw,
   nextEpoch,
+  passEpochs,
   proveEpoch,
   send,
   activeDealWithSpare,
@@ -67,17 +68,17 @@ describe("Security review", async function () {
       await send(f, challenger.write.fixChallengeSeed([d.dealId, 0n]));
       const deadline = end - 1n + BigInt(MARKET_DEFAULTS.challengeWindow);
       // An open challenge holds the settlement that would take the shard out of p0's set.
-      await nextEpoch(f);
+      await passEpochs(f, 1n);
       await assertions.revertWithCustomError(
         challenger.write.settleShard([d.dealId, 0n]),
         f.market,
         "MarketChallengeOpen",
       );
-      await nextEpoch(f, deadline + 1n - end);
+      await passEpochs(f, deadline + 1n - end);
       const finalized = await f.market.read.currentEpoch();
       await send(f, challenger.write.finalizeChallenge([d.dealId, 0n]));
       assert.equal((await f.market.read.getProvider([p0])).activeShards, 0);
-      await nextEpoch(f, 3n);
+      await passEpochs(f, 3n); // seeds committed: a NotMissed below is the live-leaf rule
       // Owed epochs are those that began with live leaves (64e780e): the shard was live at the
       // start of `end` .. `finalized`, so those are owed though unpaid. (41b1af8 had stopped
       // liveness at the deal's end; the live-leaf rule no longer does.)

@@ -25,6 +25,7 @@ import {
   mineDraw,
   minStake,
   nextEpoch,
+  passEpochs,
   paramsTuple,
   proveEpoch,
   send,
@@ -49,13 +50,11 @@ describe("StorageMarket faults and repair", async function () {
       await proveEpoch(f, d.providers[1], book);
     }
     await nextEpoch(f, 2n);
-    await send(
-      f,
-      (await marketAs(f, f.spare)).write.reportMissedEpoch([
-        d.providers[2].account.address,
-        epoch + 2n,
-      ]),
-    );
+    // F = 3 consecutive reported misses fail provider 2.
+    const reporter = await marketAs(f, f.spare);
+    for (const e of [epoch, epoch + 1n, epoch + 2n]) {
+      await send(f, reporter.write.reportMissedEpoch([d.providers[2].account.address, e]));
+    }
     return { f, d, epoch, book };
   }
 
@@ -175,9 +174,9 @@ describe("StorageMarket faults and repair", async function () {
         await proveEpoch(f, p, book);
       }
       // Settlement is possible from end + 1 on; the shard leaves the set in that epoch.
-      await nextEpoch(f, 2n);
+      await passEpochs(f, 2n);
       await send(f, f.market.write.settleShard([d.dealId, 0n]));
-      await nextEpoch(f, 2n);
+      await passEpochs(f, 2n);
       const m = await marketAs(f, f.spare);
       // Epochs `end` and `end + 1` began with the shard live: owed, though no longer paid.
       for (const e of [end, end + 1n]) {
@@ -210,7 +209,7 @@ describe("StorageMarket faults and repair", async function () {
         await proveEpoch(f, p, book);
       }
       // Nobody settles: epochs end .. end + 2 are owed and unproven (all reportable at end + 4).
-      await nextEpoch(f, 5n);
+      await passEpochs(f, 5n);
       const m = await marketAs(f, f.spare);
       await send(f, m.write.reportMissedEpoch([p.account.address, end]));
       await send(f, m.write.reportMissedEpoch([p.account.address, end + 1n]));
@@ -239,14 +238,14 @@ describe("StorageMarket faults and repair", async function () {
       const first = await activeDeal(f, { n: 1, k: 1, providers: [p], duration: 1 });
       const c = BigInt((await f.market.read.getDeal([first.dealId])).createdEpoch);
       // Live at the starts of c + 1 .. c + 3 (settled in c + 3); p proves only c + 2.
-      await nextEpoch(f, 2n);
+      await passEpochs(f, 2n);
       await proveEpoch(f, p, bookOf(first));
-      await nextEpoch(f);
+      await passEpochs(f, 1n);
       await send(f, f.market.write.settleShard([first.dealId, 0n]));
       // Idle through c + 4 and c + 5; a second deal joins during c + 5, live from c + 6.
-      await nextEpoch(f, 2n);
+      await passEpochs(f, 2n);
       await activeDeal(f, { n: 1, k: 1, providers: [p], duration: 10 });
-      await nextEpoch(f, 3n);
+      await passEpochs(f, 3n);
       assert.equal(await f.market.read.currentEpoch(), c + 8n);
       const m = await marketAs(f, f.spare);
       for (const e of [c + 1n, c + 3n, c + 6n]) {
@@ -803,7 +802,7 @@ describe("StorageMarket faults and repair", async function () {
       const pointsBefore = (
         await f.coop.treasury.read.getPatronage([period, spare.account.address])
       ).points;
-      const pool = minStake(MARKET_DEFAULTS, GIB) - 5n * UNIT;
+      const pool = minStake(MARKET_DEFAULTS, GIB) - 15n * UNIT; // three missed-epoch slashes
       await assertions.emitWithArgs(
         m.write.completeRepair([d.dealId, 2n, mine.segment, mine.path, d.roots, d.providerAddrs]),
         f.market,
@@ -844,7 +843,7 @@ describe("StorageMarket faults and repair", async function () {
       await nextEpoch(f, 2n);
       await send(f, f.market.write.settleShard([d.dealId, 2n]));
       const rate = (await f.market.read.getDeal([d.dealId])).shardRate;
-      assert.equal(await f.market.read.balanceOf([spare.account.address]), 1n * UNIT + pool + rate);
+      assert.equal(await f.market.read.balanceOf([spare.account.address]), 3n * UNIT + pool + rate);
       const [a, b, c, e] = await f.market.read.totals();
       assert.equal(a + b + c + e, await tokenBalance(f, f.market.address));
     });
@@ -989,13 +988,10 @@ describe("StorageMarket faults and repair", async function () {
         await proveEpoch(f, d.providers[1], book);
       }
       await nextEpoch(f, 2n);
-      await send(
-        f,
-        (await marketAs(f, f.spare)).write.reportMissedEpoch([
-          d.providers[2].account.address,
-          epoch + 2n,
-        ]),
-      );
+      const reporter = await marketAs(f, f.spare);
+      for (const e of [epoch, epoch + 1n, epoch + 2n]) {
+        await send(f, reporter.write.reportMissedEpoch([d.providers[2].account.address, e]));
+      }
       const before = await f.market.read.balanceOf([f.owner.account.address]);
       await assertions.emitWithArgs(repairAs(f, d, 2), f.market, "ChallengeFailed", [
         d.dealId,
@@ -1034,14 +1030,11 @@ describe("StorageMarket faults and repair", async function () {
         await proveEpoch(f, d.providers[1], book);
       }
       await nextEpoch(f, 2n);
-      await send(
-        f,
-        (await marketAs(f, f.spare)).write.reportMissedEpoch([
-          d.providers[2].account.address,
-          epoch + 2n,
-        ]),
-      );
-      const pool = minStake(MARKET_DEFAULTS, GIB) - 5n * UNIT;
+      const reporter = await marketAs(f, f.spare);
+      for (const e of [epoch, epoch + 1n, epoch + 2n]) {
+        await send(f, reporter.write.reportMissedEpoch([d.providers[2].account.address, e]));
+      }
+      const pool = minStake(MARKET_DEFAULTS, GIB) - 15n * UNIT; // three missed-epoch slashes
       // Shard 2 of the first deal has 128 of the 512 leaves: a quarter of the pool.
       await assertions.emitWithArgs(repairAs(f, d, 2), f.market, "ShardRepaired", [
         d.dealId,
@@ -1065,7 +1058,7 @@ describe("StorageMarket faults and repair", async function () {
       const { f, d } = await loadFixture(failedFixture);
       await nextEpoch(f, 12n);
       const rate = (await f.market.read.getDeal([d.dealId])).shardRate;
-      const pool = minStake(MARKET_DEFAULTS, GIB) - 5n * UNIT;
+      const pool = minStake(MARKET_DEFAULTS, GIB) - 15n * UNIT; // three missed-epoch slashes
       const treasuryBefore = await tokenBalance(f, f.coop.treasury.address);
       const ownerBefore = await f.market.read.balanceOf([f.owner.account.address]);
       await assertions.emitWithArgs(

@@ -27,10 +27,6 @@ contract LiveLeafTreeHarness {
         return _tree.totalAt(epoch);
     }
 
-    function liveThroughout(uint256 from, uint256 to) external view returns (bool) {
-        return _tree.liveThroughout(from, to);
-    }
-
     function find(uint256 x, uint256 entries, uint256 epoch) external view returns (uint256 entry, uint256 index) {
         return _tree.find(x, entries, epoch);
     }

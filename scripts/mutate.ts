@@ -1,0 +1,156 @@
+// `npm run mutate`: mutation testing, not part of `npm test` (it runs the suites once per mutant).
+// Contracts: each hand-picked mutant of scripts/mutants/contracts.ts is applied in a scratch
+// worktree of HEAD (bench/tmp/mutate; the working tree is never touched) and the contract tests
+// run against it; a failing run kills the mutant. SDK: StrykerJS over the sdk's crypto, erasure,
+// merkle, cid, keys, manifest and pipeline folders (sdk/stryker.config.json; incremental, so a
+// rerun tests only what changed since sdk/stryker-incremental.json). Scores and every survivor
+// go to bench/results.json and docs/benchmarks.md ("mutation score, contracts" / "…, sdk").
+//   --only contracts|sdk   one of the two
+//   --mutant ID            one contract mutant (and print the test output)
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+
+import { recordResults } from "./bench-results.ts";
+import { MUTANTS, type Mutant } from "./mutants/contracts.ts";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const work = join(root, "bench/tmp/mutate");
+const { values: opts } = parseArgs({
+  options: { mutant: { type: "string" }, only: { type: "string" } },
+});
+
+function sh(cmd: string, args: string[], cwd: string, quiet = true): number {
+  const r = spawnSync(cmd, args, {
+    cwd,
+    stdio: quiet ? "ignore" : "inherit",
+    env: { ...process.env, PATH: `${join(root, "node_modules/.bin")}:${process.env.PATH ?? ""}` },
+    timeout: 60 * 60 * 1000,
+  });
+  return r.status ?? 1;
+}
+
+/** A scratch copy of HEAD sharing the installed packages. */
+function prepareWorktree(): void {
+  if (existsSync(work)) sh("git", ["worktree", "remove", "--force", work], root);
+  rmSync(work, { recursive: true, force: true });
+  mkdirSync(dirname(work), { recursive: true });
+  if (sh("git", ["worktree", "add", "--detach", work, "HEAD"], root) !== 0) {
+    throw new Error("git worktree add failed");
+  }
+  symlinkSync(join(root, "node_modules"), join(work, "node_modules"));
+}
+
+/** The contract tests, node:test first (they kill most mutants), then the Solidity ones. */
+function contractTestsPass(quiet: boolean): boolean {
+  return (
+    sh("hardhat", ["test", "nodejs"], work, quiet) === 0 &&
+    sh("hardhat", ["test", "solidity"], work, quiet) === 0
+  );
+}
+
+function applyMutant(m: Mutant): () => void {
+  const path = join(work, m.file);
+  const original = readFileSync(path, "utf8");
+  const count = original.split(m.from).length - 1;
+  if (count !== 1)
+    throw new Error(`mutant ${m.id}: expected its text once in ${m.file}, found ${count}`);
+  writeFileSync(path, original.replace(m.from, m.to));
+  return () => writeFileSync(path, original);
+}
+
+function mutateContracts(): void {
+  const mutants = opts.mutant ? MUTANTS.filter((m) => m.id === opts.mutant) : MUTANTS;
+  if (mutants.length === 0) throw new Error(`no mutant ${opts.mutant}`);
+  prepareWorktree();
+  if (sh("hardhat", ["build", "--quiet"], work) !== 0 || !contractTestsPass(true)) {
+    throw new Error("the contract tests fail without any mutant: fix them first");
+  }
+  const survivors: Mutant[] = [];
+  for (const [i, m] of mutants.entries()) {
+    const restore = applyMutant(m);
+    const started = Date.now();
+    const killed = !contractTestsPass(!opts.mutant);
+    restore();
+    if (!killed) survivors.push(m);
+    const secs = Math.round((Date.now() - started) / 1000);
+    console.log(
+      `[${i + 1}/${mutants.length}] ${killed ? "killed  " : "SURVIVED"} ${m.id} (${secs} s)`,
+    );
+  }
+  sh("git", ["worktree", "remove", "--force", work], root);
+
+  if (!opts.mutant) {
+    const score = (100 * (mutants.length - survivors.length)) / mutants.length;
+    const rows = survivors.map((m) => `| \`${m.id}\` | ${m.file} | ${m.why} |`);
+    const table = [
+      `${mutants.length - survivors.length} of ${mutants.length} mutants killed (${score.toFixed(1)}%).`,
+      "",
+      ...(rows.length
+        ? ["| surviving mutant | file | what the bug would do |", "| --- | --- | --- |", ...rows]
+        : []),
+    ].join("\n");
+    recordResults([{ name: "mutation score, contracts", value: score, unit: "%" }], {
+      "mutation-contracts": table,
+    });
+  }
+}
+
+interface StrykerReport {
+  files: Record<
+    string,
+    {
+      mutants: {
+        mutatorName: string;
+        replacement?: string;
+        status: string;
+        location: { start: { line: number } };
+      }[];
+    }
+  >;
+}
+
+function mutateSdk(): void {
+  const sdk = join(root, "sdk");
+  if (sh("stryker", ["run"], sdk, false) !== 0) throw new Error("stryker run failed");
+  const report = JSON.parse(
+    readFileSync(join(root, "bench/tmp/stryker-report.json"), "utf8"),
+  ) as StrykerReport;
+  const counted = ["Killed", "Timeout", "Survived", "NoCoverage"];
+  let killed = 0;
+  let total = 0;
+  const rows: string[] = [];
+  for (const [file, { mutants }] of Object.entries(report.files)) {
+    for (const m of mutants) {
+      if (!counted.includes(m.status)) continue;
+      total++;
+      if (m.status === "Killed" || m.status === "Timeout") killed++;
+      else {
+        const what = (m.replacement ?? "").replace(/\s+/g, " ").replace(/\|/g, "\\|").slice(0, 60);
+        rows.push(
+          `| ${file}:${m.location.start.line} | ${m.mutatorName} | \`${what}\` | ${m.status} |`,
+        );
+      }
+    }
+  }
+  const score = (100 * killed) / total;
+  const table = [
+    `${killed} of ${total} mutants killed (${score.toFixed(1)}%).`,
+    "",
+    ...(rows.length
+      ? [
+          "| surviving mutant | mutator | replacement | status |",
+          "| --- | --- | --- | --- |",
+          ...rows,
+        ]
+      : []),
+  ].join("\n");
+  recordResults([{ name: "mutation score, sdk", value: score, unit: "%" }], {
+    "mutation-sdk": table,
+  });
+}
+
+if (opts.only !== "sdk") mutateContracts();
+if (opts.only !== "contracts" && !opts.mutant) mutateSdk();
