@@ -195,3 +195,21 @@ export class MemoryLimitError extends Error {
     this.limit = limit;
   }
 }
+
+/**
+ * Manifest envelope bytes are not the ones a manifest CID names (the deal's, or a share link's):
+ * they were replaced or altered, or the CID is not a manifest CID (CIDv1, raw, sha2-256).
+ */
+export class ManifestCidMismatchError extends Error {
+  name = "ManifestCidMismatchError";
+  /** The CID the bytes were checked against. */
+  readonly expected: string;
+  /** The manifest CID of the bytes. */
+  readonly actual: string;
+
+  constructor(expected: string, actual: string, message: string) {
+    super(message);
+    this.expected = expected;
+    this.actual = actual;
+  }
+}

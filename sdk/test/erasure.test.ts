@@ -6,6 +6,7 @@ import {
   decodeStream,
   encodeStream,
   getStripeLayout,
+  isValidBlockSize,
   getStripeRange,
   parityMatrix,
   rebuildShards,
@@ -330,11 +331,24 @@ describe("stripe layout", () => {
     expect(() => getStripeRange(layout, 3)).toThrow(InvalidParametersError);
   });
 
-  it("rejects invalid block sizes and lengths", () => {
-    for (const blockSize of [0, 511, 1000, 513, 128 * 1024 * 1024, 1.5 * 512])
+  it("rejects invalid block sizes (the one rule: a power of two, 512 to 64 MiB) and lengths", () => {
+    for (const blockSize of [512, 1024, 64 * 1024, 1024 * 1024, 64 * 1024 * 1024])
+      expect(isValidBlockSize(blockSize), `${blockSize}`).toBe(true);
+    for (const blockSize of [
+      0,
+      511,
+      1000,
+      513,
+      1536,
+      3 * 1024 * 1024,
+      128 * 1024 * 1024,
+      1.5 * 512,
+    ]) {
+      expect(isValidBlockSize(blockSize), `${blockSize}`).toBe(false);
       expect(() =>
         getStripeLayout({ dataShards: 2, totalShards: 3, dataLength: 1, blockSize }),
       ).toThrow(InvalidParametersError);
+    }
     expect(() => getStripeLayout({ dataShards: 2, totalShards: 3, dataLength: -1 })).toThrow(
       InvalidParametersError,
     );

@@ -25,6 +25,8 @@ const unhex = (s: string): Uint8Array =>
 const toHex = (b: Uint8Array): `0x${string}` => `0x${hex(b)}`;
 const N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
 const fileId = unhex("000102030405060708090a0b0c0d0e0f");
+/** Stands in for SHA-256 of an envelope's encrypted manifest. */
+const manifestDigest = unhex("ab".repeat(32));
 
 describe("key-derivation typed data", () => {
   it("is the fixed EIP-712 message: domain, types, purpose, checksummed account", () => {
@@ -114,14 +116,16 @@ describe("key-encryption key from a wallet signature (viem local accounts)", () 
     expect(keySignaturesMatch(ownSig, otherSig)).toBe(false);
     expect(otherChainKek).not.toEqual(kek);
     const fileKey = generateFileKey();
-    const wrapped = wrapFileKey(kek, fileKey, { fileId, manifestVersion: 1 });
-    expect(unwrapFileKey(kek, wrapped, { fileId, manifestVersion: 1 })).toEqual(fileKey);
-    expect(() => unwrapFileKey(otherKek, wrapped, { fileId, manifestVersion: 1 })).toThrow(
-      WrongKeyError,
+    const wrapped = wrapFileKey(kek, fileKey, { fileId, manifestVersion: 1, manifestDigest });
+    expect(unwrapFileKey(kek, wrapped, { fileId, manifestVersion: 1, manifestDigest })).toEqual(
+      fileKey,
     );
-    expect(() => unwrapFileKey(otherChainKek, wrapped, { fileId, manifestVersion: 1 })).toThrow(
-      WrongKeyError,
-    );
+    expect(() =>
+      unwrapFileKey(otherKek, wrapped, { fileId, manifestVersion: 1, manifestDigest }),
+    ).toThrow(WrongKeyError);
+    expect(() =>
+      unwrapFileKey(otherChainKek, wrapped, { fileId, manifestVersion: 1, manifestDigest }),
+    ).toThrow(WrongKeyError);
   });
 
   it("verifies who signed: another account's signature is refused before deriving", async () => {
@@ -227,46 +231,70 @@ describe("file key wrapping", () => {
 
   it("matches the pinned vector's AAD and opens its wrapped key", () => {
     const v = vectors.wrap;
-    const context = { fileId: unhex(v.fileId), manifestVersion: v.manifestVersion };
+    const context = {
+      fileId: unhex(v.fileId),
+      manifestVersion: v.manifestVersion,
+      manifestDigest: unhex(v.manifestDigest),
+    };
     expect(hex(wrapAssociatedData(context))).toBe(v.aad);
     expect(hex(unwrapFileKey(unhex(v.kek), unhex(v.wrapped), context))).toBe(v.fileKey);
   });
 
   it("round trips with a fresh nonce each time", () => {
     const fileKey = generateFileKey();
-    const a = wrapFileKey(kek, fileKey, { fileId, manifestVersion: 1 });
-    const b = wrapFileKey(kek, fileKey, { fileId, manifestVersion: 1 });
+    const a = wrapFileKey(kek, fileKey, { fileId, manifestVersion: 1, manifestDigest });
+    const b = wrapFileKey(kek, fileKey, { fileId, manifestVersion: 1, manifestDigest });
     expect(a.length).toBe(WRAPPED_KEY_LENGTH);
     expect(a).not.toEqual(b);
-    expect(unwrapFileKey(kek, b, { fileId, manifestVersion: 1 })).toEqual(fileKey);
+    expect(unwrapFileKey(kek, b, { fileId, manifestVersion: 1, manifestDigest })).toEqual(fileKey);
   });
 
-  it("is bound to its file id and manifest version, and detects alteration", () => {
-    const wrapped = wrapFileKey(kek, generateFileKey(), { fileId, manifestVersion: 1 });
+  it("is bound to its file id, manifest version and encrypted manifest, and detects alteration", () => {
+    const wrapped = wrapFileKey(kek, generateFileKey(), {
+      fileId,
+      manifestVersion: 1,
+      manifestDigest,
+    });
     const otherId = fileId.slice();
     otherId[0]! ^= 1;
-    expect(() => unwrapFileKey(kek, wrapped, { fileId: otherId, manifestVersion: 1 })).toThrow(
-      WrongKeyError,
-    );
-    expect(() => unwrapFileKey(kek, wrapped, { fileId, manifestVersion: 2 })).toThrow(
-      WrongKeyError,
-    );
+    expect(() =>
+      unwrapFileKey(kek, wrapped, { fileId: otherId, manifestVersion: 1, manifestDigest }),
+    ).toThrow(WrongKeyError);
+    expect(() =>
+      unwrapFileKey(kek, wrapped, { fileId, manifestVersion: 2, manifestDigest }),
+    ).toThrow(WrongKeyError);
+    const otherDigest = manifestDigest.slice();
+    otherDigest[31]! ^= 1;
+    expect(() =>
+      unwrapFileKey(kek, wrapped, { fileId, manifestVersion: 1, manifestDigest: otherDigest }),
+    ).toThrow(WrongKeyError);
     const altered = wrapped.slice();
     altered[40]! ^= 1;
-    expect(() => unwrapFileKey(kek, altered, { fileId, manifestVersion: 1 })).toThrow(
-      WrongKeyError,
-    );
+    expect(() =>
+      unwrapFileKey(kek, altered, { fileId, manifestVersion: 1, manifestDigest }),
+    ).toThrow(WrongKeyError);
   });
 
   it("rejects wrong sizes", () => {
-    expect(() => wrapFileKey(kek, new Uint8Array(31), { fileId, manifestVersion: 1 })).toThrow(
-      InvalidParametersError,
-    );
     expect(() =>
-      wrapFileKey(kek, generateFileKey(), { fileId: new Uint8Array(15), manifestVersion: 1 }),
+      wrapFileKey(kek, new Uint8Array(31), { fileId, manifestVersion: 1, manifestDigest }),
     ).toThrow(InvalidParametersError);
-    expect(() => unwrapFileKey(kek, new Uint8Array(71), { fileId, manifestVersion: 1 })).toThrow(
-      InvalidParametersError,
-    );
+    expect(() =>
+      wrapFileKey(kek, generateFileKey(), {
+        fileId: new Uint8Array(15),
+        manifestVersion: 1,
+        manifestDigest,
+      }),
+    ).toThrow(InvalidParametersError);
+    expect(() =>
+      unwrapFileKey(kek, new Uint8Array(71), { fileId, manifestVersion: 1, manifestDigest }),
+    ).toThrow(InvalidParametersError);
+    expect(() =>
+      wrapFileKey(kek, generateFileKey(), {
+        fileId,
+        manifestVersion: 1,
+        manifestDigest: new Uint8Array(31),
+      }),
+    ).toThrow(InvalidParametersError);
   });
 });

@@ -4,6 +4,7 @@ import { createHash } from "node:crypto";
 import { generatePrivateKey, privateKeyToAccount } from "viem/accounts";
 import { describe, expect, it } from "vitest";
 import {
+  createStreamHeader,
   decryptBytes,
   encryptBytes,
   generateFileKey,
@@ -13,6 +14,7 @@ import { getStripeLayout } from "../src/erasure/index.ts";
 import {
   InvalidManifestError,
   InvalidShareLinkError,
+  ManifestCidMismatchError,
   TamperedDataError,
   TruncatedDataError,
   UnsupportedFormatError,
@@ -22,6 +24,7 @@ import {
   deriveKeyEncryptionKey,
   getKeyDerivationTypedData,
   unwrapFileKey,
+  wrapFileKey,
 } from "../src/keys/index.ts";
 import {
   ENVELOPE_PREFIX_LENGTH,
@@ -34,6 +37,7 @@ import {
   formatShareLink,
   fromBase64Url,
   generateFileId,
+  manifestCid,
   parseManifest,
   parseShareLink,
   readManifestEnvelope,
@@ -55,6 +59,7 @@ function rawCid(label: string): string {
 function makeManifest(size = 1_000_000, overrides: Partial<Manifest> = {}): Manifest {
   const chunkSize = 65_536;
   const ciphertextSize = getCiphertextLength(size, chunkSize);
+  const header = `0x${hex(createStreamHeader(generateFileKey(), { chunkSize }).bytes)}` as const;
   const layout = getStripeLayout({
     dataShards: 4,
     totalShards: 6,
@@ -68,7 +73,7 @@ function makeManifest(size = 1_000_000, overrides: Partial<Manifest> = {}): Mani
     size,
     mimeType: "application/pdf",
     createdAt: "2026-11-25T17:32:29.123Z",
-    encryption: { scheme: "CCST-1", chunkSize, ciphertextSize },
+    encryption: { scheme: "CCST-1", chunkSize, ciphertextSize, header },
     erasure: { k: 4, n: 6, blockSize: 1_048_576 },
     commitment: { hash: "sha256", segmentSize: 512 },
     shards: Array.from({ length: 6 }, (_, i) => ({
@@ -88,6 +93,28 @@ async function ownerKek(privateKey = generatePrivateKey()): Promise<Uint8Array> 
       getKeyDerivationTypedData({ account: account.address, chainId: 31337 }),
     ),
   );
+}
+
+/**
+ * An envelope as the owner would write it around any body bytes (padded to 4 KiB, encrypted
+ * under the manifest key, the wrapped key bound to it), built from the protocol's parts.
+ */
+function ownerEnvelope(
+  json: Uint8Array,
+  fileId: `0x${string}`,
+  fileKey: Uint8Array,
+  kek: Uint8Array,
+): Uint8Array {
+  const padded = new Uint8Array(Math.max(4096, 2 ** Math.ceil(Math.log2(json.length))));
+  padded.set(json);
+  const body = encryptBytes(padded, deriveManifestKey(fileKey));
+  const id = unhex(fileId.slice(2));
+  const wrapped = wrapFileKey(kek, fileKey, {
+    fileId: id,
+    manifestVersion: 1,
+    manifestDigest: createHash("sha256").update(body).digest(),
+  });
+  return new Uint8Array([0x43, 0x43, 0x4d, 0x46, 1, ...id, ...wrapped, ...body]);
 }
 
 /** Untyped JSON, so tests can put any value anywhere. */
@@ -187,7 +214,12 @@ describe("manifest validation and canonical serialization", () => {
     );
     expectManifestError(
       edited(m, (j) => (j.erasure.n = 40)),
-      "erasure",
+      "erasure.n",
+    );
+    // One block-size rule (512·2^h): a multiple of 512 that is no power of two is refused.
+    expectManifestError(
+      edited(m, (j) => (j.erasure.blockSize = 1536)),
+      "erasure.blockSize",
     );
     expectManifestError(
       edited(m, (j) => (j.erasure.k = 7)),
@@ -299,37 +331,49 @@ describe("manifest envelope", () => {
     expect(() => decryptManifest(envelope, { fileKey: generateFileKey() })).toThrow(WrongKeyError);
   });
 
-  it("a tampered envelope is detected", async () => {
+  it("a tampered envelope is detected: by the manifest CID, and by the owner's key without it", async () => {
     const kek = await ownerKek();
     const fileKey = generateFileKey();
     const envelope = encryptManifest({ manifest: makeManifest(), fileKey, kek });
+    const cid = manifestCid(envelope);
     const flip = (offset: number): Uint8Array => {
       const copy = envelope.slice();
       copy[offset]! ^= 1;
       return copy;
     };
-    // a byte of the encrypted manifest
-    expect(() => decryptManifest(flip(envelope.length - 40), { kek })).toThrow(TamperedDataError);
+    const other = encryptManifest({ manifest: makeManifest(), fileKey: generateFileKey(), kek });
+    const altered = [
+      flip(envelope.length - 40), // a byte of the encrypted manifest
+      flip(40), // the wrapped key
+      flip(6), // the clear file id
+      // the body of another envelope of the same owner spliced in
+      new Uint8Array([
+        ...envelope.subarray(0, ENVELOPE_PREFIX_LENGTH),
+        ...other.subarray(ENVELOPE_PREFIX_LENGTH),
+      ]),
+      envelope.subarray(0, envelope.length - 1), // cut short
+    ];
+    for (const bytes of altered) {
+      // Against the deal's manifest CID: named precisely, before any decryption.
+      expect(() => decryptManifest(bytes, { kek }, { manifestCid: cid })).toThrow(
+        ManifestCidMismatchError,
+      );
+      expect(() => decryptManifest(bytes, { fileKey }, { manifestCid: cid })).toThrow(
+        ManifestCidMismatchError,
+      );
+      // Without it, the owner's key opens only what the owner wrote: an altered envelope cannot
+      // be told from another wallet's.
+      expect(() => decryptManifest(bytes, { kek })).toThrow(WrongKeyError);
+    }
+    // A link's key sees the AEAD failure, or the clear file id that differs from the one inside.
     expect(() => decryptManifest(flip(envelope.length - 40), { fileKey })).toThrow(
       TamperedDataError,
     );
-    // the wrapped key: it no longer opens (cannot be told from a wrong key)
-    expect(() => decryptManifest(flip(40), { kek })).toThrow(WrongKeyError);
-    // the clear file id: the wrapped key is bound to it; the manifest inside names the real one
-    expect(() => decryptManifest(flip(6), { kek })).toThrow(WrongKeyError);
     expect(() => decryptManifest(flip(6), { fileKey })).toThrow(InvalidManifestError);
-    // the body of another envelope of the same owner spliced in
-    const other = encryptManifest({ manifest: makeManifest(), fileKey: generateFileKey(), kek });
-    const spliced = new Uint8Array([
-      ...envelope.subarray(0, ENVELOPE_PREFIX_LENGTH),
-      ...other.subarray(ENVELOPE_PREFIX_LENGTH),
-    ]);
-    expect(() => decryptManifest(spliced, { kek })).toThrow(TamperedDataError);
-    // cut short
-    expect(() => decryptManifest(envelope.subarray(0, envelope.length - 1), { kek })).toThrow(
-      TamperedDataError,
-    );
     expect(() => decryptManifest(envelope.subarray(0, 50), { kek })).toThrow(TruncatedDataError);
+    expect(decryptManifest(envelope, { kek }, { manifestCid: cid.toString() }).fileKey).toEqual(
+      fileKey,
+    );
   });
 
   it("an unsupported envelope version or foreign bytes: UnsupportedFormatError", async () => {
@@ -347,16 +391,12 @@ describe("manifest envelope", () => {
     const kek = await ownerKek();
     const fileKey = generateFileKey();
     const manifest = makeManifest();
-    const envelope = encryptManifest({ manifest, fileKey, kek });
     const future = new TextEncoder().encode(
       canonicalJson({ ...(JSON.parse(JSON.stringify(manifest)) as object), version: 2 }),
     );
-    const forged = new Uint8Array([
-      ...envelope.subarray(0, ENVELOPE_PREFIX_LENGTH),
-      ...encryptBytes(future, deriveManifestKey(fileKey)),
-    ]);
+    const envelope = ownerEnvelope(future, manifest.fileId, fileKey, kek);
     try {
-      decryptManifest(forged, { kek });
+      decryptManifest(envelope, { kek });
       throw new Error("expected an error");
     } catch (error) {
       expect(error).toBeInstanceOf(InvalidManifestError);
@@ -452,6 +492,7 @@ describe("share links", () => {
       unwrapFileKey(fileKey, env.wrappedKey, {
         fileId: unhex(env.fileId.slice(2)),
         manifestVersion: 1,
+        manifestDigest: createHash("sha256").update(env.body).digest(),
       }),
     ).toThrow(WrongKeyError);
     // and the link carries nothing derived from the KEK

@@ -17,3 +17,4 @@ export {
   type ShardCommitment,
   type ShardCommitmentOptions,
 } from "./shard-commitment.ts";
+export { parseCid } from "./parse.ts";

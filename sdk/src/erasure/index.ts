@@ -18,6 +18,7 @@ export {
   encodeStripe,
   getStripeLayout,
   getStripeRange,
+  isValidBlockSize,
   rebuildShards,
   type ShardSource,
   type EncodedStripe,

@@ -17,7 +17,7 @@ export interface StripeLayoutOptions extends ReedSolomonOptions {
   /** Bytes of the data stream (the ciphertext) before padding. */
   dataLength: number;
   /**
-   * Block size B of every full stripe, a multiple of 512.
+   * Block size B of every full stripe: a power of two from 512 to 64 MiB (512·2^h).
    * @default 1048576
    */
   blockSize?: number;
@@ -37,17 +37,27 @@ export interface StripeLayout {
   readonly shardSize: number;
 }
 
+/**
+ * The one block-size rule of every layout (stripes, pipeline, manifests): a power of two from
+ * 512 to 64 MiB, i.e. 512·2^h, so that a full block is exactly one segment subtree of height h
+ * and the pipeline can hash it on its own. A multiple of 512 that is not a power of two would
+ * split subtrees across blocks; nothing the pipeline writes uses one.
+ */
+export function isValidBlockSize(blockSize: number): boolean {
+  return (
+    Number.isInteger(blockSize) &&
+    blockSize >= BLOCK_ALIGNMENT &&
+    blockSize <= MAX_BLOCK_SIZE &&
+    (blockSize & (blockSize - 1)) === 0
+  );
+}
+
 function checkBlockSize(blockSize: number): void {
-  if (
-    !Number.isInteger(blockSize) ||
-    blockSize < BLOCK_ALIGNMENT ||
-    blockSize > MAX_BLOCK_SIZE ||
-    blockSize % BLOCK_ALIGNMENT !== 0
-  )
+  if (!isValidBlockSize(blockSize))
     throw new InvalidParametersError(
       "blockSize",
       blockSize,
-      `must be a multiple of ${BLOCK_ALIGNMENT} in [${BLOCK_ALIGNMENT}, ${MAX_BLOCK_SIZE}]`,
+      `must be a power of two from ${BLOCK_ALIGNMENT} to ${MAX_BLOCK_SIZE} (512·2^h)`,
     );
 }
 

@@ -18,6 +18,7 @@ export {
 } from "./kek.ts";
 export {
   FILE_ID_LENGTH,
+  MANIFEST_DIGEST_LENGTH,
   WRAPPED_KEY_LENGTH,
   type WrapContext,
   unwrapFileKey,

@@ -1,11 +1,14 @@
 // File keys wrapped for the owner's key-encryption key: XChaCha20-Poly1305 with a random
-// nonce, the AAD binding the wrapped key to its manifest (file id and manifest version).
+// nonce, the AAD binding the wrapped key to its manifest: file id, manifest version and the hash
+// of the encrypted manifest, so that what the owner's key opens is what the owner wrote.
 import { xchacha20poly1305 } from "@noble/ciphers/chacha.js";
 import { InvalidParametersError, WrongKeyError } from "../errors.ts";
 
 /** nonce (24) ‖ encrypted key (32) ‖ tag (16). */
 export const WRAPPED_KEY_LENGTH = 72;
 export const FILE_ID_LENGTH = 16;
+/** SHA-256 of the encrypted manifest, in the AAD. */
+export const MANIFEST_DIGEST_LENGTH = 32;
 
 const WRAP_LABEL = new TextEncoder().encode("Co-operative Cloud wrapped file key v1");
 
@@ -15,6 +18,12 @@ export interface WrapContext {
   fileId: Uint8Array;
   /** The manifest format version. */
   manifestVersion: number;
+  /**
+   * SHA-256 of the encrypted manifest (the envelope's body). Anyone with the file key (a share
+   * link) can encrypt a manifest under the manifest key; only the owner's KEK can wrap the key
+   * for that body, so the owner never opens a manifest someone else wrote.
+   */
+  manifestDigest: Uint8Array;
 }
 
 function check32(name: string, key: Uint8Array): void {
@@ -27,8 +36,15 @@ function check32(name: string, key: Uint8Array): void {
   }
 }
 
-/** AAD = "Co-operative Cloud wrapped file key v1" ‖ manifestVersion (u32 BE) ‖ fileId (16). */
-export function wrapAssociatedData({ fileId, manifestVersion }: WrapContext): Uint8Array {
+/**
+ * AAD = "Co-operative Cloud wrapped file key v1" ‖ manifestVersion (u32 BE) ‖ fileId (16) ‖
+ * manifestDigest (32).
+ */
+export function wrapAssociatedData({
+  fileId,
+  manifestVersion,
+  manifestDigest,
+}: WrapContext): Uint8Array {
   if (!(fileId instanceof Uint8Array) || fileId.length !== FILE_ID_LENGTH) {
     throw new InvalidParametersError(
       "fileId",
@@ -43,10 +59,20 @@ export function wrapAssociatedData({ fileId, manifestVersion }: WrapContext): Ui
       "must be a 32-bit unsigned integer",
     );
   }
-  const aad = new Uint8Array(WRAP_LABEL.length + 4 + FILE_ID_LENGTH);
+  if (!(manifestDigest instanceof Uint8Array) || manifestDigest.length !== MANIFEST_DIGEST_LENGTH) {
+    throw new InvalidParametersError(
+      "manifestDigest",
+      manifestDigest instanceof Uint8Array
+        ? `${manifestDigest.length} bytes`
+        : typeof manifestDigest,
+      `must be ${MANIFEST_DIGEST_LENGTH} bytes (SHA-256 of the encrypted manifest)`,
+    );
+  }
+  const aad = new Uint8Array(WRAP_LABEL.length + 4 + FILE_ID_LENGTH + MANIFEST_DIGEST_LENGTH);
   aad.set(WRAP_LABEL, 0);
   new DataView(aad.buffer).setUint32(WRAP_LABEL.length, manifestVersion, false);
   aad.set(fileId, WRAP_LABEL.length + 4);
+  aad.set(manifestDigest, WRAP_LABEL.length + 4 + FILE_ID_LENGTH);
   return aad;
 }
 
@@ -86,7 +112,7 @@ export function unwrapFileKey(
   } catch {
     throw new WrongKeyError(
       "wrapped file key",
-      "wrong key: this key-encryption key does not unwrap the file key (the file belongs to another wallet or chain, or the wrapped key was altered)",
+      "wrong key: this key-encryption key does not unwrap the file key (the file belongs to another wallet or chain, or the envelope was altered)",
     );
   }
 }

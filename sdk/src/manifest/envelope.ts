@@ -1,6 +1,7 @@
 // The stored manifest object (the "envelope"): its file id and the file key wrapped for the
-// owner in clear, then the manifest encrypted under a key derived from the file key. The owner
-// opens it with their key-encryption key; a share link's file key opens it without one.
+// owner in clear, then the manifest, padded to a size class, encrypted under a key derived from
+// the file key. The wrapped key is bound to the encrypted manifest's hash, so the owner's key
+// opens only what the owner wrote; a share link's file key opens the manifest without the KEK.
 // docs/protocol.md, "Keys, manifest and share links".
 import { hkdf } from "@noble/hashes/hkdf.js";
 import { sha256 } from "@noble/hashes/sha2.js";
@@ -14,21 +15,53 @@ import {
   WrongKeyError,
 } from "../errors.ts";
 import { FILE_ID_LENGTH, WRAPPED_KEY_LENGTH, unwrapFileKey, wrapFileKey } from "../keys/wrap.ts";
+import type { CID } from "multiformats/cid";
 import {
   type Manifest,
   MANIFEST_VERSION,
   deserializeManifest,
   serializeManifest,
 } from "./manifest.ts";
+import { MAX_ENVELOPE_LENGTH, verifyManifestCid } from "./manifest-cid.ts";
 
 /** "CCMF": Co-operative Cloud manifest. */
 export const ENVELOPE_MAGIC: Uint8Array = Uint8Array.of(0x43, 0x43, 0x4d, 0x46);
 export const ENVELOPE_VERSION = MANIFEST_VERSION;
 /** magic 4, version 1, file id 16, wrapped key 72. */
 export const ENVELOPE_PREFIX_LENGTH = 4 + 1 + FILE_ID_LENGTH + WRAPPED_KEY_LENGTH;
-/** Envelopes larger than this are refused before any decryption. */
-export const MAX_ENVELOPE_LENGTH = 16 * 1024 * 1024;
+/** Envelopes larger than this (1 MiB) are refused before any decryption. */
+export { MAX_ENVELOPE_LENGTH };
+/**
+ * The smallest size class of the padded manifest: the canonical JSON is followed by zero bytes
+ * up to 4 KiB, or up to the next power of two above, so an envelope's length shows the class
+ * and not, say, the length of the file's name.
+ */
+export const MIN_MANIFEST_PADDING = 4096;
 const FORMAT = "manifest envelope";
+
+/** The padded length of a manifest whose canonical JSON is `length` bytes. */
+export function paddedManifestLength(length: number): number {
+  return length <= MIN_MANIFEST_PADDING ? MIN_MANIFEST_PADDING : 2 ** Math.ceil(Math.log2(length));
+}
+
+function isPaddedLength(length: number): boolean {
+  return length >= MIN_MANIFEST_PADDING && (length & (length - 1)) === 0;
+}
+
+/** The manifest JSON from its padded form; InvalidManifestError unless the padding is canonical. */
+function unpad(padded: Uint8Array): Uint8Array {
+  if (!isPaddedLength(padded.length))
+    throw new InvalidManifestError(
+      "",
+      `is padded to ${padded.length} bytes, not a size class (4 KiB or a larger power of two)`,
+    );
+  // Canonical JSON never holds a zero byte (U+0000 is escaped), so the first one ends it.
+  let end = padded.indexOf(0);
+  if (end < 0) end = padded.length;
+  for (let i = end; i < padded.length; i++)
+    if (padded[i] !== 0) throw new InvalidManifestError("", "its padding holds non-zero bytes");
+  return padded.subarray(0, end);
+}
 const MANIFEST_KEY_INFO = new TextEncoder().encode("Co-operative Cloud manifest key v1");
 
 /** The manifest key: HKDF-SHA256(ikm = file key, no salt, info = "Co-operative Cloud manifest key v1"). */
@@ -115,17 +148,26 @@ export interface EncryptManifestParameters {
   implementation?: Implementation;
 }
 
-/** Builds the envelope bytes: wraps the file key for the owner and encrypts the manifest. */
+/**
+ * Builds the envelope bytes: pads and encrypts the manifest under the manifest key, then wraps
+ * the file key for the owner, bound to the encrypted manifest's SHA-256.
+ */
 export function encryptManifest({
   manifest,
   fileKey,
   kek,
   implementation,
 }: EncryptManifestParameters): Uint8Array {
-  const body = serializeManifest(manifest);
+  const json = serializeManifest(manifest);
+  const padded = new Uint8Array(paddedManifestLength(json.length));
+  padded.set(json, 0);
   const fileId = fileIdBytes(manifest.fileId);
-  const wrapped = wrapFileKey(kek, fileKey, { fileId, manifestVersion: ENVELOPE_VERSION });
-  const encrypted = encryptBytes(body, deriveManifestKey(fileKey), { implementation });
+  const encrypted = encryptBytes(padded, deriveManifestKey(fileKey), { implementation });
+  const wrapped = wrapFileKey(kek, fileKey, {
+    fileId,
+    manifestVersion: ENVELOPE_VERSION,
+    manifestDigest: sha256(encrypted),
+  });
   const out = new Uint8Array(ENVELOPE_PREFIX_LENGTH + encrypted.length);
   out.set(ENVELOPE_MAGIC, 0);
   out[4] = ENVELOPE_VERSION;
@@ -146,29 +188,58 @@ export interface OpenedManifest {
   readonly fileKey: Uint8Array;
 }
 
+/** Options of {@link decryptManifest}. */
+export interface DecryptManifestOptions {
+  /** AEAD implementation. @default "auto" */
+  implementation?: Implementation;
+  /**
+   * The manifest CID the envelope must have: the deal's (as the market returns it) or a share
+   * link's. Checked before any decryption (ManifestCidMismatchError). A share link's key opens
+   * any envelope written under it, so only this check ties what a link opens to the owner's deal.
+   */
+  manifestCid?: CID | string | Uint8Array;
+}
+
 /**
- * Opens envelope bytes with the owner's KEK or a file key. Errors: UnsupportedFormatError,
- * WrongKeyError (another wallet's manifest, or a share link for another file),
- * TamperedDataError (altered envelope), InvalidManifestError (decrypted but invalid).
+ * Opens envelope bytes with the owner's KEK or a file key. Errors: ManifestCidMismatchError (not
+ * the envelope `manifestCid` names), UnsupportedFormatError, WrongKeyError (another wallet's
+ * envelope, or one altered since the owner wrote it; a share link for another file),
+ * TamperedDataError (altered manifest under a link's key), InvalidManifestError (decrypted but
+ * invalid).
  */
 export function decryptManifest(
   bytes: Uint8Array,
   key: ManifestKey,
-  options: { implementation?: Implementation } = {},
+  options: DecryptManifestOptions = {},
 ): OpenedManifest {
+  if (options.manifestCid !== undefined) verifyManifestCid(bytes, options.manifestCid);
   const envelope = readManifestEnvelope(bytes);
   const fileId = fileIdBytes(envelope.fileId);
+  if (
+    key === null ||
+    typeof key !== "object" ||
+    (key.kek === undefined) === (key.fileKey === undefined)
+  )
+    throw new InvalidParametersError("key", typeof key, "must be { kek } or { fileKey }");
   const fromOwner = key.kek !== undefined;
+  // The owner's key opens only the body it was wrapped with (its hash is in the AAD).
   const fileKey = fromOwner
-    ? unwrapFileKey(key.kek, envelope.wrappedKey, { fileId, manifestVersion: envelope.version })
+    ? unwrapFileKey(key.kek, envelope.wrappedKey, {
+        fileId,
+        manifestVersion: envelope.version,
+        manifestDigest: sha256(envelope.body),
+      })
     : key.fileKey;
   let body: Uint8Array;
   try {
-    body = decryptBytes(envelope.body, deriveManifestKey(fileKey), options);
+    body = decryptBytes(envelope.body, deriveManifestKey(fileKey), {
+      implementation: options.implementation,
+    });
   } catch (error) {
     if (error instanceof WrongKeyError) {
       if (fromOwner) {
-        // The wrapped key authenticated, so the body is not the one this envelope was made with.
+        // The wrapped key authenticated this very body (its hash), yet the body is not under
+        // that key: the envelope was assembled wrongly when written, not altered since.
         throw new TamperedDataError(
           "chunk",
           0,
@@ -182,7 +253,7 @@ export function decryptManifest(
     }
     throw error;
   }
-  const manifest = deserializeManifest(body);
+  const manifest = deserializeManifest(unpad(body));
   if (manifest.fileId !== envelope.fileId) {
     throw new InvalidManifestError(
       "fileId",

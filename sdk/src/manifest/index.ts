@@ -8,6 +8,7 @@ export {
   type Manifest,
   type ManifestShard,
   deserializeManifest,
+  manifestDecodeOptions,
   parseManifest,
   serializeManifest,
 } from "./manifest.ts";
@@ -16,6 +17,8 @@ export {
   ENVELOPE_PREFIX_LENGTH,
   ENVELOPE_VERSION,
   MAX_ENVELOPE_LENGTH,
+  MIN_MANIFEST_PADDING,
+  type DecryptManifestOptions,
   type EncryptManifestParameters,
   type ManifestEnvelope,
   type ManifestKey,
@@ -24,8 +27,10 @@ export {
   deriveManifestKey,
   encryptManifest,
   generateFileId,
+  paddedManifestLength,
   readManifestEnvelope,
 } from "./envelope.ts";
+export { MANIFEST_CID_CODEC, manifestCid, verifyManifestCid } from "./manifest-cid.ts";
 export {
   SHARE_LINK_SCHEME,
   type ShareLink,

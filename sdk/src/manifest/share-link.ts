@@ -1,8 +1,10 @@
 // Share links: `coop://<manifest CID>#k=<file key, base64url>`. The key sits in the URL
 // fragment, which browsers never send to a server. A link opens one manifest and one file and
 // nothing else: the file key is random per file and unrelated to the owner's KEK.
-import { CID } from "multiformats/cid";
+import type { CID } from "multiformats/cid";
+import { parseCid } from "../cid/parse.ts";
 import { InvalidShareLinkError } from "../errors.ts";
+import { MANIFEST_CID_CODEC } from "./manifest-cid.ts";
 
 export const SHARE_LINK_SCHEME = "coop:";
 
@@ -50,14 +52,24 @@ export interface ShareLink {
   readonly fileKey: Uint8Array;
 }
 
+/**
+ * The manifest CID of a link in its canonical base32 form. Any multibase IPFS tools print is
+ * read (upper-case base32, base36, base58btc, base16, …); the CID must be a manifest CID.
+ */
 function checkCid(text: string): string {
   let cid: CID;
   try {
-    cid = CID.parse(text);
+    cid = parseCid(text);
   } catch {
-    throw new InvalidShareLinkError("cid", `${JSON.stringify(text)} is not a CID`);
+    const shown = text.length > 100 ? `${text.slice(0, 100)}…` : text;
+    throw new InvalidShareLinkError("cid", `${JSON.stringify(shown)} is not a CID`);
   }
   if (cid.version !== 1) throw new InvalidShareLinkError("cid", "the manifest CID must be a CIDv1");
+  if (cid.code !== MANIFEST_CID_CODEC || cid.multihash.code !== 0x12)
+    throw new InvalidShareLinkError(
+      "cid",
+      "a manifest CID has codec raw and a sha2-256 multihash (the envelope's own hash)",
+    );
   return cid.toString();
 }
 
@@ -66,6 +78,8 @@ export function formatShareLink({ manifestCid, fileKey }: ShareLink): string {
   if (!(fileKey instanceof Uint8Array) || fileKey.length !== 32) {
     throw new InvalidShareLinkError("key", "the file key must be 32 bytes");
   }
+  if (typeof manifestCid !== "string")
+    throw new InvalidShareLinkError("cid", "the manifest CID must be a string");
   return `coop://${checkCid(manifestCid)}#k=${toBase64Url(fileKey)}`;
 }
 

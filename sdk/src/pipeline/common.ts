@@ -131,13 +131,8 @@ export function planLayout(
     blockSize,
     dataLength: ciphertextLength,
   });
+  // getStripeLayout holds B to 512·2^h, so each full block is one segment subtree of height h.
   const segs = blockSize / SEGMENT_SIZE;
-  if ((segs & (segs - 1)) !== 0)
-    throw new InvalidParametersError(
-      "blockSize",
-      blockSize,
-      "the pipeline needs 512·2^h bytes, so that each block is one segment subtree",
-    );
   return {
     layout,
     blockHeight: Math.log2(segs),

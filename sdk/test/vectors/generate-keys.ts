@@ -2,11 +2,12 @@
 // vectors built from docs/protocol.md ("Keys, manifest and share links") with viem, node:crypto
 // HKDF and @noble/ciphers directly, not through sdk/src/keys or sdk/src/manifest.
 // Run once: node_modules/.bin/node sdk/test/vectors/generate-keys.ts
-import { hkdfSync } from "node:crypto";
+import { createHash, hkdfSync } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import { xchacha20poly1305 } from "@noble/ciphers/chacha.js";
 import { hashTypedData } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
+import { base32 } from "multiformats/bases/base32";
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString("hex");
 const unhex = (s: string): Uint8Array => new Uint8Array(Buffer.from(s.replace(/^0x/, ""), "hex"));
@@ -40,15 +41,23 @@ const kek = new Uint8Array(
 const fileKey = Uint8Array.from({ length: 32 }, (_, i) => 0xc0 + i);
 const fileId = Uint8Array.from({ length: 16 }, (_, i) => 0x10 * (i % 16) + i);
 const wrapNonce = Uint8Array.from({ length: 24 }, (_, i) => 0x60 + i);
+// Stands in for SHA-256 of an envelope's encrypted manifest.
+const manifestDigest = new Uint8Array(createHash("sha256").update("an encrypted manifest").digest());
 const label = utf8("Co-operative Cloud wrapped file key v1");
-const aad = new Uint8Array(label.length + 4 + 16);
+const aad = new Uint8Array(label.length + 4 + 16 + 32);
 aad.set(label, 0);
 new DataView(aad.buffer).setUint32(label.length, 1, false);
 aad.set(fileId, label.length + 4);
+aad.set(manifestDigest, label.length + 4 + 16);
 const wrapped = new Uint8Array([...wrapNonce, ...xchacha20poly1305(kek, wrapNonce, aad).encrypt(fileKey)]);
 
 const manifestKey = new Uint8Array(hkdfSync("sha256", fileKey, new Uint8Array(0), utf8("Co-operative Cloud manifest key v1"), 32));
 const manifestCid = "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku";
+// Manifest CID: CIDv1 (0x01), raw (0x55), sha2-256 (0x12, 32 bytes) of the whole envelope.
+const envelope = Uint8Array.from({ length: 300 }, (_, i) => (i * 7 + 3) & 0xff);
+const envelopeCid = base32.encode(
+  new Uint8Array([0x01, 0x55, 0x12, 0x20, ...createHash("sha256").update(envelope).digest()]),
+);
 const b64url = Buffer.from(fileKey).toString("base64url");
 
 const vectors = {
@@ -67,10 +76,12 @@ const vectors = {
     fileKey: hex(fileKey),
     fileId: hex(fileId),
     manifestVersion: 1,
+    manifestDigest: hex(manifestDigest),
     aad: hex(aad),
     wrapped: hex(wrapped),
   },
   manifestKey: { fileKey: hex(fileKey), manifestKey: hex(manifestKey) },
+  manifestCid: { envelope: hex(envelope), cid: envelopeCid },
   shareLink: { manifestCid, fileKey: hex(fileKey), link: `coop://${manifestCid}#k=${b64url}` },
 };
 
