@@ -34,6 +34,15 @@ export default defineConfig({
     ? { blockPollingInterval: Number(process.env.COOP_IGNITION_POLL_MS) }
     : {},
   networks: {
+    // The chain `hardhat node` serves (scripts/dev.ts, the provider tests). Blocks may share a
+    // timestamp, so its clock follows the wall clock: without this every block is at least a
+    // second after the last, and a burst of transactions (four providers proving) would run
+    // the market's epochs of a few seconds faster than real time.
+    node: {
+      type: "edr-simulated",
+      chainType: "l1",
+      allowBlocksWithSameTimestamp: true,
+    },
     // `hardhat node` / scripts/dev.ts serve this chain on 127.0.0.1:8545.
     localhost: {
       type: "http",

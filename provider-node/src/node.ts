@@ -2,6 +2,8 @@
 // started in that order and stopped in reverse on SIGINT/SIGTERM.
 import { readFileSync } from "node:fs";
 
+import { unixfs } from "@helia/unixfs";
+import { CID } from "multiformats/cid";
 import type { Hex } from "viem";
 
 import { readPassword, type ProviderConfig } from "./config.ts";
@@ -15,6 +17,8 @@ import { decryptKeystore } from "./keystore.ts";
 import { createLogger } from "./log.ts";
 import { Metrics } from "./metrics.ts";
 import { Intake } from "./intake.ts";
+import { Repairer } from "./repair/repair.ts";
+import { Scrubber } from "./store/scrub.ts";
 import { ShardStore } from "./store/shards.ts";
 
 export function loadWalletKey(config: ProviderConfig): Hex {
@@ -83,6 +87,11 @@ export async function startProviderNode(config: ProviderConfig, key: Hex): Promi
   }
   await store.gc(); // nothing unpinned is kept
   const loop = new ChainLoop(config, market, store, ipfs, metrics);
+  const scrubber = new Scrubber(config, store, ipfs, market, metrics);
+  const repairer = new Repairer(config, market, store, ipfs, metrics);
+  loop.onLost = (d, i, holder) => repairer.onLost(d, i, holder);
+  loop.onProviderFailed = (p) => void repairer.onProviderFailed(p).catch(() => undefined);
+  loop.onDamaged = (rec) => void scrubber.declareLost(rec).catch(() => undefined);
   const intake = new Intake(config, market, store, { onAccepted: (rec) => loop.noteAccepted(rec) });
 
   const http = new HttpServer(config);
@@ -102,6 +111,22 @@ export async function startProviderNode(config: ProviderConfig, key: Hex): Promi
         size: record.size,
         tx: txHash,
       });
+    })
+    .route("GET", /^\/deals\/([^/]+)\/shards\/([^/]+)$/, async (req, res, [d, i]) => {
+      // A held shard's bytes by deal and index (repairing nodes fetch it this way); its CID in
+      // x-ipfs-roots lets them check it, or fetch it over bitswap instead.
+      const rec = store.get(parseDealId(d), Number(i));
+      if (!rec || rec.state !== "accepted")
+        throw new HttpError(404, "not_found", `shard ${i} of deal ${d} is not held here`);
+      res.writeHead(200, {
+        "content-type": "application/octet-stream",
+        "content-length": rec.size,
+        "x-ipfs-roots": rec.cid,
+      });
+      if (req.method === "HEAD") return void res.end();
+      for await (const chunk of unixfs(ipfs.helia).cat(CID.parse(rec.cid), { offline: true }))
+        if (!res.write(chunk)) await new Promise((r) => res.once("drain", r));
+      res.end();
     })
     .route("PUT", /^\/deals\/([^/]+)\/manifest$/, async (req, res, [d]) => {
       const r = await intake.putManifest(parseDealId(d), req, contentLength(req));
@@ -126,6 +151,7 @@ export async function startProviderNode(config: ProviderConfig, key: Hex): Promi
   const addr = await http.listen();
   const httpUrl = `http://${addr.address.includes(":") ? `[${addr.address}]` : addr.address}:${addr.port}`;
   loop.start();
+  scrubber.start();
   log.info(
     {
       http: httpUrl,
@@ -149,6 +175,8 @@ export async function startProviderNode(config: ProviderConfig, key: Hex): Promi
         log.info("stopping: no new uploads");
         intake.close();
         await http.close(10_000);
+        repairer.stop();
+        await scrubber.stop();
         await loop.stop();
         await ipfs.stop();
         log.info("stopped");

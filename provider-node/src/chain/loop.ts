@@ -40,6 +40,12 @@ interface LoopState {
   pendingProof?: { epoch: number; tx: Hex };
   /** Targeted challenges on our shards, waiting for their drawn segment. */
   challenges: { dealId: string; shard: number }[];
+  /** Registered providers seen in the events (watched for missed epochs). */
+  providers?: Address[];
+  /** Last epoch whose misses were looked for (watcher). */
+  watchedEpoch?: number;
+  /** Missed epochs this node reported. */
+  reported?: number;
 }
 
 const sleep = (ms: number, signal: AbortSignal) =>
@@ -101,6 +107,10 @@ export class ChainLoop {
     await this.#running;
   }
 
+  /** Called for a shard lost anywhere (ShardLost) and for a failed provider (ProviderFailed). */
+  onLost: ((dealId: bigint, shard: number, holder: Address) => void) | undefined;
+  onProviderFailed: ((provider: Address) => void) | undefined;
+
   /** Called when a proof finds a stored shard damaged (the scrubber declares it lost). */
   onDamaged: ((rec: ShardRecord) => void) | undefined;
 
@@ -150,6 +160,7 @@ export class ChainLoop {
       await this.#countMisses(epoch);
       await this.#answerChallenges();
     }
+    if (this.#config.watcher.enabled) await this.#watch(epoch);
     await this.#settle(epoch);
     this.#dropLeft(epoch);
     await this.#withdraw();
@@ -301,6 +312,34 @@ export class ChainLoop {
     }
   }
 
+  /**
+   * Watcher: once epoch e's window has closed (e ≤ current − 2), reports every other provider
+   * that owed e and did not prove it. The market decides what is owed; a report it would refuse
+   * is caught by the simulation, costing nothing.
+   */
+  async #watch(epoch: number): Promise<void> {
+    const upTo = epoch - 2;
+    const from = Math.max((this.#state.watchedEpoch ?? upTo - 1) + 1, upTo - 3, 1);
+    if (from > upTo) return;
+    const me = this.#market.address.toLowerCase();
+    for (let e = from; e <= upTo; e++) {
+      for (const p of this.#state.providers ?? []) {
+        if (p.toLowerCase() === me) continue;
+        try {
+          const r = await this.#market.reportMissedEpoch(p, e);
+          this.#state.reported = (this.#state.reported ?? 0) + 1;
+          this.#metrics.reports.inc();
+          this.#log.info({ provider: p, epoch: e, tx: r.hash }, "reported a missed epoch");
+        } catch (err) {
+          const name = revertName(err)?.name;
+          if (name === undefined) throw err; // the RPC, not the market: try again later
+        }
+      }
+    }
+    this.#state.watchedEpoch = upTo;
+    this.#save();
+  }
+
   async #settle(epoch: number): Promise<void> {
     for (const rec of this.#store.list()) {
       if (rec.state !== "accepted" || rec.leftEpoch !== undefined || rec.endEpoch === undefined)
@@ -386,7 +425,23 @@ export class ChainLoop {
         }
         break;
       }
+      case "ProviderFailed": {
+        if ((a.provider as Address).toLowerCase() !== me)
+          this.onProviderFailed?.(a.provider as Address);
+        this.#state.providers = (this.#state.providers ?? []).filter((p) => p !== a.provider);
+        break;
+      }
+      case "ProviderRegistered": {
+        const list = (this.#state.providers ??= []);
+        if (!list.includes(a.provider as Address)) list.push(a.provider as Address);
+        break;
+      }
+      case "ProviderLeft": {
+        this.#state.providers = (this.#state.providers ?? []).filter((p) => p !== a.provider);
+        break;
+      }
       case "ShardLost": {
+        this.onLost?.(a.dealId as bigint, Number(a.shard), a.provider as Address);
         const rec = held(a.dealId, a.shard);
         if (rec && (a.provider as Address).toLowerCase() === me && rec.leftEpoch === undefined) {
           rec.leftEpoch = this.#lastEpoch;
@@ -423,6 +478,7 @@ export class ChainLoop {
       lastProvenEpoch: this.#lastProven,
       epochsProven: Number(this.#provenEpochs),
       epochsMissed: this.#state.missed,
+      missedEpochsReported: this.#state.reported ?? 0,
       balance: this.#balance.toString(),
       earnings: this.#state.withdrawn,
       chainError: this.#lastError ?? null,

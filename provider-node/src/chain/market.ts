@@ -141,10 +141,15 @@ export class Market {
         account: this.account,
         chain: null,
       };
-      await this.public.simulateContract(req as never);
+      // Simulated on the pending block: its timestamp is now, so epoch checks see this epoch.
+      await this.public.simulateContract({ ...req, blockTag: "pending" } as never);
       const hash = await this.wallet.writeContract(req as never);
       request.onSent?.(hash);
-      const receipt = await this.public.waitForTransactionReceipt({ hash, pollingInterval: 100 });
+      const receipt = await this.public.waitForTransactionReceipt({
+        hash,
+        pollingInterval: 100,
+        timeout: 120_000,
+      });
       if (receipt.status !== "success") throw new Error(`${what} reverted (${hash})`);
       this.#log.debug({ tx: hash, what }, "transaction mined");
       return { hash, blockNumber: receipt.blockNumber, logs: receipt.logs };

@@ -44,7 +44,7 @@ export function leavesOf(root: CID, nodes: { cid: CID; bytes: Uint8Array }[]): C
 
 /** Streams `body` into `tmpPath`, computing every commitment on the way. */
 export async function receiveShard(
-  body: AsyncIterable<Uint8Array>,
+  body: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
   tmpPath: string,
   options: ReceiveOptions,
 ): Promise<ReceivedShard> {
