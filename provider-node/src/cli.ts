@@ -2,7 +2,7 @@
 // coop-provider: init, register, start, status, leave. Settings come from the data folder's
 // config.json, the environment (COOP_PROVIDER_*) and these flags, validated once (config.ts).
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { resolve } from "node:path";
 
 import { Command, Option } from "commander";
 import { type Hex, formatUnits, isHex } from "viem";
@@ -11,10 +11,10 @@ import { generatePrivateKey, privateKeyToAddress } from "viem/accounts";
 import { Market, shortError } from "./chain/market.ts";
 import { configFileOf, loadConfig, readPassword, type ProviderConfig } from "./config.ts";
 import { ConfigError, KeystoreError } from "./errors.ts";
-import { loadPeerId } from "./ipfs/node.ts";
+import { loadPeerId } from "./ipfs/peer-id.ts";
 import { encryptKeystore } from "./keystore.ts";
 import { configureLogging } from "./log.ts";
-import { loadWalletKey, startProviderNode } from "./node.ts";
+import { loadWalletKey } from "./wallet.ts";
 
 interface GlobalFlags {
   dataDir?: string;
@@ -211,6 +211,8 @@ program
     }
     configureLogging({ level: config.log.level, format: config.log.format });
     try {
+      // Helia and libp2p load only now: a bad config is reported before they are imported.
+      const { startProviderNode } = await import("./node.ts");
       const node = await startProviderNode(config, key);
       let signals = 0;
       const shutdown = (sig: string) => {
@@ -285,5 +287,4 @@ program
     }
   });
 
-void join;
 await program.parseAsync();

@@ -1,19 +1,16 @@
 // A provider node: wallet, chain client, Helia node, shard store, HTTP API and the chain loop,
 // started in that order and stopped in reverse on SIGINT/SIGTERM.
-import { readFileSync } from "node:fs";
-
 import { unixfs } from "@helia/unixfs";
 import { CID } from "multiformats/cid";
 import type { Hex } from "viem";
 
-import { readPassword, type ProviderConfig } from "./config.ts";
+import type { ProviderConfig } from "./config.ts";
 import { ChainLoop } from "./chain/loop.ts";
 import { Market, shortError } from "./chain/market.ts";
 import { HttpError } from "./errors.ts";
 import { mountGateway } from "./http/gateway.ts";
 import { contentLength, HttpServer, sendJson } from "./http/server.ts";
 import { startIpfsNode, type IpfsNode } from "./ipfs/node.ts";
-import { decryptKeystore } from "./keystore.ts";
 import { createLogger } from "./log.ts";
 import { Metrics } from "./metrics.ts";
 import { Intake } from "./intake.ts";
@@ -21,10 +18,7 @@ import { Repairer } from "./repair/repair.ts";
 import { Scrubber } from "./store/scrub.ts";
 import { ShardStore } from "./store/shards.ts";
 
-export function loadWalletKey(config: ProviderConfig): Hex {
-  const json = JSON.parse(readFileSync(config.wallet.keystore as string, "utf8")) as unknown;
-  return decryptKeystore(json, readPassword(config));
-}
+export { loadWalletKey } from "./wallet.ts";
 
 const parseDealId = (s: string): bigint => {
   if (!/^\d{1,30}$/.test(s))

@@ -5,6 +5,11 @@ import { request } from "node:http";
 import { join } from "node:path";
 
 import { storageMarketAbi } from "@coop-cloud/sdk/contracts/generated/abis.ts";
+import * as dagPb from "@ipld/dag-pb";
+import { CarReader } from "@ipld/car/reader";
+import { CID } from "multiformats/cid";
+import * as rawCodec from "multiformats/codecs/raw";
+import { sha256 } from "multiformats/hashes/sha2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { rpc, startLocalChain, type LocalChain } from "./fixtures/chain.ts";
@@ -82,6 +87,63 @@ describe("PUT /deals/{dealId}/shards/{i}", () => {
     // The blocks are in the node's blockstore: the gateway serves them.
     const raw = await fetch(`${nodes[0].url}/ipfs/${deal.cids[0]}`);
     expect(Buffer.from(await raw.arrayBuffer()).equals(Buffer.from(deal.shards[0]))).toBe(true);
+  });
+
+  it("serves the shard as a trustless gateway: CAR and raw blocks verify independently", async () => {
+    const root = CID.parse(deal.cids[0]);
+    const car = await fetch(`${nodes[0].url}/ipfs/${root}?format=car`);
+    expect(car.status).toBe(200);
+    expect(car.headers.get("content-type")).toMatch(/^application\/vnd\.ipld\.car; version=1/);
+    const reader = await CarReader.fromBytes(new Uint8Array(await car.arrayBuffer()));
+    expect((await reader.getRoots()).map(String)).toEqual([root.toString()]);
+    // Every block hashes to its CID (multiformats' own sha2-256), and the DAG read depth-first
+    // from the root gives back the shard's bytes.
+    const blocks = new Map<string, Uint8Array>();
+    const order: string[] = [];
+    for await (const { cid, bytes } of reader.blocks()) {
+      const digest = await sha256.digest(bytes);
+      expect(Buffer.from(digest.digest).equals(Buffer.from(cid.multihash.digest))).toBe(true);
+      blocks.set(cid.toString(), bytes);
+      order.push(cid.toString());
+    }
+    const leaves: Uint8Array[] = [];
+    const visit = (cid: CID) => {
+      const bytes = blocks.get(cid.toString());
+      expect(bytes, `block ${cid} is in the CAR`).toBeDefined();
+      if (cid.code === rawCodec.code) leaves.push(bytes!);
+      else for (const l of dagPb.decode(bytes!).Links) visit(l.Hash);
+    };
+    visit(root);
+    expect(order[0]).toBe(root.toString()); // dfs order starts at the root
+    expect(Buffer.concat(leaves).equals(Buffer.from(deal.shards[0]))).toBe(true);
+    // A raw block: the bytes of one leaf, checked against its CID.
+    const leafCid = dagPb.decode(blocks.get(root.toString())!).Links[1].Hash;
+    const raw = await fetch(`${nodes[0].url}/ipfs/${leafCid}?format=raw`);
+    expect(raw.headers.get("content-type")).toBe("application/vnd.ipld.raw");
+    const rawBytes = new Uint8Array(await raw.arrayBuffer());
+    expect(
+      Buffer.from((await sha256.digest(rawBytes)).digest).equals(
+        Buffer.from(leafCid.multihash.digest),
+      ),
+    ).toBe(true);
+    // Range over the file bytes, across a leaf boundary; HEAD; a CID not held here.
+    const ranged = await fetch(`${nodes[0].url}/ipfs/${root}`, {
+      headers: { range: "bytes=1048000-1049999" },
+    });
+    expect(ranged.status).toBe(206);
+    expect(ranged.headers.get("content-range")).toBe(
+      `bytes 1048000-1049999/${deal.shards[0].length}`,
+    );
+    expect(
+      Buffer.from(await ranged.arrayBuffer()).equals(
+        Buffer.from(deal.shards[0].subarray(1048000, 1050000)),
+      ),
+    ).toBe(true);
+    const head = await fetch(`${nodes[0].url}/ipfs/${root}`, { method: "HEAD" });
+    expect(head.headers.get("content-length")).toBe(String(deal.shards[0].length));
+    const missing = await fetch(`${nodes[1].url}/ipfs/${root}?format=raw`);
+    expect(missing.status).toBe(404);
+    expect(car.headers.get("access-control-allow-origin")).toBe("*");
   });
 
   it("refuses a shard already stored (409 already_stored)", async () => {

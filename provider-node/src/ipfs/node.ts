@@ -4,18 +4,18 @@
 // multiaddrs); public mode also bootstraps into the IPFS network, runs autoNAT and a DHT client
 // that announces the CIDs it holds.
 import { mkdirSync } from "node:fs";
+
+import { ipfsPaths } from "./peer-id.ts";
 import { join } from "node:path";
 
 import { autoNAT } from "@libp2p/autonat";
 import { bootstrap } from "@libp2p/bootstrap";
 import { withBitswap } from "@helia/bitswap";
 import { withLibp2pLight, type HeliaWithLibp2p } from "@helia/libp2p";
-import { loadOrCreateSelfKey } from "@libp2p/config";
 import { identify } from "@libp2p/identify";
 import { kadDHT, removePrivateAddressesMapper } from "@libp2p/kad-dht";
 import { noise } from "@libp2p/noise";
 import { ping } from "@libp2p/ping";
-import { peerIdFromPrivateKey } from "@libp2p/peer-id";
 import { tcp } from "@libp2p/tcp";
 import { webSockets } from "@libp2p/websockets";
 import { yamux } from "@libp2p/yamux";
@@ -26,7 +26,7 @@ import { FsDatastore } from "datastore-fs";
 import { createHeliaLight } from "helia";
 import type { ServiceMap } from "@libp2p/interface";
 import type { ServiceFactoryMap } from "libp2p";
-import type { CID } from "multiformats/cid";
+import { CID } from "multiformats/cid";
 
 import type { ProviderConfig } from "../config.ts";
 import { createLogger } from "../log.ts";
@@ -47,26 +47,14 @@ export interface IpfsNode {
   blockPath(cid: CID): string;
   /** Multiaddrs to register on-chain: announce list, else the listen addresses, with /p2p/. */
   multiaddrs(): string[];
+  /** Public mode: announces a held root CID on the DHT (re-announced every 12 h); local: no-op. */
+  announce(cid: CID): void;
   /** Dials a peer's registered multiaddrs (local mode has no discovery). */
   dial(addrs: string[]): Promise<void>;
   stop(): Promise<void>;
 }
 
-/** Folders of the stores inside the data folder. */
-export function ipfsPaths(dataDir: string): { blocks: string; datastore: string } {
-  return { blocks: join(dataDir, "blocks"), datastore: join(dataDir, "datastore") };
-}
-
-/** The node's PeerId, created with its key on first use and kept in the datastore. */
-export async function loadPeerId(dataDir: string): Promise<string> {
-  const ds = new FsDatastore(ipfsPaths(dataDir).datastore);
-  await ds.open();
-  try {
-    return peerIdFromPrivateKey(await loadOrCreateSelfKey(ds)).toString();
-  } finally {
-    await ds.close();
-  }
-}
+export { ipfsPaths, loadPeerId } from "./peer-id.ts";
 
 /** Starts the Helia node of a data folder. */
 export async function startIpfsNode(config: ProviderConfig): Promise<IpfsNode> {
@@ -111,6 +99,18 @@ export async function startIpfsNode(config: ProviderConfig): Promise<IpfsNode> {
   );
   await helia.start();
   const peerId = helia.libp2p.peerId.toString();
+  // Provider records expire (48 h on the public DHT): re-announce what is held.
+  const announced = new Set<string>();
+  const reannounce = setInterval(
+    () => {
+      for (const c of announced)
+        helia.routing
+          .provide(CID.parse(c), { signal: AbortSignal.timeout(120_000) })
+          .catch(() => undefined);
+    },
+    12 * 3600 * 1000,
+  );
+  reannounce.unref();
   log.info({ peerId, addrs: helia.libp2p.getMultiaddrs().map(String), mode }, "IPFS node started");
   return {
     helia,
@@ -124,6 +124,16 @@ export async function startIpfsNode(config: ProviderConfig): Promise<IpfsNode> {
         return config.ipfs.announce.map((a) => (a.includes("/p2p/") ? a : `${a}/p2p/${peerId}`));
       return helia.libp2p.getMultiaddrs().map(String);
     },
+    announce(cid) {
+      if (!isPublic) return;
+      announced.add(cid.toString());
+      helia.routing
+        .provide(cid, { signal: AbortSignal.timeout(120_000) })
+        .then(() => log.debug({ cid: cid.toString() }, "announced on the DHT"))
+        .catch((e: Error) =>
+          log.info({ cid: cid.toString(), err: e.message }, "DHT announce failed"),
+        );
+    },
     async dial(addrs) {
       for (const a of addrs) {
         try {
@@ -135,6 +145,7 @@ export async function startIpfsNode(config: ProviderConfig): Promise<IpfsNode> {
       }
     },
     async stop() {
+      clearInterval(reannounce);
       await helia.stop();
       log.info("IPFS node stopped");
     },

@@ -88,6 +88,7 @@ export class ShardStore {
       const rec = JSON.parse(readFileSync(join(this.dir, f), "utf8")) as ShardRecord;
       this.#records.set(keyOf(rec.dealId, rec.shard), rec);
       if (rec.state !== "accepted") pending.push(rec);
+      else this.#ipfs.announce(CID.parse(rec.cid));
     }
     for (const f of readdirSync(this.manifestDir)) {
       if (!f.endsWith(".json")) continue;
@@ -164,6 +165,7 @@ export class ShardStore {
     }));
     rec.state = "imported";
     this.save(rec);
+    this.#ipfs.announce(got.cid);
     return rec;
   }
 
@@ -264,6 +266,7 @@ export class ShardStore {
     for await (const _ of this.#ipfs.helia.pins.add(got.cid, {
       metadata: { manifestOf: dealId.toString() },
     }));
+    this.#ipfs.announce(got.cid);
     const rec = { dealId: dealId.toString(), cid: got.cid.toString(), size: got.size };
     writeFileAtomic(join(this.manifestDir, `${rec.dealId}.json`), JSON.stringify(rec));
     this.#manifests.set(rec.dealId, rec);
