@@ -36,6 +36,7 @@ import {
   nextEpoch,
   paramsTuple,
   proveEpoch,
+  repairAs,
   send,
 } from "./fixtures/market.ts";
 import { segmentProof } from "./helpers/merkle.ts";
@@ -321,14 +322,7 @@ describe("StorageMarket under attack", async function () {
       for (let round = 0; round < 10; round++) {
         await nextEpoch(f);
         await send(f, (await marketAs(f, holder)).write.declareLost([d.dealId, 0n]));
-        const m = await marketAs(f, other);
-        await send(f, m.write.claimRepair([d.dealId, 0n, d.roots, d.providerAddrs]));
-        await networkHelpers.mine(2);
-        const { segment, path } = await drawnProof(f, d, 0, other.account.address);
-        await send(
-          f,
-          m.write.completeRepair([d.dealId, 0n, segment, path, d.roots, d.providerAddrs]),
-        );
+        await send(f, repairAs(f, d, 0, other));
         [holder, other] = [other, holder];
       }
       // Before the fix: 94% of the period's points from the passed-around slashes.
@@ -438,14 +432,7 @@ describe("StorageMarket under attack", async function () {
         0n,
         "a claim reserves nothing",
       );
-      const m = await marketAs(f, repairer);
-      await send(f, m.write.claimRepair([d.dealId, 0n, d.roots, d.providerAddrs]));
-      await networkHelpers.mine(2);
-      const { segment, path } = await drawnProof(f, d, 0, repairer.account.address);
-      await send(
-        f,
-        m.write.completeRepair([d.dealId, 0n, segment, path, d.roots, d.providerAddrs]),
-      );
+      await send(f, repairAs(f, d, 0, repairer));
       assert.equal(
         (await f.market.read.getShard([d.dealId, 0n])).provider,
         getAddress(repairer.account.address),

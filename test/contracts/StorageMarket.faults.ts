@@ -26,11 +26,11 @@ import {
   minStake,
   nextEpoch,
   passEpochs,
+  repairAs,
   paramsTuple,
   proveEpoch,
   send,
   type MarketFixture,
-  type TestDeal,
   activeDealWithSpare,
 } from "./fixtures/market.js";
 
@@ -56,22 +56,6 @@ describe("StorageMarket faults and repair", async function () {
       await send(f, reporter.write.reportMissedEpoch([d.providers[2].account.address, e]));
     }
     return { f, d, epoch, book };
-  }
-
-  /** `who` claims the lost shard, waits for its draw and completes the repair (the write). */
-  async function repairAs(f: MarketFixture, d: TestDeal, shard: number, who = f.spare) {
-    const m = await marketAs(f, who);
-    await send(f, m.write.claimRepair([d.dealId, BigInt(shard), d.roots, d.providerAddrs]));
-    await mineDraw(f);
-    const { segment, path } = await drawnProof(f, d, shard, who.account.address);
-    return m.write.completeRepair([
-      d.dealId,
-      BigInt(shard),
-      segment,
-      path,
-      d.roots,
-      d.providerAddrs,
-    ]);
   }
 
   /** The block a transaction sent now commits to: it is mined in the next block, so the one after. */
