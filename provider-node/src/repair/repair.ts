@@ -33,7 +33,7 @@ export class Repairer {
   readonly #ipfs: IpfsNode;
   readonly #metrics: Metrics;
   readonly #log: Logger;
-  readonly #queue: { dealId: bigint; shard: number }[] = [];
+  readonly #queue: { dealId: bigint; shard: number; attempt: number }[] = [];
   readonly #active = new Set<string>();
   /** Shards given up on (not eligible, or done), not tried again. */
   readonly #skip = new Set<string>();
@@ -65,7 +65,7 @@ export class Repairer {
     const key = `${dealId}-${shard}`;
     if (this.#skip.has(key) || this.#active.has(key)) return;
     if (this.#store.list().some((r) => r.dealId === dealId.toString())) return; // holds one of the deal
-    this.#queue.push({ dealId, shard });
+    this.#queue.push({ dealId, shard, attempt: 1 });
     this.#pump();
   }
 
