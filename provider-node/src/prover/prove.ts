@@ -1,10 +1,11 @@
-// A segment proof from a stored shard: its CCMT tree cache plus one read of the 2^L segments
-// under the challenged segment's cached node. The cost depends on the shard's depth, never on
+// A segment proof from a stored shard: one 32-byte read per tree level above the cut from its
+// CCMT file, plus one read of the 2^L segments under the challenged segment's cached node. The cost depends on the shard's depth, never on
 // how many shards the node holds.
-import { proveFromCache, verifySegmentProof } from "@coop-cloud/sdk";
+import { verifySegmentProof } from "@coop-cloud/sdk";
 import { bytesToHex, hexToBytes, type Hex } from "viem";
 
 import type { ShardRecord, ShardStore } from "../store/shards.ts";
+import { proveFromCacheFile } from "./cache-file.ts";
 
 export class ShardDamagedError extends Error {
   override name = "ShardDamagedError";
@@ -30,8 +31,7 @@ export async function proveStoredSegment(
 ): Promise<HexProof> {
   let proof;
   try {
-    const cache = store.readCache(rec);
-    proof = await proveFromCache(cache, index, (first, count) =>
+    proof = await proveFromCacheFile(store.cachePath(rec), index, (first, count) =>
       store.readSegments(rec, first, count),
     );
   } catch (e) {

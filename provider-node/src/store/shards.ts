@@ -218,6 +218,11 @@ export class ShardStore {
     await this.#ipfs.helia.gc();
   }
 
+  /** Path of a shard's CCMT file. */
+  cachePath(rec: ShardRecord): string {
+    return this.#paths(keyOf(rec.dealId, rec.shard)).cache;
+  }
+
   /** The prover's tree cache of a shard. */
   readCache(rec: ShardRecord): SegmentTreeCache {
     return parseSegmentTreeCache(readFileSync(this.#paths(keyOf(rec.dealId, rec.shard)).cache));
