@@ -298,11 +298,11 @@ describe("memory is bounded by what the client configures (11.4)", () => {
       },
       close: async () => {},
     };
-    // One stripe costs 3 · 4 · 1 MiB plus two 64 KiB chunks: 26 MiB allows two at once.
-    const out = await decode(e.shards, { ...e.result, workers: counting, maxMemory: 26 * MiB });
+    // One stripe costs 4 · 4 · 1 MiB plus two 64 KiB chunks: 34 MiB allows two at once.
+    const out = await decode(e.shards, { ...e.result, workers: counting, maxMemory: 34 * MiB });
     expect(out.equals(e.data)).toBe(true);
     expect(most).toBeLessThanOrEqual(2);
-    const err = await failure(decode(e.shards, { ...e.result, maxMemory: 12 * MiB }));
+    const err = await failure(decode(e.shards, { ...e.result, maxMemory: 16 * MiB }));
     expect(err).toBeInstanceOf(MemoryLimitError);
   });
 });

@@ -378,6 +378,8 @@ describe("errors", () => {
       { totalShards: 33 },
       { blockSize: 1536 },
       { blockSize: 100 },
+      { maxStripesInFlight: Number.NaN },
+      { maxStripesInFlight: 0 },
     ]) {
       const err = await catchError(encodeFile(new Uint8Array(10), { workers: "inline", ...bad }));
       expect(err.name).toBe("InvalidParametersError");

@@ -83,11 +83,11 @@ export interface DecodeFileOptions extends PipelineOptions, EncodedLayout {
    */
   recycleOutput?: boolean;
   /**
-   * Bytes of stripe buffers the call may hold: each stripe in flight costs 3 · k · blockSize
-   * (its blocks, rebuilt data, plaintext), plus twice the chunk size for chunks assembled
-   * across stripes. Fewer stripes are kept in flight to stay under it, and a layout whose one
-   * stripe exceeds it is refused with MemoryLimitError before any shard is read, whatever the
-   * manifest says.
+   * Bytes of stripe buffers the call may hold: each stripe in flight costs 4 · k · blockSize
+   * (its blocks, rebuilt blocks, the reassembled stripe, plaintext), plus twice the chunk size
+   * for chunks assembled across stripes. Fewer stripes are kept in flight to stay under it, and
+   * a layout whose one stripe exceeds it is refused with MemoryLimitError before any shard is
+   * read, whatever the manifest says.
    * @default 268435456 (256 MiB)
    */
   maxMemory?: number;
@@ -280,7 +280,7 @@ export async function* decodeFile(
       "must be an integer ≥ 1",
     );
   // Memory first: the layout comes from a manifest, which anyone with a share link can write.
-  const stripeMemory = 3 * k * B;
+  const stripeMemory = 4 * k * B; // blocks read, rebuilt blocks, the stripe, its plaintext
   const chunkMemory = 2 * (C + TAG_LENGTH);
   if (stripeMemory + chunkMemory > maxMemory)
     throw new MemoryLimitError(

@@ -120,6 +120,15 @@ export async function encodeFile(
   const { blockHeight, cidChunkSize } = planLayout(k, n, B, 0); // validates k, n, B
   const implementation = resolveImplementation(options.implementation);
   const sinks = sinkList(options.sinks, n);
+  if (
+    options.maxStripesInFlight !== undefined &&
+    (!Number.isInteger(options.maxStripesInFlight) || options.maxStripesInFlight < 1)
+  )
+    throw new InvalidParametersError(
+      "maxStripesInFlight",
+      options.maxStripesInFlight,
+      "must be an integer ≥ 1",
+    );
   const { runner, owned } = resolveRunner(options.workers);
   const maxInFlight = Math.max(1, options.maxStripesInFlight ?? runner.concurrency + 1);
   const signal = options.signal;

@@ -286,6 +286,8 @@ export function runEncodeTask(t: EncodeTask): EncodeResult {
 }
 
 let ctScratch = new Uint8Array(0);
+/** Largest rebuild buffer a thread keeps between tasks (the default layout's k·B is 4 MiB). */
+const MAX_KEPT_SCRATCH = 16 * 1024 * 1024;
 
 /** Hashes the given blocks, rebuilds the stripe's ciphertext and decrypts the chunks wholly inside it. */
 export function runDecodeTask(t: DecodeTask): DecodeResult {
@@ -320,8 +322,12 @@ export function runDecodeTask(t: DecodeTask): DecodeResult {
     for (let i = 0; i < k; i++) if (shards[i] === undefined) wanted.push(i);
     const full = codecFor(k, n).reconstruct(shards, { wanted });
     // Only read within this task (head and tail are copied out), so one buffer per thread serves.
-    if (ctScratch.length < k * b) ctScratch = new Uint8Array(k * b);
-    ct = ctScratch.subarray(0, k * b);
+    // A larger layout's buffer is not kept: a thread must not hold it after the call.
+    if (k * b > MAX_KEPT_SCRATCH) ct = new Uint8Array(k * b);
+    else {
+      if (ctScratch.length < k * b) ctScratch = new Uint8Array(k * b);
+      ct = ctScratch.subarray(0, k * b);
+    }
     for (let i = 0; i < k; i++) ct.set(full[i]!, i * b);
   }
 
