@@ -446,6 +446,64 @@ describe("StorageMarket under attack", async function () {
         "MarketWrongShardStatus",
       );
     });
+
+    it("each claimant proves its own segment: a repair proof copied from the mempool fails", async function () {
+      const f = await deployMarket(viem, networkHelpers);
+      const [honest, copier] = [f.providers[3], f.providers[4]];
+      // 2 MiB shards: 4,096 segments to draw from.
+      const d = await activeDeal(f, { n: 3, k: 2, shardSize: 2n << 20n, duration: 20 });
+      await nextEpoch(f);
+      await send(f, (await marketAs(f, d.providers[0])).write.declareLost([d.dealId, 0n]));
+      // Both claim in the same block: the same seed block.
+      const testClient = await viem.getTestClient();
+      await testClient.setAutomine(false);
+      const claims = [honest, copier].map(async (w) =>
+        (await marketAs(f, w)).write.claimRepair([d.dealId, 0n, d.roots, d.providerAddrs]),
+      );
+      const hashes = await Promise.all(claims);
+      await networkHelpers.mine();
+      await testClient.setAutomine(true);
+      const pub = await viem.getPublicClient();
+      const [r1, r2] = await Promise.all(
+        hashes.map((hash) => pub.waitForTransactionReceipt({ hash })),
+      );
+      assert.equal(r1.blockNumber, r2.blockNumber);
+      await networkHelpers.mine(2);
+      // The draw binds the claimant: keccak256(abi.encode(blockhash(b), dealId, shard, claimant)).
+      const b = r1.blockNumber + 1n;
+      const h = (await pub.getBlock({ blockNumber: b })).hash;
+      const draw = (who: Address) =>
+        BigInt(
+          keccak256(
+            encodeAbiParameters(
+              [{ type: "bytes32" }, { type: "uint256" }, { type: "uint256" }, { type: "address" }],
+              [h, d.dealId, 0n, who],
+            ),
+          ),
+        ) % 4096n;
+      for (const w of [honest, copier]) {
+        assert.equal(
+          await f.market.read.drawnSegment([d.dealId, 0n, w.account.address]),
+          draw(w.account.address),
+        );
+      }
+      // The copier sends the honest repairer's proof as its own (front-running it).
+      if (draw(honest.account.address) !== draw(copier.account.address)) {
+        const stolen = await drawnProof(f, d, 0, honest.account.address);
+        await assertions.revertWithCustomError(
+          (await marketAs(f, copier)).write.completeRepair([
+            d.dealId,
+            0n,
+            stolen.segment,
+            stolen.path,
+            d.roots,
+            d.providerAddrs,
+          ]),
+          f.market,
+          "MarketInvalidProof",
+        );
+      }
+    });
   });
 
   describe("targeted challenges: the deadline runs from when the holder can know the segment", function () {
