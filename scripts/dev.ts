@@ -1,9 +1,11 @@
 // `npm start`: the whole local co-op cloud in one command. Starts a Hardhat
 // JSON-RPC chain on 127.0.0.1, deploys every contract with Ignition (admin
-// roles renounced, as in production), exports ABIs and addresses for the
-// SDK, provider nodes and web app, prints them, and runs until Ctrl-C.
+// roles renounced, as in production; epochs of a few seconds), exports ABIs and
+// addresses for the SDK, provider nodes and web app, starts four provider nodes
+// (members, registered and staked) with a demo deal to prove, prints it all, and
+// runs until Ctrl-C or SIGTERM, which stop every process it started.
 import { type ChildProcess, spawn } from "node:child_process";
-import { rmSync } from "node:fs";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
@@ -17,6 +19,11 @@ const { values: opts } = parseArgs({
   options: {
     port: { type: "string", default: process.env.COOP_CHAIN_PORT ?? "8545" },
     "exit-after-deploy": { type: "boolean", default: false },
+    /** First port of the providers: provider i uses base + 10·i (HTTP), + 1 (TCP), + 2 (WS). */
+    "provider-port": { type: "string", default: "7100" },
+    providers: { type: "string", default: "4" },
+    /** Seconds per epoch on the local chain. */
+    "epoch-length": { type: "string", default: "10" },
   },
 });
 const rpcUrl = `http://127.0.0.1:${opts.port}`;
@@ -30,16 +37,40 @@ const childEnv = {
   COOP_IGNITION_POLL_MS: "50",
 };
 
-function stopAll(code: number): never {
-  for (const c of children) if (c.exitCode === null) c.kill("SIGTERM");
+let stopping = false;
+/** Stops every child (SIGTERM, SIGKILL after 10 s), waits for them, then exits. */
+async function stopAll(code: number): Promise<never> {
+  if (!stopping) {
+    stopping = true;
+    const alive = (c: ChildProcess) => c.exitCode === null && c.signalCode === null;
+    await Promise.all(
+      children.filter(alive).map(async (c) => {
+        const exited = new Promise((r) => c.once("exit", r));
+        c.kill("SIGTERM");
+        await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
+        if (alive(c)) c.kill("SIGKILL");
+      }),
+    );
+  }
   process.exit(code);
 }
-process.on("SIGINT", () => stopAll(0));
-process.on("SIGTERM", () => stopAll(0));
+// npm may exit first and close our output: a write must not kill us before the children stop.
+process.stdout.on("error", () => undefined);
+process.stderr.on("error", () => undefined);
+process.on("SIGINT", () => void stopAll(0));
+process.on("SIGTERM", () => void stopAll(0));
+process.on("SIGHUP", () => void stopAll(0));
+// If whoever started us (npm) goes away without passing its signal on, stop too: a SIGTERM
+// sent to npm alone must not leave the chain holding its port.
+const parent = process.ppid;
+setInterval(() => {
+  if (process.ppid !== parent) void stopAll(0);
+}, 500).unref();
 
 function fail(message: string): never {
   console.error(`\n✖ ${message}`);
-  stopAll(1);
+  void stopAll(1);
+  throw new Error(message);
 }
 
 function run(args: string[], what: string): Promise<void> {
@@ -79,7 +110,9 @@ async function startChain(): Promise<number> {
     stdio: ["ignore", "ignore", "inherit"],
   });
   children.push(node);
-  node.on("exit", (code) => fail(`the chain stopped (exit ${code})`));
+  node.on("exit", (code) => {
+    if (!stopping) fail(`the chain stopped (exit ${code})`);
+  });
   for (let i = 0; i < 300; i++) {
     const id = await chainId();
     if (id !== undefined) return id;
@@ -95,6 +128,13 @@ const id = await startChain();
 // A fresh chain each run: Ignition's journal of the previous local run is stale.
 rmSync(join(root, `ignition/deployments/chain-${id}`), { recursive: true, force: true });
 console.log("▶ deploying the co-op's contracts");
+// Ignition parameters of this run: epochs of a few seconds, so proofs land while you watch.
+const paramsFile = join(root, ".dev/ignition-params.json");
+mkdirSync(dirname(paramsFile), { recursive: true });
+writeFileSync(
+  paramsFile,
+  JSON.stringify({ CoopCloudLocal: { epochLength: `${Number(opts["epoch-length"])}n` } }),
+);
 await run(
   [
     "ignition",
@@ -106,6 +146,8 @@ await run(
     // chain needs no verifiable artifacts, and the production build takes a minute here.
     "--build-profile",
     "default",
+    "--parameters",
+    paramsFile,
   ],
   "ignition deploy",
 ).catch((e: Error) => fail(e.message));
@@ -114,6 +156,33 @@ exportContracts();
 const addresses = readDeployments()[String(id)] ?? {};
 console.log(`\nCo-operative Cloud is up — chain ${id} at ${rpcUrl}\n`);
 for (const [name, address] of Object.entries(addresses))
-  console.log(`  ${name.padEnd(18)} ${address}`);
-console.log("\nABIs and addresses: sdk/src/contracts/generated/. Press Ctrl-C to stop.");
-if (opts["exit-after-deploy"]) stopAll(0);
+  console.log(`  ${name.padEnd(22)} ${address}`);
+if (opts["exit-after-deploy"]) await stopAll(0);
+
+console.log(`\n▶ starting ${opts.providers} provider nodes`);
+// Loaded only now: it imports the ABIs that exportContracts() has just written.
+const { createDemoDeal, startDevProviders } = await import("./dev-providers.ts");
+const providers = await startDevProviders({
+  root,
+  rpcUrl,
+  addresses,
+  basePort: Number(opts["provider-port"]),
+  count: Number(opts.providers),
+  env: childEnv,
+  onSpawn: (child) => children.push(child),
+  onExit: (name, code) => {
+    if (!stopping) fail(`${name} stopped (exit ${code})`);
+  },
+}).catch((e: Error) => fail(e.message));
+const dealId = await createDemoDeal(rpcUrl, addresses, providers).catch((e: Error) =>
+  fail(`demo deal: ${e.message}`),
+);
+console.log(
+  `\nProvider nodes (members, registered and staked; demo deal ${dealId} stored on all four):\n`,
+);
+for (const p of providers)
+  console.log(`  ${p.name.padEnd(11)} ${p.address}  ${p.http}  ${p.multiaddr}`);
+console.log(
+  `\nEpochs are ${opts["epoch-length"]} s; watch for "epoch proven" lines. Data folders: .dev/providers/.`,
+);
+console.log("ABIs and addresses: sdk/src/contracts/generated/. Press Ctrl-C to stop.");

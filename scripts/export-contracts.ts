@@ -17,6 +17,7 @@ export const EXPORTED_CONTRACTS = [
   "CoopTimelock",
   "PatronageTreasury",
   "StorageMarket",
+  "StorageMarketExtension",
 ] as const;
 
 function findArtifact(name: string, dir = join(root, "artifacts/contracts")): string | undefined {

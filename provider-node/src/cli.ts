@@ -214,6 +214,9 @@ program
       // Helia and libp2p load only now: a bad config is reported before they are imported.
       const { startProviderNode } = await import("./node.ts");
       const node = await startProviderNode(config, key);
+      // Whoever reads our output may be gone (a supervisor that exited first): keep stopping cleanly.
+      process.stdout.on("error", () => undefined);
+      process.stderr.on("error", () => undefined);
       let signals = 0;
       const shutdown = (sig: string) => {
         if (++signals > 1) process.exit(1);

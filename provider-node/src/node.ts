@@ -84,6 +84,7 @@ export async function startProviderNode(config: ProviderConfig, key: Hex): Promi
   const scrubber = new Scrubber(config, store, ipfs, market, metrics);
   const repairer = new Repairer(config, market, store, ipfs, metrics);
   loop.onLost = (d, i, holder) => repairer.onLost(d, i, holder);
+  loop.onPeer = (addrs) => void ipfs.dial(addrs);
   loop.onProviderFailed = (p) => void repairer.onProviderFailed(p).catch(() => undefined);
   loop.onDamaged = (rec) => void scrubber.declareLost(rec).catch(() => undefined);
   const intake = new Intake(config, market, store, { onAccepted: (rec) => loop.noteAccepted(rec) });

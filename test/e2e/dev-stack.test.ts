@@ -1,27 +1,61 @@
 // The README's first command: `npm start` brings up a chain with every
-// contract deployed, wired, and administered by the timelock alone.
+// contract deployed, wired, and administered by the timelock alone, and four
+// provider nodes that prove every epoch. Run through npm itself, so the SIGTERM
+// at the end goes to npm alone, as a service manager would send it.
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { once } from "node:events";
 import { dirname, join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 
-import { createPublicClient, createWalletClient, http, zeroHash, type Address } from "viem";
+import {
+  createPublicClient,
+  createWalletClient,
+  http,
+  parseAbiItem,
+  zeroHash,
+  type Address,
+} from "viem";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "../..");
 const port = 18545 + Math.floor(Math.random() * 1000);
+const providerPort = 30000 + Math.floor(Math.random() * 20000);
+const npmCli =
+  process.env.npm_execpath ??
+  spawnSync("sh", ["-c", "realpath $(command -v npm)"], { encoding: "utf8" }).stdout.trim();
+
+async function answers(url: string): Promise<boolean> {
+  try {
+    await fetch(url, { signal: AbortSignal.timeout(2000) });
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 describe("npm start (scripts/dev.ts)", () => {
   let dev: ChildProcess;
   let output = "";
   const addresses: Record<string, Address> = {};
+  const providers: { name: string; address: Address; http: string }[] = [];
 
   before(async () => {
-    dev = spawn(join(root, "node_modules/.bin/node"), ["scripts/dev.ts", "--port", String(port)], {
-      cwd: root,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
+    dev = spawn(
+      join(root, "node_modules/.bin/node"),
+      [
+        npmCli,
+        "start",
+        "--",
+        "--port",
+        String(port),
+        "--provider-port",
+        String(providerPort),
+        "--epoch-length",
+        "4",
+      ],
+      { cwd: root, stdio: ["ignore", "pipe", "pipe"] },
+    );
     dev.stderr!.on("data", (b: Buffer) => (output += b.toString()));
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(
@@ -39,6 +73,8 @@ describe("npm start (scripts/dev.ts)", () => {
     });
     for (const m of output.matchAll(/^\s+(\w+)\s+(0x[0-9a-fA-F]{40})$/gm))
       addresses[m[1]] = m[2] as Address;
+    for (const m of output.matchAll(/^\s+(provider-\d)\s+(0x[0-9a-fA-F]{40})\s+(http\S+)/gm))
+      providers.push({ name: m[1], address: m[2] as Address, http: m[3] });
   });
 
   after(async () => {
@@ -56,6 +92,7 @@ describe("npm start (scripts/dev.ts)", () => {
       "CoopGovernor",
       "PatronageTreasury",
       "StorageMarket",
+      "StorageMarketExtension",
     ]) {
       assert.match(addresses[name] ?? "", /^0x[0-9a-fA-F]{40}$/, `${name} missing in:\n${output}`);
     }
@@ -101,12 +138,47 @@ describe("npm start (scripts/dev.ts)", () => {
     assert.equal(deployerIsAdmin, false, "the deployer must not keep the timelock admin role");
   });
 
-  it("stops the chain on SIGTERM", async () => {
+  it("starts four provider nodes, each registered and proving every epoch", async () => {
+    assert.equal(providers.length, 4, output);
+    const client = createPublicClient({ transport: http(`http://127.0.0.1:${port}`) });
+    const proven = parseAbiItem(
+      "event EpochProven(address indexed provider, uint256 indexed epoch)",
+    );
+    const deadline = Date.now() + 90_000;
+    for (;;) {
+      const logs = await client.getLogs({
+        address: addresses.StorageMarket,
+        event: proven,
+        fromBlock: 0n,
+      });
+      const count = (a: Address) => logs.filter((l) => l.args.provider === a).length;
+      if (providers.every((p) => count(p.address) >= 2)) break;
+      assert.ok(Date.now() < deadline, `not every provider proved twice:\n${output}`);
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+    for (const p of providers) {
+      const status = (await (await fetch(`${p.http}/status`)).json()) as { shards: number };
+      assert.equal(status.shards, 1, `${p.name} holds the demo deal's shard`);
+    }
+  });
+
+  it("stops the chain and every provider on a SIGTERM sent to npm alone", async () => {
     dev.kill("SIGTERM");
     await once(dev, "exit");
     const client = createPublicClient({
       transport: http(`http://127.0.0.1:${port}`, { retryCount: 0 }),
     });
-    await assert.rejects(client.getChainId());
+    // The processes npm started wind down after it exits: give them a few seconds.
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      const chainUp = await client.getChainId().then(
+        () => true,
+        () => false,
+      );
+      const up = await Promise.all(providers.map((p) => answers(`${p.http}/health`)));
+      if (!chainUp && !up.some(Boolean)) break;
+      assert.ok(Date.now() < deadline, `still up after SIGTERM: chain ${chainUp}, providers ${up}`);
+      await new Promise((r) => setTimeout(r, 500));
+    }
   });
 });

@@ -110,6 +110,8 @@ export class ChainLoop {
   /** Called for a shard lost anywhere (ShardLost) and for a failed provider (ProviderFailed). */
   onLost: ((dealId: bigint, shard: number, holder: Address) => void) | undefined;
   onProviderFailed: ((provider: Address) => void) | undefined;
+  /** Called with another provider's registered multiaddrs (local mode dials only these). */
+  onPeer: ((multiaddrs: string[]) => void) | undefined;
 
   /** Called when a proof finds a stored shard damaged (the scrubber declares it lost). */
   onDamaged: ((rec: ShardRecord) => void) | undefined;
@@ -431,9 +433,12 @@ export class ChainLoop {
         this.#state.providers = (this.#state.providers ?? []).filter((p) => p !== a.provider);
         break;
       }
-      case "ProviderRegistered": {
+      case "ProviderRegistered":
+      case "ProviderUpdated": {
         const list = (this.#state.providers ??= []);
         if (!list.includes(a.provider as Address)) list.push(a.provider as Address);
+        if ((a.provider as Address).toLowerCase() !== me)
+          this.onPeer?.([...(a.multiaddrs as string[])]);
         break;
       }
       case "ProviderLeft": {
