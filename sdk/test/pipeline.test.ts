@@ -345,6 +345,33 @@ describe("errors", () => {
     });
   }
 
+  it("a flip in only the stripe-boundary chunk, all data shards, no commitments: TamperedDataError for that chunk", async () => {
+    // Ciphertext byte 4 MiB − 1 (shard 3, offset MiB − 1) is the last byte of stripe 0, inside
+    // chunk 63 = floor((4 MiB − 1 − 41) / (64 KiB + 16)), the chunk that spans stripes 0 and 1.
+    // Nothing is rebuilt, so no other chunk is touched: only the boundary path can catch it.
+    const err = await catchError(
+      collect(decodeFile(pick(tamper(3, MiB - 1), [0, 1, 2, 3]), { ...enc.result, workers: pool })),
+    );
+    expect(err.name).toBe("TamperedDataError");
+    expect(err.part).toBe("chunk");
+    expect(err.chunkIndex).toBe(63);
+  });
+
+  it("roots only, a parity shard in the set and altered: ShardMismatchError naming it", async () => {
+    const expected = enc.result.shards.map(({ merkleRoot }) => ({ merkleRoot }));
+    const err = await catchError(
+      collect(
+        decodeFile(pick(tamper(4, 300_000), [0, 2, 4, 5]), {
+          ...enc.result,
+          workers: pool,
+          expected,
+        }),
+      ),
+    );
+    expect(err.name).toBe("ShardMismatchError");
+    expect(err.shardIndex).toBe(4);
+  });
+
   it("altered zero padding (not covered by the AEAD) is caught by the root check", async () => {
     const shards = tamper(3, enc.result.shardSize - 1); // shard 3's last block is all padding
     const out = decodeFile(pick(shards, [0, 1, 2, 3]), {
