@@ -78,7 +78,8 @@ describe("npm start (scripts/dev.ts)", () => {
   });
 
   after(async () => {
-    if (dev.exitCode === null) {
+    // npm ends by the signal it was sent (exitCode stays null, signalCode is set).
+    if (dev.exitCode === null && dev.signalCode === null) {
       dev.kill("SIGTERM");
       await once(dev, "exit");
     }
