@@ -100,12 +100,19 @@ function mutateContracts(): void {
 
   if (!opts.mutant) {
     const score = (100 * (mutants.length - survivors.length)) / mutants.length;
-    const rows = survivors.map((m) => `| \`${m.id}\` | ${m.file} | ${m.why} |`);
+    const rows = survivors.map(
+      (m) =>
+        `| \`${m.id}\` | ${m.file} | ${m.why} | ${m.equivalent ?? "**not equivalent: add a test**"} |`,
+    );
     const table = [
       `${mutants.length - survivors.length} of ${mutants.length} mutants killed (${score.toFixed(1)}%).`,
       "",
       ...(rows.length
-        ? ["| surviving mutant | file | what the bug would do |", "| --- | --- | --- |", ...rows]
+        ? [
+            "| surviving mutant | file | what the bug would do | why no test can see it |",
+            "| --- | --- | --- | --- |",
+            ...rows,
+          ]
         : []),
     ].join("\n");
     recordResults([{ name: "mutation score, contracts", value: score, unit: "%" }], {

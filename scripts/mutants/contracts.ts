@@ -11,6 +11,8 @@ export interface Mutant {
   to: string;
   /** What the bug would do to a user. */
   why: string;
+  /** Set when no test can tell the mutant apart: why it behaves like the original. */
+  equivalent?: string;
 }
 
 const BASE = "contracts/market/StorageMarketBase.sol";
@@ -34,6 +36,8 @@ export const MUTANTS: Mutant[] = [
     from: "(hint == hi || a[hint] >= x)",
     to: "(hint == hi || a[hint] > x)",
     why: "a settlement hint one before a proven epoch is trusted: a proven epoch never paid",
+    equivalent:
+      "it only rejects a correct hint that lands on a proven epoch, which then falls back to binary search with the same result (more gas, same payment)",
   },
   {
     id: "self-pay-patronage",
@@ -97,6 +101,8 @@ export const MUTANTS: Mutant[] = [
     from: "if (e.addedEpoch >= epoch || (e.removedEpoch != 0 && e.removedEpoch < epoch))",
     to: "if (e.addedEpoch > epoch || (e.removedEpoch != 0 && e.removedEpoch < epoch))",
     why: "a shard accepted during the epoch answers its challenges",
+    equivalent:
+      "entries are appended in order, so one added during the epoch sits after every leaf live at its start: the prefix check already refuses it",
   },
   {
     id: "entry-removed-before",
