@@ -70,7 +70,7 @@ export class Intake {
   }
 
   #tmpPath(): string {
-    return join(this.#store.tmpDir, `${Date.now()}-${randomBytes(6).toString("hex")}.part`);
+    return join(this.#store.tmpDir, `${Date.now()}-${randomBytes(6).toString("hex")}`);
   }
 
   /** PUT /deals/{dealId}/shards/{i}. */
@@ -221,7 +221,7 @@ export class Intake {
         throw new HttpError(507, "disk_full", "the provider's disk is full");
       throw e;
     } finally {
-      rmSync(tmp, { force: true });
+      rmSync(tmp, { recursive: true, force: true });
       this.#inFlight.delete(key);
     }
   }
@@ -277,7 +277,7 @@ export class Intake {
       this.#log.info({ dealId: String(dealId), cid: rec.cid }, "manifest stored");
       return { cid: rec.cid, size: rec.size };
     } finally {
-      rmSync(tmp, { force: true });
+      rmSync(tmp, { recursive: true, force: true });
     }
   }
 }

@@ -281,7 +281,10 @@ describe("PUT /deals/{dealId}/shards/{i}", () => {
         void (async () => {
           for (let i = 0; i < 100 && files(join(s.dataDir, "tmp")).length === 0; i++)
             await new Promise((r) => setTimeout(r, 100));
-          expect(files(join(s.dataDir, "tmp")).length, `no upload in progress: ${answer}`).toBe(1);
+          expect(
+            files(join(s.dataDir, "tmp")).length,
+            `no upload in progress: ${answer}`,
+          ).toBeGreaterThan(0);
           await nodes[1].stop("SIGKILL");
         })().then(resolve, reject);
       });

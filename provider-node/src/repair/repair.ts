@@ -210,7 +210,7 @@ export class Repairer {
       throw e;
     } finally {
       for (const s of sources) rmSync(s.path, { force: true });
-      rmSync(outPath, { force: true });
+      rmSync(outPath, { recursive: true, force: true });
     }
   }
 

@@ -1,14 +1,22 @@
-// One pass over an uploaded body: bytes go to a temporary file while the segment tree (with
-// the prover's CCMT cache levels), the UnixFS CID and its dag-pb nodes are computed. Nothing
-// here touches the blockstore: the caller imports only what it has checked.
-import { open } from "node:fs/promises";
+// One pass over an uploaded body: bytes go to temporary files (one per 1 MiB UnixFS leaf) while
+// the segment tree (with the prover's CCMT cache levels), the UnixFS CID and its dag-pb nodes
+// are computed. Nothing here touches the blockstore: the caller imports only what it checked.
+import { type FileHandle, mkdir, open } from "node:fs/promises";
+import { join } from "node:path";
 
 import * as dagPb from "@ipld/dag-pb";
-import { SegmentTreeBuilder, UnixfsCidBuilder, type SegmentTreeCache } from "@coop-cloud/sdk";
+import {
+  SHARD_UNIXFS_PARAMS,
+  SegmentTreeBuilder,
+  UnixfsCidBuilder,
+  type SegmentTreeCache,
+} from "@coop-cloud/sdk";
 import type { CID } from "multiformats/cid";
 import * as raw from "multiformats/codecs/raw";
 
 import { HttpError } from "../errors.ts";
+
+const LEAF = SHARD_UNIXFS_PARAMS.chunkSize;
 
 export interface ReceivedShard {
   size: number;
@@ -42,16 +50,28 @@ export function leavesOf(root: CID, nodes: { cid: CID; bytes: Uint8Array }[]): C
   return leaves;
 }
 
-/** Streams `body` into `tmpPath`, computing every commitment on the way. */
+/** File of leaf `i` inside an upload's temporary folder. */
+export function leafFile(tmpDir: string, i: number): string {
+  return join(tmpDir, `${i}.leaf`);
+}
+
+/**
+ * Streams `body` into the temporary folder `tmpDir`, one file per 1 MiB UnixFS leaf (so the
+ * import can move each leaf into the blockstore instead of copying it), computing every
+ * commitment on the way.
+ */
 export async function receiveShard(
   body: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
-  tmpPath: string,
+  tmpDir: string,
   options: ReceiveOptions,
 ): Promise<ReceivedShard> {
   const tree = new SegmentTreeBuilder({ cacheLevel: options.cacheLevel });
   const nodes: { cid: CID; bytes: Uint8Array }[] = [];
   const unixfs = new UnixfsCidBuilder({ onNode: (cid, bytes) => nodes.push({ cid, bytes }) });
-  const fh = await open(tmpPath, "wx");
+  await mkdir(tmpDir);
+  let leaf = 0;
+  let filled = 0;
+  let fh: FileHandle = await open(leafFile(tmpDir, 0), "wx");
   let size = 0;
   try {
     for await (const chunk of body) {
@@ -63,11 +83,19 @@ export async function receiveShard(
           "wrong_size",
           `the body is longer than the deal's shard size of ${options.maxBytes} bytes`,
         );
-      // Write while hashing: the write is queued to the thread pool, hashing runs here.
-      const write = fh.write(chunk, 0, chunk.length);
       tree.update(chunk);
       unixfs.update(chunk);
-      await write;
+      for (let off = 0; off < chunk.length;) {
+        if (filled === LEAF) {
+          await fh.close();
+          fh = await open(leafFile(tmpDir, ++leaf), "wx");
+          filled = 0;
+        }
+        const n = Math.min(LEAF - filled, chunk.length - off);
+        await fh.write(chunk, off, n);
+        filled += n;
+        off += n;
+      }
     }
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === "ENOSPC")

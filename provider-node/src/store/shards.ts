@@ -4,8 +4,8 @@
 // Records move importing → imported → accepted; a restart drops anything short of accepted
 // that the chain does not show as ours, and Helia's GC removes every unpinned block.
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statfsSync } from "node:fs";
-import { open } from "node:fs/promises";
-import { join } from "node:path";
+import { mkdir, rename } from "node:fs/promises";
+import { dirname, join } from "node:path";
 
 import {
   SEGMENT_SIZE,
@@ -14,6 +14,7 @@ import {
   parseSegmentTreeCache,
   type SegmentTreeCache,
 } from "@coop-cloud/sdk";
+import type { GraphNode, GraphWalker, GraphWalkerFactory } from "@helia/interface";
 import { CID } from "multiformats/cid";
 import * as raw from "multiformats/codecs/raw";
 import * as Digest from "multiformats/hashes/digest";
@@ -21,7 +22,7 @@ import * as Digest from "multiformats/hashes/digest";
 import type { IpfsNode } from "../ipfs/node.ts";
 import { createLogger, type Logger } from "../log.ts";
 import { readAt, writeFileAtomic } from "./files.ts";
-import type { ReceivedShard } from "./ingest.ts";
+import { leafFile, type ReceivedShard } from "./ingest.ts";
 
 const LEAF = SHARD_UNIXFS_PARAMS.chunkSize;
 
@@ -53,6 +54,21 @@ export interface ManifestRecord {
   size: number;
 }
 
+/** Every block of an imported DAG (root first), as graph nodes for pins.add; leaves not read. */
+async function* walkImported(
+  root: CID,
+  dag: { nodes: { cid: CID; bytes: Uint8Array }[]; leaves: CID[] },
+): AsyncGenerator<GraphNode> {
+  const seen = new Set<string>();
+  const all = [root, ...dag.nodes.map((n) => n.cid), ...dag.leaves];
+  for (const cid of all) {
+    const k = cid.toString();
+    if (seen.has(k)) continue;
+    seen.add(k);
+    yield { block: { cid } as GraphNode["block"], depth: 0, path: [root, cid] };
+  }
+}
+
 const keyOf = (dealId: bigint | string, shard: number) => `${dealId}-${shard}`;
 const hex = (b: Uint8Array) => `0x${Buffer.from(b).toString("hex")}` as `0x${string}`;
 
@@ -77,7 +93,8 @@ export class ShardStore {
   /** Loads the records; returns those not yet accepted, for the caller to resolve against the chain. */
   load(): ShardRecord[] {
     // Temporary upload files never survive a restart.
-    for (const f of readdirSync(this.tmpDir)) rmSync(join(this.tmpDir, f), { force: true });
+    for (const f of readdirSync(this.tmpDir))
+      rmSync(join(this.tmpDir, f), { recursive: true, force: true });
     const pending: ShardRecord[] = [];
     for (const f of readdirSync(this.dir)) {
       if (f.endsWith(".tmp")) {
@@ -160,31 +177,51 @@ export class ShardStore {
     got.leaves.forEach((c, i) => digests.set(c.multihash.digest, 32 * i));
     writeFileAtomic(paths.leaves, digests);
     await this.#importBlocks(tmpPath, got);
-    for await (const _ of this.#ipfs.helia.pins.add(got.cid, {
-      metadata: { dealId: rec.dealId, shard },
-    }));
+    await this.#pin(got.cid, { dealId: rec.dealId, shard }, got);
     rec.state = "imported";
     this.save(rec);
     this.#ipfs.announce(got.cid);
     return rec;
   }
 
+  /**
+   * Pins a root; the same bytes held for another deal are pinned once (drop() counts holders).
+   * With the DAG just imported (`dag`), the pin walks it from memory instead of reading every
+   * leaf back from disk (Helia's walker loads each block only to learn its links, and raw
+   * leaves have none): the pin records written are the same.
+   */
+  async #pin(
+    cid: CID,
+    metadata: Record<string, string | number>,
+    dag?: { nodes: { cid: CID; bytes: Uint8Array }[]; leaves: CID[] },
+  ): Promise<void> {
+    const walker: GraphWalkerFactory | undefined =
+      dag && (() => ({ walk: (() => walkImported(cid, dag)) as GraphWalker["walk"] }));
+    try {
+      for await (const _ of this.#ipfs.helia.pins.add(cid, {
+        metadata,
+        ...(walker ? { walker } : {}),
+      }));
+    } catch (e) {
+      if ((e as Error).name !== "AlreadyPinnedError") throw e;
+    }
+  }
+
+  /**
+   * Moves the leaves from the upload's temporary folder into the blockstore (a rename each: no
+   * copy; the CIDs were computed from these very bytes) and writes the dag-pb nodes.
+   */
   async #importBlocks(
-    tmpPath: string,
+    tmpDir: string,
     got: { cid: CID; nodes: { cid: CID; bytes: Uint8Array }[]; leaves: CID[] },
   ) {
     const bs = this.#ipfs.helia.blockstore;
-    for (const n of got.nodes) await bs.put(n.cid, n.bytes);
-    const fh = await open(tmpPath, "r");
-    try {
-      const buf = Buffer.allocUnsafe(LEAF);
-      for (let i = 0; i < got.leaves.length; i++) {
-        const { bytesRead } = await fh.read(buf, 0, LEAF, i * LEAF);
-        await bs.put(got.leaves[i], Uint8Array.prototype.slice.call(buf, 0, bytesRead));
-      }
-    } finally {
-      await fh.close();
+    for (let i = 0; i < got.leaves.length; i++) {
+      const dest = this.#ipfs.blockPath(got.leaves[i]);
+      await mkdir(dirname(dest), { recursive: true });
+      await rename(leafFile(tmpDir, i), dest);
     }
+    for (const n of got.nodes) await bs.put(n.cid, n.bytes);
   }
 
   /** Unpins a shard and forgets it; its blocks go at the next GC (or now, with `gc`). */
@@ -196,11 +233,15 @@ export class ShardStore {
     const key = keyOf(dealId, shard);
     const rec = this.#records.get(key);
     if (rec) {
-      await this.#unpin(CID.parse(rec.cid));
       this.#records.delete(key);
+      const shared = [...this.#records.values()].some((r) => r.cid === rec.cid);
+      if (!shared && !this.#manifestCids().has(rec.cid)) await this.#unpin(CID.parse(rec.cid));
     }
     const p = this.#paths(key);
     for (const f of [p.record, p.cache, p.leaves]) rmSync(f, { force: true });
+    // The deal's manifest is kept while this node holds (or is taking) any shard of the deal.
+    if (rec?.state === "accepted" && !this.list().some((r) => r.dealId === String(dealId)))
+      await this.dropManifest(dealId);
     if (options.gc) await this.gc();
     this.#log.info({ dealId: String(dealId), shard }, "shard dropped");
   }
@@ -256,6 +297,10 @@ export class ShardStore {
     return existsSync(this.#paths(keyOf(rec.dealId, rec.shard)).cache);
   }
 
+  #manifestCids(): Set<string> {
+    return new Set([...this.#manifests.values()].map((m) => m.cid));
+  }
+
   // ───────────── manifests ─────────────
 
   getManifest(dealId: bigint | string): ManifestRecord | undefined {
@@ -268,9 +313,7 @@ export class ShardStore {
     got: ReceivedShard,
   ): Promise<ManifestRecord> {
     await this.#importBlocks(tmpPath, got);
-    for await (const _ of this.#ipfs.helia.pins.add(got.cid, {
-      metadata: { manifestOf: dealId.toString() },
-    }));
+    await this.#pin(got.cid, { manifestOf: dealId.toString() }, got);
     this.#ipfs.announce(got.cid);
     const rec = { dealId: dealId.toString(), cid: got.cid.toString(), size: got.size };
     writeFileAtomic(join(this.manifestDir, `${rec.dealId}.json`), JSON.stringify(rec));
@@ -281,7 +324,9 @@ export class ShardStore {
   async dropManifest(dealId: bigint | string): Promise<void> {
     const rec = this.#manifests.get(dealId.toString());
     if (!rec) return;
-    await this.#unpin(CID.parse(rec.cid));
+    this.#manifests.delete(rec.dealId);
+    const shared = this.#manifestCids().has(rec.cid) || this.list().some((r) => r.cid === rec.cid);
+    if (!shared) await this.#unpin(CID.parse(rec.cid));
     rmSync(join(this.manifestDir, `${rec.dealId}.json`), { force: true });
     this.#manifests.delete(rec.dealId);
   }
