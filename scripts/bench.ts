@@ -53,6 +53,18 @@ function parseResults(output: string): BenchResult[] {
 const hardhat = join(root, "node_modules/.bin/hardhat");
 const node = join(root, "node_modules/.bin/node");
 
+/** Provider node: ingest, gateway, proof building, RSS (provider-node/bench), beside baselines. */
+function providerBench(): BenchResult[] {
+  const dir = join(root, "provider-node/bench");
+  if (!existsSync(dir)) return [];
+  const results: BenchResult[] = [];
+  for (const f of readdirSync(dir)
+    .filter((f) => f.endsWith(".ts") && !f.startsWith("_"))
+    .sort())
+    results.push(...parseResults(run(node, [join(dir, f)])));
+  return results;
+}
+
 /** Gas of named operations, from receipts in the gas test files, plus Hardhat's --gas-stats table. */
 function gasBench(): { results: BenchResult[]; table: string } {
   const scenarios = join(tmp, "gas-scenarios.jsonl");
@@ -132,6 +144,11 @@ if (!opts.only || opts.only === "sdk") {
   const results = sdkBench();
   fresh.push(...results);
   sections.sdk = markdownTable(results);
+}
+if (!opts.only || opts.only === "provider") {
+  const results = providerBench();
+  fresh.push(...results);
+  sections.provider = markdownTable(results);
 }
 if (opts.coverage || opts.only === "coverage") {
   const { results, table } = coverageBench();

@@ -83,19 +83,23 @@ export async function receiveShard(
           "wrong_size",
           `the body is longer than the deal's shard size of ${options.maxBytes} bytes`,
         );
+      // Write while hashing: the writes run on the thread pool while this thread hashes.
+      const write = (async () => {
+        for (let off = 0; off < chunk.length;) {
+          if (filled === LEAF) {
+            await fh.close();
+            fh = await open(leafFile(tmpDir, ++leaf), "wx");
+            filled = 0;
+          }
+          const n = Math.min(LEAF - filled, chunk.length - off);
+          await fh.write(chunk, off, n);
+          filled += n;
+          off += n;
+        }
+      })();
       tree.update(chunk);
       unixfs.update(chunk);
-      for (let off = 0; off < chunk.length;) {
-        if (filled === LEAF) {
-          await fh.close();
-          fh = await open(leafFile(tmpDir, ++leaf), "wx");
-          filled = 0;
-        }
-        const n = Math.min(LEAF - filled, chunk.length - off);
-        await fh.write(chunk, off, n);
-        filled += n;
-        off += n;
-      }
+      await write;
     }
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === "ENOSPC")
