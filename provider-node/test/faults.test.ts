@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 
 import { computeShardCommitment, createReedSolomon } from "@coop-cloud/sdk";
-import { storageMarketAbi } from "@coop-cloud/sdk/contracts/generated/abis.ts";
+import { faucetTokenAbi, storageMarketAbi } from "@coop-cloud/sdk/contracts/generated/abis.ts";
 import { type Address, bytesToHex, parseEventLogs } from "viem";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
@@ -130,6 +130,51 @@ describe("scrub, repair, watcher", () => {
         .slice(since)
         .find((l) => l.eventName === "EpochProven" && l.args.provider === setups[3].address),
     );
+  });
+
+  it("a targeted challenge is answered by the holder as soon as its segment is drawn", async () => {
+    const { pub, wallet } = clients(chain);
+    const params = await pub.readContract({
+      address: chain.addresses.StorageMarket,
+      abi: storageMarketAbi,
+      functionName: "params",
+    });
+    const send = async (req: object) => {
+      const hash = await wallet.writeContract({ chain: null, ...req } as never);
+      expect((await pub.waitForTransactionReceipt({ hash })).status).toBe("success");
+    };
+    await send({
+      address: chain.addresses.FaucetToken,
+      abi: faucetTokenAbi,
+      functionName: "faucet",
+    });
+    await send({
+      address: chain.addresses.FaucetToken,
+      abi: faucetTokenAbi,
+      functionName: "approve",
+      args: [chain.addresses.StorageMarket, params.targetedChallengeFee],
+    });
+    await send({
+      address: chain.addresses.StorageMarket,
+      abi: storageMarketAbi,
+      functionName: "challengeShard",
+      args: [deal.dealId, 1n],
+    });
+    const answered = await waitFor(
+      () =>
+        `ChallengeAnswered; the holder said:\n${nodes[1].logs
+          .slice(-15)
+          .map((l) => JSON.stringify(l))
+          .join("\n")}`,
+      async () =>
+        (await events()).find(
+          (l) =>
+            l.eventName === "ChallengeAnswered" &&
+            l.args.dealId === deal.dealId &&
+            l.args.shard === 1,
+        ),
+    );
+    expect((answered.args as { provider: Address }).provider).toBe(setups[1].address);
   });
 
   it("a provider that stops is reported for its missed epochs by the others' watchers", async () => {
