@@ -23,7 +23,7 @@ export class Metrics {
 
   constructor(store: ShardStore) {
     const registers = [this.registry];
-    collectDefaultMetrics({ register: this.registry, prefix: "coop_provider_process_" });
+    collectDefaultMetrics({ register: this.registry, prefix: "coop_provider_" });
     new Gauge({
       name: "coop_provider_shards",
       help: "Shards held and accepted on-chain",

@@ -146,6 +146,24 @@ describe("PUT /deals/{dealId}/shards/{i}", () => {
     expect(car.headers.get("access-control-allow-origin")).toBe("*");
   });
 
+  it("reports what it holds on /status and /metrics (Prometheus text)", async () => {
+    const status = (await (await fetch(`${nodes[0].url}/status`)).json()) as Record<
+      string,
+      unknown
+    >;
+    expect(status.shards).toBe(1);
+    expect(status.bytes).toBe(deal.shards[0].length);
+    expect(status.address).toBe(setups[0].address);
+    const res = await fetch(`${nodes[0].url}/metrics`);
+    expect(res.headers.get("content-type")).toMatch(/^text\/plain/);
+    const text = await res.text();
+    expect(text).toMatch(/^coop_provider_shards 1$/m);
+    expect(text).toMatch(
+      new RegExp(`^coop_provider_ingest_bytes_total ${deal.shards[0].length}$`, "m"),
+    );
+    expect(text).toMatch(/^coop_provider_process_resident_memory_bytes \d+/m);
+  });
+
   it("refuses a shard already stored (409 already_stored)", async () => {
     const r = await put(`${nodes[0].url}/deals/${deal.dealId}/shards/0`, deal.shards[0]);
     expect(r.status).toBe(409);
