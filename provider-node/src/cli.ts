@@ -12,7 +12,7 @@ import { Market, shortError } from "./chain/market.ts";
 import { configFileOf, loadConfig, readPassword, type ProviderConfig } from "./config.ts";
 import { ConfigError, KeystoreError } from "./errors.ts";
 import { loadPeerId } from "./ipfs/peer-id.ts";
-import { encryptKeystore } from "./keystore.ts";
+import { encryptKeystore } from "@coop-cloud/sdk/node/keystore.ts";
 import { configureLogging } from "./log.ts";
 import { loadWalletKey } from "./wallet.ts";
 

@@ -23,7 +23,4 @@ export class ConfigError extends Error {
   }
 }
 
-/** The keystore could not be opened (wrong password, corrupt file, unsupported format). */
-export class KeystoreError extends Error {
-  override name = "KeystoreError";
-}
+export { KeystoreError } from "@coop-cloud/sdk/node/keystore.ts";

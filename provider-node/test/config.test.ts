@@ -10,7 +10,7 @@ import { generatePrivateKey } from "viem/accounts";
 import { describe, expect, it } from "vitest";
 
 import { loadConfig } from "../src/config.ts";
-import { decryptKeystore, encryptKeystore } from "../src/keystore.ts";
+import { decryptKeystore, encryptKeystore } from "@coop-cloud/sdk/node/keystore.ts";
 import { repoRoot } from "./fixtures/chain.ts";
 
 const run = promisify(execFile);

@@ -12,7 +12,10 @@ import {
 import { bytesToHex, hexToBytes, keccak256, type Hex } from "viem";
 import { privateKeyToAddress } from "viem/accounts";
 
-import { KeystoreError } from "./errors.ts";
+/** The keystore could not be opened (wrong password, corrupt file, unsupported format). */
+export class KeystoreError extends Error {
+  override name = "KeystoreError";
+}
 
 export interface KeystoreV3 {
   version: 3;
