@@ -24,7 +24,7 @@ import {
   patronageTreasuryAbi,
   storageMarketAbi,
 } from "../contracts/generated/abis.ts";
-import { describeRevert } from "./revert-words.ts";
+import { decodeRevertData, describeRevert } from "./revert-words.ts";
 
 /** Addresses of one deployment of the co-op (what scripts/export-contracts.ts writes per chain). */
 export interface CoopAddresses {
@@ -103,6 +103,16 @@ export function toContractCallError(what: string, e: unknown, hash?: Hex): Contr
         cause: e,
       });
     }
+    // Raised by another contract than the one called (the token inside join, the timelock
+    // inside execute): not in the called ABI, so decode it against every co-op contract.
+    const bubbled =
+      r instanceof ContractFunctionRevertedError ? decodeRevertData(r.raw) : undefined;
+    if (bubbled)
+      return new ContractCallError(what, describeRevert(bubbled.errorName, bubbled.args), {
+        ...bubbled,
+        hash,
+        cause: e,
+      });
     if (r instanceof ContractFunctionRevertedError && r.reason)
       return new ContractCallError(what, r.reason, { hash, cause: e });
     const rejected = e.walk((x) => (x as { code?: number }).code === 4001);
