@@ -6,8 +6,9 @@ import { randomBytes } from "node:crypto";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 
-import { CID } from "multiformats/cid";
-import type { Address } from "viem";
+import { MAX_ENVELOPE_LENGTH, ManifestCidMismatchError, verifyManifestCid } from "@coop-cloud/sdk";
+import type { CID } from "multiformats/cid";
+import { type Address, hexToBytes } from "viem";
 
 import type { ProviderConfig } from "./config.ts";
 import { HttpError } from "./errors.ts";
@@ -15,9 +16,6 @@ import { type DealInfo, type Market, revertName, shortError } from "./chain/mark
 import { createLogger, type Logger } from "./log.ts";
 import { receiveShard } from "./store/ingest.ts";
 import type { ShardRecord, ShardStore } from "./store/shards.ts";
-
-/** Envelopes over 16 MiB are refused (docs/protocol.md, manifest envelope). */
-export const MAX_MANIFEST_BYTES = 16 * 2 ** 20;
 
 export interface IntakeEvents {
   onAccepted?(rec: ShardRecord, epoch: number): void;
@@ -226,58 +224,62 @@ export class Intake {
     }
   }
 
-  /** PUT /deals/{dealId}/manifest: kept by every provider of the deal, checked against its CID. */
+  /**
+   * PUT /deals/{dealId}/manifest: kept by every provider of the deal. An envelope is at most
+   * MAX_ENVELOPE_LENGTH (1 MiB) bytes, refused with 413 as soon as more are declared or arrive,
+   * and checked with the SDK's verifyManifestCid against the deal's manifest CID before anything
+   * is stored.
+   */
   async putManifest(
     dealId: bigint,
     body: AsyncIterable<Uint8Array>,
     contentLength: number | undefined,
   ): Promise<{ cid: string; size: number }> {
     if (this.#closed) throw new HttpError(503, "shutting_down", "the node is shutting down");
+    const tooLarge = () =>
+      new HttpError(
+        413,
+        "body_too_large",
+        `a manifest envelope is at most ${MAX_ENVELOPE_LENGTH} bytes (docs/protocol.md, "Manifest CID")`,
+      );
+    if ((contentLength ?? 0) > MAX_ENVELOPE_LENGTH) throw tooLarge();
     const deal = await this.#deal(dealId);
     const commitment = await this.#market.getDealCommitment(dealId);
     const me = this.#market.address.toLowerCase();
     const held = this.#store.list().some((r) => r.dealId === dealId.toString());
     if (!held && !commitment?.providers.some((p) => p.toLowerCase() === me))
       throw new HttpError(403, "not_assigned", `this node is not a provider of deal ${dealId}`);
-    const want = CID.decode(Buffer.from(deal.manifestCid.slice(2), "hex"));
-    const existing = this.#store.getManifest(dealId);
-    if (existing)
+    if (this.#store.getManifest(dealId))
       throw new HttpError(
         409,
         "already_stored",
         `the manifest of deal ${dealId} is already stored here`,
       );
-    if ((contentLength ?? 0) > MAX_MANIFEST_BYTES)
-      throw new HttpError(
-        413,
-        "body_too_large",
-        `manifests are at most ${MAX_MANIFEST_BYTES} bytes`,
-      );
-    const tmp = this.#tmpPath();
-    try {
-      const got = await receiveShard(body, tmp, {
-        maxBytes: MAX_MANIFEST_BYTES,
-        cacheLevel: 0,
-      }).catch((e) => {
-        if ((e as HttpError).code === "wrong_size")
-          throw new HttpError(
-            413,
-            "body_too_large",
-            `manifests are at most ${MAX_MANIFEST_BYTES} bytes`,
-          );
-        throw e;
-      });
-      if (!got.cid.equals(want))
+    const envelope = new Uint8Array(contentLength ?? MAX_ENVELOPE_LENGTH);
+    let size = 0;
+    for await (const chunk of body) {
+      if (size + chunk.length > envelope.length) {
+        if (size + chunk.length > MAX_ENVELOPE_LENGTH) throw tooLarge();
         throw new HttpError(
-          422,
-          "cid_mismatch",
-          `the manifest's CID is ${got.cid}, the deal says ${want}`,
+          400,
+          "wrong_size",
+          `the body is longer than its Content-Length of ${contentLength}`,
         );
-      const rec = await this.#store.importManifest(dealId, tmp, got);
-      this.#log.info({ dealId: String(dealId), cid: rec.cid }, "manifest stored");
-      return { cid: rec.cid, size: rec.size };
-    } finally {
-      rmSync(tmp, { recursive: true, force: true });
+      }
+      envelope.set(chunk, size);
+      size += chunk.length;
     }
+    const bytes = envelope.subarray(0, size);
+    let cid: CID;
+    try {
+      cid = verifyManifestCid(bytes, hexToBytes(deal.manifestCid));
+    } catch (e) {
+      if (e instanceof ManifestCidMismatchError)
+        throw new HttpError(422, "cid_mismatch", `${e.message}`);
+      throw e;
+    }
+    const rec = await this.#store.importManifest(dealId, cid, bytes);
+    this.#log.info({ dealId: String(dealId), cid: rec.cid }, "manifest stored");
+    return { cid: rec.cid, size: rec.size };
   }
 }

@@ -4,6 +4,7 @@ import { existsSync, readdirSync } from "node:fs";
 import { request } from "node:http";
 import { join } from "node:path";
 
+import { MAX_ENVELOPE_LENGTH } from "@coop-cloud/sdk";
 import { storageMarketAbi } from "@coop-cloud/sdk/contracts/generated/abis.ts";
 import * as dagPb from "@ipld/dag-pb";
 import { CarReader } from "@ipld/car/reader";
@@ -265,14 +266,30 @@ describe("PUT /deals/{dealId}/shards/{i}", () => {
   });
 
   it("keeps the deal's manifest, checked against its CID", async () => {
-    const bad = await put(
-      `${nodes[0].url}/deals/${deal.dealId}/manifest`,
-      deal.manifest.subarray(1),
-    );
+    const url = `${nodes[0].url}/deals/${deal.dealId}/manifest`;
+    const before = footprint(setups[0]);
+    const bad = await put(url, deal.manifest.subarray(1));
     expect([bad.status, bad.json.code]).toEqual([422, "cid_mismatch"]);
+    expect(String(bad.json.message)).toContain(deal.manifestCid);
+    // Over MAX_ENVELOPE_LENGTH (1 MiB): refused by its declared length, and streamed (chunked,
+    // no length) once the 1 MiB is passed.
+    const big = new Uint8Array(MAX_ENVELOPE_LENGTH + 1);
+    const declared = await put(url, big);
+    expect([declared.status, declared.json.code]).toEqual([413, "body_too_large"]);
+    const chunked = await fetch(url, {
+      method: "PUT",
+      body: new Blob([big]).stream(),
+      duplex: "half",
+    } as RequestInit);
+    expect(chunked.status).toBe(413);
+    expect(((await chunked.json()) as { code: string }).code).toBe("body_too_large");
+    expect(footprint(setups[0])).toEqual(before);
+    expect(readdirSync(join(setups[0].dataDir, "manifests"))).toEqual([]);
     const ok = await put(`${nodes[0].url}/deals/${deal.dealId}/manifest`, deal.manifest);
     expect(ok.status).toBe(201);
     expect(ok.json.cid).toBe(deal.manifestCid);
+    const served = await fetch(`${nodes[0].url}/ipfs/${deal.manifestCid}?format=raw`);
+    expect(Buffer.from(await served.arrayBuffer()).equals(Buffer.from(deal.manifest))).toBe(true);
     const again = await put(`${nodes[0].url}/deals/${deal.dealId}/manifest`, deal.manifest);
     expect(again.status).toBe(409);
     const outsider = await createTestDeal(chain, [setups[1].address], { k: 1 });

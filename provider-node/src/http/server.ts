@@ -118,12 +118,21 @@ export class HttpServer {
         res.destroy();
         return;
       }
-      // Let the client finish sending a small body so it reads the answer; cut a big one off.
+      // Let the client finish sending a small body so it reads the answer; cut a big one off
+      // (declared big, or a chunked body that goes on past DRAIN_LIMIT).
       const declared = Number(req.headers["content-length"] ?? 0);
-      if (!req.complete && declared > DRAIN_LIMIT) res.setHeader("connection", "close");
-      else req.resume();
+      if (!req.complete && declared > DRAIN_LIMIT) {
+        res.setHeader("connection", "close");
+        res.on("finish", () => req.destroy());
+      } else if (!req.complete) {
+        let drained = 0;
+        req.on("data", (c: Buffer) => {
+          drained += c.length;
+          if (drained > DRAIN_LIMIT) req.destroy();
+        });
+        req.resume();
+      }
       sendJson(res, err.status, { code: err.code, message: err.message });
-      if (!req.complete && declared > DRAIN_LIMIT) res.on("finish", () => req.destroy());
     } finally {
       this.#log.debug(
         {

@@ -307,15 +307,12 @@ export class ShardStore {
     return this.#manifests.get(dealId.toString());
   }
 
-  async importManifest(
-    dealId: bigint,
-    tmpPath: string,
-    got: ReceivedShard,
-  ): Promise<ManifestRecord> {
-    await this.#importBlocks(tmpPath, got);
-    await this.#pin(got.cid, { manifestOf: dealId.toString() }, got);
-    this.#ipfs.announce(got.cid);
-    const rec = { dealId: dealId.toString(), cid: got.cid.toString(), size: got.size };
+  /** Stores and pins a manifest envelope already checked against its manifest CID (one raw block). */
+  async importManifest(dealId: bigint, cid: CID, bytes: Uint8Array): Promise<ManifestRecord> {
+    await this.#ipfs.helia.blockstore.put(cid, bytes);
+    await this.#pin(cid, { manifestOf: dealId.toString() }, { nodes: [], leaves: [] });
+    this.#ipfs.announce(cid);
+    const rec = { dealId: dealId.toString(), cid: cid.toString(), size: bytes.length };
     writeFileAtomic(join(this.manifestDir, `${rec.dealId}.json`), JSON.stringify(rec));
     this.#manifests.set(rec.dealId, rec);
     return rec;
