@@ -4,3 +4,6 @@ export * from "./revert-words.ts";
 export * from "./connect.ts";
 export * from "./format.ts";
 export * from "./member.ts";
+export * from "./providers.ts";
+export * from "./governance.ts";
+export * from "./patronage.ts";
