@@ -82,6 +82,8 @@ export interface ConnectOptions {
   addresses?: CoopAddresses;
   /** The chain expected; a different chain id at the RPC is a WrongNetworkError. */
   chainId?: number;
+  /** Milliseconds between polls for receipts and blocks. @default 100 on chain 31337, else 1000 */
+  pollingInterval?: number;
 }
 
 /** The exported addresses of chain `chainId`, or UnknownNetworkError. */
@@ -127,7 +129,12 @@ export async function connectCoop(options: ConnectOptions): Promise<CoopContract
     nativeCurrency: { name: "Ether", symbol: "ETH", decimals: 18 },
     rpcUrls: { default: { http: [options.rpcUrl] } },
   });
-  const publicClient = createPublicClient({ chain, transport: http(options.rpcUrl) });
+  const pollingInterval = options.pollingInterval ?? (actual === 31337 ? 100 : 1000);
+  const publicClient = createPublicClient({
+    chain,
+    transport: http(options.rpcUrl),
+    pollingInterval,
+  });
   const codes = await Promise.all(
     CHECKED.map((name) => publicClient.getCode({ address: addresses[name] as Address })),
   );
@@ -139,6 +146,7 @@ export async function connectCoop(options: ConnectOptions): Promise<CoopContract
         account: options.account,
         chain,
         transport: options.walletTransport ?? http(options.rpcUrl),
+        pollingInterval,
       })
     : undefined;
   const coop = new CoopContracts({ publicClient, walletClient, addresses });
