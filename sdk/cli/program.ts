@@ -1,7 +1,10 @@
 // The `coop` command tree: global flags and every command, each in its own module.
 import { Command, Option } from "commander";
 
+import { registerGovernance } from "./commands/governance.ts";
 import { registerMember } from "./commands/member.ts";
+import { registerPatronage } from "./commands/patronage.ts";
+import { registerProvider } from "./commands/provider.ts";
 import { registerWallet } from "./commands/wallet.ts";
 
 /** Builds the program (a fresh one per call, so tests can parse twice). */
@@ -34,5 +37,8 @@ export function buildProgram(): Command {
     );
   registerWallet(program);
   registerMember(program);
+  registerProvider(program);
+  registerGovernance(program);
+  registerPatronage(program);
   return program;
 }
