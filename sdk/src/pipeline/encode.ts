@@ -67,11 +67,12 @@ export interface EncodeFileOptions extends PipelineOptions {
    */
   chunkSize?: number;
   /**
-   * Where each shard's bytes go: an array of n sinks, or a function returning shard i's sink.
-   * Writes to the n sinks of one stripe run concurrently; the next stripe waits for them.
+   * Where each shard's bytes go: an array of n sinks, or a function returning shard i's sink
+   * (or a promise of it, e.g. `createFileSink`; awaited before any byte is read). Writes to the n sinks of one stripe run concurrently; the next stripe waits for them.
    * @default every shard discarded (only the commitments are computed)
    */
-  sinks?: readonly ShardSinkLike[] | ((shardIndex: number) => ShardSinkLike);
+  sinks?:
+    readonly ShardSinkLike[] | ((shardIndex: number) => ShardSinkLike | Promise<ShardSinkLike>);
 }
 
 export interface EncodeFileResult extends EncodedLayout {
@@ -91,13 +92,49 @@ export interface EncodeFileResult extends EncodedLayout {
   shards: ShardInfo[];
 }
 
-function sinkList(sinks: EncodeFileOptions["sinks"], n: number): ShardSink[] {
+/** A sink as given, or InvalidParametersError naming the shard whose sink is not one. */
+function checkSink(value: unknown, i: number): ShardSink {
+  const ok =
+    value !== null &&
+    typeof value === "object" &&
+    (typeof (value as ShardSink).write === "function" ||
+      typeof (value as WritableStream).getWriter === "function");
+  if (!ok)
+    throw new InvalidParametersError(
+      `sinks[${i}]`,
+      value === null ? "null" : typeof value,
+      "must be a sink (an object with write()) or a WritableStream, or a promise of one",
+    );
+  return toShardSink(value as ShardSinkLike);
+}
+
+async function sinkList(sinks: EncodeFileOptions["sinks"], n: number): Promise<ShardSink[]> {
   if (sinks === undefined) return Array.from({ length: n }, () => nullSink);
-  if (typeof sinks === "function")
-    return Array.from({ length: n }, (_, i) => toShardSink(sinks(i)));
+  if (typeof sinks === "function") {
+    const made = Array.from({ length: n }, (_, i) => sinks(i));
+    const settled = await Promise.allSettled(made);
+    const sinksOut: ShardSink[] = [];
+    let failure: unknown;
+    for (const [i, r] of settled.entries()) {
+      if (r.status === "rejected") failure ??= r.reason;
+      else
+        try {
+          sinksOut.push(checkSink(r.value, i));
+        } catch (e) {
+          failure ??= e;
+        }
+    }
+    if (failure !== undefined) {
+      await Promise.allSettled(sinksOut.map(async (x) => x.abort?.(failure)));
+      throw failure;
+    }
+    return sinksOut;
+  }
+  if (!Array.isArray(sinks))
+    throw new InvalidParametersError("sinks", typeof sinks, "must be an array or a function");
   if (sinks.length !== n)
     throw new InvalidParametersError("sinks", sinks.length, `expected ${n} sinks`);
-  return sinks.map(toShardSink);
+  return sinks.map(checkSink);
 }
 
 /**
@@ -119,7 +156,6 @@ export async function encodeFile(
   const header = createStreamHeader(key, { chunkSize: C }).bytes;
   const { blockHeight, cidChunkSize } = planLayout(k, n, B, 0); // validates k, n, B
   const implementation = resolveImplementation(options.implementation);
-  const sinks = sinkList(options.sinks, n);
   if (
     options.maxStripesInFlight !== undefined &&
     (!Number.isInteger(options.maxStripesInFlight) || options.maxStripesInFlight < 1)
@@ -129,6 +165,7 @@ export async function encodeFile(
       options.maxStripesInFlight,
       "must be an integer ≥ 1",
     );
+  const sinks = await sinkList(options.sinks, n);
   const { runner, owned } = resolveRunner(options.workers);
   const maxInFlight = Math.max(1, options.maxStripesInFlight ?? runner.concurrency + 1);
   const signal = options.signal;

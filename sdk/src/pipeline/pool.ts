@@ -173,7 +173,6 @@ export function getNodeWorkerFactory(): WorkerFactory | undefined {
     // Default heap limits: with buffers recycled, small limits no longer lower peak memory
     // and they cost decode ~50% more CPU in garbage collection.
     const w = new wt.Worker(url);
-    w.unref(); // an idle pool must not keep the process alive
     let exited = false;
     return {
       postMessage: (m, t) => w.postMessage(m, t),
@@ -183,6 +182,10 @@ export function getNodeWorkerFactory(): WorkerFactory | undefined {
         w.on("exit", (code) => {
           if (!exited) onFailure(new Error(`pipeline worker exited with code ${code}`));
         });
+        // An idle worker must not keep the process alive. Adding a "message" listener refs the
+        // worker's port again, so unref only now that the listeners are on (setBusy refs it
+        // while tasks are outstanding).
+        w.unref();
       },
       setBusy: (busy) => (busy ? w.ref() : w.unref()),
       terminate: () => {
