@@ -54,6 +54,7 @@ const DATA_ERRORS = new Set([
   "MemoryLimitError",
   "ShardFetchError",
   "NonDeterministicWalletError",
+  "NotFileOwnerError",
 ]);
 const WALLET_ERRORS = new Set(["NoWalletError", "KeystoreError"]);
 const NETWORK_ERRORS = new Set(["HttpRequestError", "TimeoutError", "RpcUnreachableError"]);
@@ -65,8 +66,8 @@ const REFUSED_ERRORS = new Set([
   "ContractsNotDeployedError",
   "InsufficientFundsError",
   "InvalidParametersError",
-  "ProposalNotFoundError",
-  "DealNotFoundError",
+  "UnknownDealError",
+  "PutFailedError",
 ]);
 
 /** The error and its causes, outermost first (viem's `walk` plus plain `cause` chains). */

@@ -1,6 +1,7 @@
 // The `coop` command tree: global flags and every command, each in its own module.
 import { Command, Option } from "commander";
 
+import { registerFiles } from "./commands/files.ts";
 import { registerGovernance } from "./commands/governance.ts";
 import { registerMember } from "./commands/member.ts";
 import { registerPatronage } from "./commands/patronage.ts";
@@ -35,6 +36,7 @@ export function buildProgram(): Command {
         "refuse to run unless the RPC is on this chain (env COOP_CHAIN_ID)",
       ),
     );
+  registerFiles(program);
   registerWallet(program);
   registerMember(program);
   registerProvider(program);
