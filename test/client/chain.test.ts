@@ -114,7 +114,7 @@ async function createDeal(c: CoopContracts, viaPermit: boolean) {
     eventName: "DealCreated",
     logs: receipt.logs,
   });
-  return { dealId: ev.args.dealId, escrow, fee };
+  return { dealId: ev.args.dealId, escrow, fee, req };
 }
 
 /** Proposes `action` as `proposer`, votes For with `voters`, queues and executes it. */
@@ -281,10 +281,14 @@ describe("providers", () => {
 // Patronage points come from deal fees; recorded in period 0 for the dividend further down.
 let aliceFee = 0n;
 let bobFee = 0n;
+let aliceDeal: Awaited<ReturnType<typeof createDeal>>;
+/** What the missed-epoch slashes below send to the treasury (slash − bounty, three times). */
+const SLASHED_TO_TREASURY = 3n * (USD - USD / 10n);
 
 describe("deals pay fees that earn patronage", () => {
   it("creates a deal with a signed permit (as put does) and one with an approval", async () => {
     const a = await createDeal(alice, true);
+    aliceDeal = a;
     const b = await createDeal(bob, false);
     aliceFee = a.fee;
     bobFee = b.fee;
@@ -302,6 +306,71 @@ describe("deals pay fees that earn patronage", () => {
       claimable: 0n,
     });
     expect(status.freeBalance).toBe(aliceFee + bobFee);
+  });
+});
+
+describe("a provider that stops proving", () => {
+  it("shows its reported missed epochs, fails after three in a row and is then never chosen", async () => {
+    const market = alice.addresses.StorageMarket;
+    const holder = await as(1);
+    expect(holder.account()).toBe(providers[0].address);
+    // The provider accepts shard 0 of alice's deal (no node runs, so it will prove nothing).
+    await holder.send("acceptShard", {
+      address: market,
+      abi: storageMarketAbi,
+      functionName: "acceptShard",
+      args: [aliceDeal.dealId, 0n, aliceDeal.req.roots, aliceDeal.req.providers],
+    });
+    const accepted = await alice.market.read.currentEpoch();
+    const epochStart = async (e: bigint) => {
+      const [anchorTime, anchorEpoch, length] = await alice.market.read.epochClock();
+      return anchorTime + (e - BigInt(anchorEpoch)) * BigInt(length);
+    };
+    const owed = [accepted + 1n, accepted + 2n, accepted + 3n];
+    for (const e of owed) {
+      // Someone asks for the epoch's seed (fixSeed commits to the next block), so it is owed.
+      await advance((await epochStart(e)) - (await chainTime(alice)));
+      expect(await alice.market.read.currentEpoch()).toBe(e);
+      await alice.send("fixSeed", {
+        address: market,
+        abi: storageMarketAbi,
+        functionName: "fixSeed",
+      });
+      await rpc(chain.rpcUrl, "evm_mine");
+    }
+    await advance((await epochStart(accepted + 5n)) - (await chainTime(alice)));
+    for (const e of owed)
+      await carol.send("reportMissedEpoch", {
+        address: market,
+        abi: storageMarketAbi,
+        functionName: "reportMissedEpoch",
+        args: [holder.account(), e],
+      });
+
+    const list = await listProviders(alice);
+    const failed = list.find((p) => p.address === holder.account())!;
+    expect(failed).toMatchObject({
+      missedEpochs: 3,
+      failed: true,
+      registered: true,
+      activeShards: 1,
+      used: 2n ** 20n,
+      provenEpochs: 0n,
+      // What was left of its stake now waits for the repairers of its shards.
+      stake: 0n,
+    });
+    expect(failed.failedEpoch).toBeGreaterThan(0);
+    const healthy = list.filter((p) => p !== failed);
+    for (const p of healthy) expect(p.missedEpochs).toBe(0);
+    expect(
+      chooseProviders(list, { count: 2, shardSize: 2n ** 20n })
+        .map((p) => p.address)
+        .sort(),
+    ).toEqual(healthy.map((p) => p.address).sort());
+    expect(() => chooseProviders(list, { count: 3, shardSize: 2n ** 20n })).toThrow(
+      "3 providers are needed but only 2 can take the shards (3 known, 1 failed): use fewer shards (smaller n) or smaller shards, or wait for more providers",
+    );
+    expect(await alice.treasury.read.freeBalance()).toBe(aliceFee + bobFee + SLASHED_TO_TREASURY);
   });
 });
 
@@ -402,7 +471,7 @@ describe("patronage dividend through governance", () => {
     expect(await t.currentPeriod()).toBe(1n);
 
     const dividend = await t.freeBalance();
-    expect(dividend).toBe(aliceFee + bobFee);
+    expect(dividend).toBe(aliceFee + bobFee + SLASHED_TO_TREASURY);
     const action = await proposalActions.declareDividend(alice, 0n, dividend);
     expect(action.description).toMatch(
       /^Declare a patronage dividend of [\d.,]+ cUSD for period 0 \(.+ UTC to .+ UTC\), shared by the points members earned in it\.$/,

@@ -370,7 +370,7 @@ export async function castVote(
   reason?: string,
   options: SendOptions = {},
 ): Promise<{ weight: bigint; receipt: TransactionReceipt }> {
-  if (!(support in SUPPORT))
+  if (!Object.hasOwn(SUPPORT, support))
     throw new ContractCallError("castVote", `vote "${support}" is not for, against or abstain`);
   const info = await getProposal(c, id);
   if (info.state === "Pending")

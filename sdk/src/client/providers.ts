@@ -42,7 +42,11 @@ export interface ListOptions {
   fromBlock?: bigint;
 }
 
-/** Every provider that ever registered with the market, with its current state. */
+/**
+ * Every provider that ever registered with the market (ProviderRegistered events), with its
+ * current state from `getProvider` (which reflects every ProviderUpdated and ProviderLeft since)
+ * and its record: proven epochs from the market, missed epochs from EpochMissed reports.
+ */
 export async function listProviders(
   c: CoopContracts,
   options: ListOptions = {},
