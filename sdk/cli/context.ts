@@ -92,7 +92,7 @@ export class Cli {
       wallet === "required"
         ? await requireAccount(this.g.dataDir, what)
         : wallet === "optional"
-          ? await loadAccount(this.g.dataDir)
+          ? await loadAccount(this.g.dataDir, { optional: true })
           : undefined;
     return connectCoop({
       rpcUrl: this.g.rpcUrl,

@@ -8,6 +8,9 @@ interface Tracked {
   bar: cliProgress.SingleBar;
   start: number;
   total: number;
+  value: number;
+  /** When the bar first reached its total: the rate stays what it was then. */
+  doneAt: number | undefined;
 }
 
 /** A set of named bars, created on first update. */
@@ -44,14 +47,21 @@ export class Bars {
     let t = this.bars.get(key);
     if (!t) {
       const bar = this.multi.create(Math.max(total, 1), 0, this.payload(label, 0, total, 0));
-      t = { bar, start: Date.now(), total };
+      t = { bar, start: Date.now(), total, value: 0, doneAt: undefined };
       this.bars.set(key, t);
     }
+    if (value < t.value) {
+      // A new attempt (an upload retried from the start): measure it afresh.
+      t.start = Date.now();
+      t.doneAt = undefined;
+    }
+    t.value = value;
+    if (value >= total && t.doneAt === undefined) t.doneAt = Date.now();
     if (total !== t.total) {
       t.bar.setTotal(Math.max(total, 1));
       t.total = total;
     }
-    const seconds = (Date.now() - t.start) / 1000;
+    const seconds = ((t.doneAt ?? Date.now()) - t.start) / 1000;
     t.bar.update(Math.min(value, Math.max(total, 1)), this.payload(label, value, total, seconds));
   }
 

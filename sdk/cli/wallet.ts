@@ -90,13 +90,22 @@ export function walletInfo(dataDir: string): WalletInfo | undefined {
   return address ? { address, source: "keystore", keystore: keystorePath(dataDir) } : undefined;
 }
 
-/** The unlocked wallet, or undefined when there is none (COOP_PRIVATE_KEY, then the keystore). */
-export async function loadAccount(dataDir: string): Promise<PrivateKeyAccount | undefined> {
+/**
+ * The unlocked wallet, or undefined when there is none (COOP_PRIVATE_KEY, then the keystore).
+ * `optional`: a keystore that cannot be unlocked without asking (no COOP_PASSWORD, no
+ * terminal) is skipped instead of being an error.
+ */
+export async function loadAccount(
+  dataDir: string,
+  options: { optional?: boolean } = {},
+): Promise<PrivateKeyAccount | undefined> {
   const env = process.env.COOP_PRIVATE_KEY;
   if (env) return privateKeyToAccount(parsePrivateKey(env, "COOP_PRIVATE_KEY"));
   const file = keystorePath(dataDir);
   const address = keystoreAddress(dataDir);
   if (!address) return undefined;
+  if (options.optional && process.env.COOP_PASSWORD === undefined && !process.stdin.isTTY)
+    return undefined;
   const password = await readPassword("open", address);
   try {
     return privateKeyToAccount(decryptKeystore(JSON.parse(readFileSync(file, "utf8")), password));
