@@ -1,11 +1,13 @@
 // One pass over an uploaded body: bytes go to temporary files (one per 1 MiB UnixFS leaf) while
 // the segment tree (with the prover's CCMT cache levels), the UnixFS CID and its dag-pb nodes
-// are computed. Nothing here touches the blockstore: the caller imports only what it checked.
-import { type FileHandle, mkdir, open } from "node:fs/promises";
+// are computed, the leaves hashed in worker threads. Nothing here touches the blockstore: the
+// caller imports only what it checked.
+import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 
 import * as dagPb from "@ipld/dag-pb";
 import {
+  SEGMENT_SIZE,
   SHARD_UNIXFS_PARAMS,
   SegmentTreeBuilder,
   UnixfsCidBuilder,
@@ -15,6 +17,7 @@ import type { CID } from "multiformats/cid";
 import * as raw from "multiformats/codecs/raw";
 
 import { HttpError } from "../errors.ts";
+import { defaultLeafHashWorkers, LeafHashers, type LeafHashes } from "./leaf-hashers.ts";
 
 const LEAF = SHARD_UNIXFS_PARAMS.chunkSize;
 
@@ -36,6 +39,8 @@ export interface ReceiveOptions {
   /** CCMT cache level. */
   cacheLevel: number;
   signal?: AbortSignal;
+  /** Worker threads hashing leaves; 0 hashes on the calling thread. @default defaultLeafHashWorkers() from 8 MiB, else 0 */
+  hashWorkers?: number;
 }
 
 /** Leaf CIDs in order: the links of the nodes right above the leaves, in the order built. */
@@ -55,10 +60,18 @@ export function leafFile(tmpDir: string, i: number): string {
   return join(tmpDir, `${i}.leaf`);
 }
 
+/** A 1 MiB leaf is a complete segment subtree of this height (2^11 segments of 512 bytes). */
+const LEAF_HEIGHT = Math.log2(LEAF / SEGMENT_SIZE);
+/** Uploads at least this long hash their leaves in worker threads (smaller: inline). */
+const WORKER_THRESHOLD = 8 * LEAF;
+
 /**
  * Streams `body` into the temporary folder `tmpDir`, one file per 1 MiB UnixFS leaf (so the
  * import can move each leaf into the blockstore instead of copying it), computing every
- * commitment on the way.
+ * commitment on the way. Each full leaf is gathered in a shared 1 MiB buffer, then a worker
+ * thread writes it to its file and hashes it (segment subtree and SHA-256): the main thread only
+ * copies bytes and assembles the results in order. A few leaves are in flight at most; the next
+ * body chunk is read only when a buffer is free (backpressure).
  */
 export async function receiveShard(
   body: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
@@ -68,10 +81,33 @@ export async function receiveShard(
   const tree = new SegmentTreeBuilder({ cacheLevel: options.cacheLevel });
   const nodes: { cid: CID; bytes: Uint8Array }[] = [];
   const unixfs = new UnixfsCidBuilder({ onNode: (cid, bytes) => nodes.push({ cid, bytes }) });
+  const height = Math.min(options.cacheLevel, LEAF_HEIGHT);
+  const workers =
+    options.hashWorkers ?? (options.maxBytes >= WORKER_THRESHOLD ? defaultLeafHashWorkers() : 0);
+  const hashers = new LeafHashers(workers);
+  const maxSlots = 2 * Math.max(1, workers) + 2;
+  const free: SharedArrayBuffer[] = [];
+  let allocated = 0;
+  const inFlight: Promise<{ slot: SharedArrayBuffer; hashes: LeafHashes }>[] = [];
+  /** Takes the oldest leaf's hashes into the tree and the CID, and frees its buffer. */
+  const settleOldest = async () => {
+    const { slot, hashes } = await (inFlight.shift() as (typeof inFlight)[number]);
+    for (let off = 0; off < hashes.nodes.length; off += 32)
+      tree.pushSubtree(hashes.nodes.subarray(off, off + 32), height);
+    unixfs.pushLeaf(hashes.digest, LEAF);
+    free.push(slot);
+  };
+  const take = async (): Promise<SharedArrayBuffer> => {
+    while (free.length === 0 && allocated === maxSlots) await settleOldest();
+    if (free.length > 0) return free.pop() as SharedArrayBuffer;
+    allocated++;
+    return new SharedArrayBuffer(LEAF);
+  };
   await mkdir(tmpDir);
-  let leaf = 0;
+  let slot = await take();
+  let view = new Uint8Array(slot);
   let filled = 0;
-  let fh: FileHandle = await open(leafFile(tmpDir, 0), "wx");
+  let leaf = 0;
   let size = 0;
   try {
     for await (const chunk of body) {
@@ -83,30 +119,38 @@ export async function receiveShard(
           "wrong_size",
           `the body is longer than the deal's shard size of ${options.maxBytes} bytes`,
         );
-      // Write while hashing: the writes run on the thread pool while this thread hashes.
-      const write = (async () => {
-        for (let off = 0; off < chunk.length;) {
-          if (filled === LEAF) {
-            await fh.close();
-            fh = await open(leafFile(tmpDir, ++leaf), "wx");
-            filled = 0;
-          }
-          const n = Math.min(LEAF - filled, chunk.length - off);
-          await fh.write(chunk, off, n);
-          filled += n;
-          off += n;
-        }
-      })();
-      tree.update(chunk);
-      unixfs.update(chunk);
-      await write;
+      for (let off = 0; off < chunk.length;) {
+        const n = Math.min(LEAF - filled, chunk.length - off);
+        view.set(n === chunk.length ? chunk : chunk.subarray(off, off + n), filled);
+        filled += n;
+        off += n;
+        if (filled < LEAF) continue;
+        const full = slot;
+        const job = hashers
+          .writeAndHash(full, LEAF, leafFile(tmpDir, leaf++), height)
+          .then((hashes) => ({ slot: full, hashes }));
+        job.catch(() => undefined); // awaited in order by settleOldest, or dropped on failure
+        inFlight.push(job);
+        slot = await take();
+        view = new Uint8Array(slot);
+        filled = 0;
+      }
+    }
+    while (inFlight.length > 0) await settleOldest();
+    // The last, shorter leaf (or the one empty leaf of an empty body) is hashed here.
+    if (filled > 0 || leaf === 0) {
+      const last = view.subarray(0, filled);
+      await writeFile(leafFile(tmpDir, leaf), last, { flag: "wx" });
+      tree.update(last);
+      unixfs.update(last);
     }
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === "ENOSPC")
       throw new HttpError(507, "disk_full", "the provider's disk is full");
     throw e;
   } finally {
-    await fh.close();
+    await Promise.allSettled(inFlight);
+    await hashers.close();
   }
   const t = tree.finish();
   const c = unixfs.finish();

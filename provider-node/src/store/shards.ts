@@ -25,6 +25,8 @@ import { readAt, writeFileAtomic } from "./files.ts";
 import { leafFile, type ReceivedShard } from "./ingest.ts";
 
 const LEAF = SHARD_UNIXFS_PARAMS.chunkSize;
+/** Leaf files moved into the blockstore at once during an import. */
+const RENAMES_AT_ONCE = 8;
 
 export type ShardState = "importing" | "imported" | "accepted";
 
@@ -176,8 +178,11 @@ export class ShardStore {
     const digests = new Uint8Array(32 * got.leaves.length);
     got.leaves.forEach((c, i) => digests.set(c.multihash.digest, 32 * i));
     writeFileAtomic(paths.leaves, digests);
-    await this.#importBlocks(tmpPath, got);
-    await this.#pin(got.cid, { dealId: rec.dealId, shard }, got);
+    // The pin writes only datastore records (its walker reads no block): both run at once.
+    await Promise.all([
+      this.#importBlocks(tmpPath, got),
+      this.#pin(got.cid, { dealId: rec.dealId, shard }, got),
+    ]);
     rec.state = "imported";
     this.save(rec);
     this.#ipfs.announce(got.cid);
@@ -216,10 +221,17 @@ export class ShardStore {
     got: { cid: CID; nodes: { cid: CID; bytes: Uint8Array }[]; leaves: CID[] },
   ) {
     const bs = this.#ipfs.helia.blockstore;
-    for (let i = 0; i < got.leaves.length; i++) {
+    const move = async (i: number) => {
       const dest = this.#ipfs.blockPath(got.leaves[i]);
       await mkdir(dirname(dest), { recursive: true });
       await rename(leafFile(tmpDir, i), dest);
+    };
+    // A few renames at a time keep libuv's thread pool busy without queueing thousands.
+    for (let i = 0; i < got.leaves.length; i += RENAMES_AT_ONCE) {
+      const batch: Promise<void>[] = [];
+      for (let j = i; j < Math.min(i + RENAMES_AT_ONCE, got.leaves.length); j++)
+        batch.push(move(j));
+      await Promise.all(batch);
     }
     for (const n of got.nodes) await bs.put(n.cid, n.bytes);
   }
