@@ -7,7 +7,7 @@ import { join, resolve } from "node:path";
 import type { Command } from "commander";
 import { type Address, isAddress } from "viem";
 
-import { type CoopAddresses, type CoopContracts, connectCoop } from "../src/client/index.ts";
+import type { CoopAddresses, CoopContracts } from "../src/client/contracts.ts";
 import { usageError } from "./errors.ts";
 import { printJson, printLines } from "./format.ts";
 import { loadAccount, requireAccount } from "./wallet.ts";
@@ -94,6 +94,8 @@ export class Cli {
         : wallet === "optional"
           ? await loadAccount(this.g.dataDir, { optional: true })
           : undefined;
+    // Loaded on use, so commands that never connect (help, wallet) start faster.
+    const { connectCoop } = await import("../src/client/connect.ts");
     return connectCoop({
       rpcUrl: this.g.rpcUrl,
       account,

@@ -1,4 +1,5 @@
-// coop put | get | ls | status | extend | cancel | share: a data owner's files.
+// coop put | get | ls | status | extend | cancel | share: a data owner's files. The data path
+// (pipeline, manifests, providers) is loaded when a command runs, not for every coop start.
 import { createHash } from "node:crypto";
 import { statSync } from "node:fs";
 import { type FileHandle, open, rename, rm } from "node:fs/promises";
@@ -6,27 +7,15 @@ import { basename, extname, join, resolve } from "node:path";
 
 import type { Command } from "commander";
 
-import {
-  type CoopContracts,
-  type FileInfo,
-  type GetProgress,
-  type GetSource,
-  type PutProgress,
-  type PutResult,
-  cancelFile,
-  createKeySession,
-  createShareLink,
-  extendFile,
-  fileStatus,
-  formatAmount,
-  formatBytes,
-  formatDuration,
-  formatTime,
-  getFile,
-  listFiles,
-  putFile,
-  resumePut,
+import type {
+  CoopContracts,
+  FileInfo,
+  GetProgress,
+  GetSource,
+  PutProgress,
+  PutResult,
 } from "../../src/client/index.ts";
+import { formatAmount, formatBytes, formatDuration, formatTime } from "../../src/client/format.ts";
 import { readShardFile } from "../../src/pipeline/node.ts";
 import type { Cli } from "../context.ts";
 import { CliError, EXIT, usageError } from "../errors.ts";
@@ -56,6 +45,17 @@ const MIME: Record<string, string> = {
   ".mp4": "video/mp4",
   ".webm": "video/webm",
 };
+
+/** The client's data side, loaded on first use. */
+async function lib() {
+  const [keys, put, get, files] = await Promise.all([
+    import("../../src/client/keys.ts"),
+    import("../../src/client/put.ts"),
+    import("../../src/client/get.ts"),
+    import("../../src/client/files.ts"),
+  ]);
+  return { ...keys, ...put, ...get, ...files };
+}
 
 function parseDealId(text: string): bigint {
   if (!/^\d+$/.test(text.trim())) throw usageError(`deal id "${text}" is not a whole number`);
@@ -151,6 +151,7 @@ function putLines(r: PutResult, name: string): string[] {
 }
 
 async function put(cli: Cli, file: string | undefined, o: PutOptions): Promise<void> {
+  const { createKeySession, putFile, resumePut } = await lib();
   const c = await cli.connect("required", "coop put");
   const owner = c.account();
   const chainId = await c.publicClient.getChainId();
@@ -262,6 +263,7 @@ async function get(cli: Cli, what: string, o: { output?: string; force?: boolean
   if (o.output === "-" && cli.g.json)
     throw usageError("-o - writes the file to stdout, so --json cannot: choose one");
   const source = parseSource(what);
+  const { createKeySession, getFile } = await lib();
   const c = await cli.connect("shareLink" in source ? "none" : "required", "coop get");
   const keys = "shareLink" in source ? undefined : createKeySession(c);
   const bars = new Bars(cli.g.json || o.output === "-");
@@ -395,6 +397,7 @@ export function registerFiles(program: Command): void {
     .description("your files (from the chain, so any machine with the wallet sees them all)")
     .action(
       action(async (cli) => {
+        const { createKeySession, listFiles } = await lib();
         const c = await cli.connect("required", "coop ls");
         const keys = createKeySession(c);
         const files = await listFiles(c, keys);
@@ -423,6 +426,7 @@ export function registerFiles(program: Command): void {
     .action(
       action(async (cli, id: string) => {
         const dealId = parseDealId(id);
+        const { createKeySession, fileStatus } = await lib();
         const c = await cli.connect("optional", "coop status");
         const keys = c.walletClient ? createKeySession(c) : undefined;
         const f = await fileStatus(c, dealId, keys);
@@ -440,6 +444,7 @@ export function registerFiles(program: Command): void {
       action(async (cli, id: string, epochs: string) => {
         const dealId = parseDealId(id);
         const n = parsePositive(epochs, "epochs");
+        const { extendFile } = await lib();
         const c = await cli.connect("required", "coop extend");
         const r = await extendFile(c, dealId, n, txNotes(cli));
         const [, , length] = await c.market.read.epochClock();
@@ -467,6 +472,7 @@ export function registerFiles(program: Command): void {
     .action(
       action(async (cli, id: string, o: { withdraw: boolean }) => {
         const dealId = parseDealId(id);
+        const { cancelFile } = await lib();
         const c = await cli.connect("required", "coop cancel");
         const r = await cancelFile(c, dealId, { withdraw: o.withdraw, ...txNotes(cli) });
         cli.out(
@@ -491,6 +497,7 @@ export function registerFiles(program: Command): void {
     .action(
       action(async (cli, id: string) => {
         const dealId = parseDealId(id);
+        const { createKeySession, createShareLink } = await lib();
         const c = await cli.connect("required", "coop share");
         const keys = createKeySession(c);
         const link = await createShareLink(c, dealId, keys);

@@ -3,21 +3,19 @@
 import type { Command } from "commander";
 import { type Address, getAddress, isAddress, parseUnits } from "viem";
 
+import type { CoopContracts } from "../../src/client/contracts.ts";
+import { formatDuration, formatTime, getDefaultTokenUnits } from "../../src/client/format.ts";
 import {
-  type CoopContracts,
   type ProposalAction,
   type ProposalInfo,
   type VoteSupport,
   castVote,
   executeProposal,
-  formatDuration,
-  formatTime,
-  getDefaultTokenUnits,
   listProposals,
   propose,
   proposalActions,
   queueProposal,
-} from "../../src/client/index.ts";
+} from "../../src/client/governance.ts";
 import type { Cli } from "../context.ts";
 import { usageError } from "../errors.ts";
 import { action } from "../run.ts";

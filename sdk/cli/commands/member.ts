@@ -1,19 +1,17 @@
 // coop member join | exit | status, and coop faucet (local chains).
 import type { Command } from "commander";
 
+import type { TxStatus } from "../../src/client/contracts.ts";
+import { formatAmount, formatDuration, formatTime } from "../../src/client/format.ts";
 import {
   type MemberStatus,
-  type TxStatus,
   cancelExit,
   completeExit,
   faucet,
-  formatAmount,
-  formatDuration,
-  formatTime,
   joinCoop,
   memberStatus,
   requestExit,
-} from "../../src/client/index.ts";
+} from "../../src/client/member.ts";
 import type { Cli } from "../context.ts";
 import { CliError, EXIT } from "../errors.ts";
 import { note } from "../format.ts";

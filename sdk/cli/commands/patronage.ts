@@ -2,13 +2,8 @@
 import type { Command } from "commander";
 import type { Address } from "viem";
 
-import {
-  claimDividend,
-  formatAmount,
-  formatDuration,
-  formatTime,
-  patronageStatus,
-} from "../../src/client/index.ts";
+import { formatAmount, formatDuration, formatTime } from "../../src/client/format.ts";
+import { claimDividend, patronageStatus } from "../../src/client/patronage.ts";
 import { usageError } from "../errors.ts";
 import { table } from "../format.ts";
 import { action } from "../run.ts";

@@ -1,7 +1,8 @@
 // coop provider ls: the storage providers, their room, stake and record.
 import type { Command } from "commander";
 
-import { formatAmount, formatBytes, listProviders, reliability } from "../../src/client/index.ts";
+import { formatAmount, formatBytes } from "../../src/client/format.ts";
+import { listProviders, reliability } from "../../src/client/providers.ts";
 import { table } from "../format.ts";
 import { action } from "../run.ts";
 
