@@ -16,6 +16,7 @@ import { createFileSink } from "../pipeline/node.ts";
 export function createFolderStaging(dir: string): ShardStaging {
   const shardPath = (i: number) => join(dir, `shard-${i}`);
   const journalPath = join(dir, "journal.json");
+  let saving: Promise<unknown> = Promise.resolve();
   return {
     async sink(index) {
       await mkdir(dir, { recursive: true });
@@ -31,11 +32,17 @@ export function createFolderStaging(dir: string): ShardStaging {
       });
       return Readable.toWeb(stream) as ReadableStream<Uint8Array>;
     },
-    async saveJournal(journal: PutJournal) {
-      await mkdir(dir, { recursive: true });
-      const tmp = `${journalPath}.tmp`;
-      await writeFile(tmp, JSON.stringify(journal, null, 2));
-      await rename(tmp, journalPath);
+    saveJournal(journal: PutJournal) {
+      // One write at a time, each whole (temporary file + rename), in the order asked.
+      const text = JSON.stringify(journal, null, 2);
+      const write = saving.then(async () => {
+        await mkdir(dir, { recursive: true });
+        const tmp = `${journalPath}.tmp`;
+        await writeFile(tmp, text);
+        await rename(tmp, journalPath);
+      });
+      saving = write.catch(() => undefined);
+      return write;
     },
     async loadJournal() {
       try {
@@ -46,6 +53,7 @@ export function createFolderStaging(dir: string): ShardStaging {
       }
     },
     async clear() {
+      await saving;
       await rm(dir, { recursive: true, force: true });
     },
   };
