@@ -3,10 +3,13 @@
 // provider's disk, listing from a fresh key session, extend and cancel to the token unit, an
 // interrupted put resumed, a provider that takes nothing replaced, and a get with n − k
 // providers down. One chain and one set of providers; the steps run in order.
+import { spawn } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
+import { once } from "node:events";
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 
 import {
   type CoopContracts,
@@ -177,6 +180,29 @@ describe("put then get", () => {
     console.log(`64 MiB: put ${putSeconds.toFixed(1)} s, get ${getSeconds.toFixed(1)} s`);
     expect(length).toBe(data.length);
     expect(hash.digest("hex")).toBe(sha(data));
+  });
+});
+
+describe("sdk/README.md", () => {
+  it("the put/get example stores, reads and shares a file on this cloud, then exits", async () => {
+    const example = fileURLToPath(new URL("../../sdk/examples/put-get.ts", import.meta.url));
+    const child = spawn(process.execPath, [example], {
+      env: {
+        ...process.env,
+        COOP_RPC_URL: chain.rpcUrl,
+        COOP_PRIVATE_KEY: chain.keys[7],
+        COOP_ADDRESSES: JSON.stringify(chain.addresses),
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let out = "";
+    child.stdout.on("data", (b: Buffer) => (out += b.toString()));
+    child.stderr.on("data", (b: Buffer) => (out += b.toString()));
+    const [code] = (await once(child, "exit")) as [number | null];
+    expect(out).toMatch(/stored as deal \d+/);
+    expect(out).toContain("example.bin: read back bit-exact");
+    expect(out).toContain("share link: read without a wallet");
+    expect(code, out).toBe(0);
   });
 });
 
