@@ -107,7 +107,7 @@ export interface ShardLocation {
   index: number;
   /** The holder, or the provider it is assigned to. */
   provider: Address;
-  status: "assigned" | "active" | "lost" | "closed";
+  status: (typeof SHARD_STATUS)[number];
   /** Lost, or held by a provider that has failed. */
   lost: boolean;
   /** Epochs the holder was paid for so far. */
@@ -116,7 +116,8 @@ export interface ShardLocation {
   epoch: number;
 }
 
-const STATUS = ["assigned", "active", "lost", "closed"] as const;
+/** Shard statuses in the order of the market's `ShardStatus` enum. */
+export const SHARD_STATUS = ["assigned", "active", "lost", "closed"] as const;
 
 /** Each shard's holder (or assignee) and status. */
 export async function shardLocations(
@@ -129,7 +130,7 @@ export async function shardLocations(
   return views.map((s, index) => ({
     index,
     provider: s.provider === zeroAddress ? deal.providers[index]! : s.provider,
-    status: STATUS[s.status] ?? "closed",
+    status: SHARD_STATUS[s.status] ?? "closed",
     lost: s.lost,
     paidEpochs: s.paidEpochs,
     epoch: s.epoch,

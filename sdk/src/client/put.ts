@@ -29,15 +29,11 @@ import {
 import { type ByteInput, encodeFile, type TaskRunner } from "../pipeline/index.ts";
 import { type CoopContracts, ContractCallError, type TxStatus } from "./contracts.ts";
 import type { KeySession } from "./keys.ts";
-import { dealRecords } from "./deals.ts";
+import { SHARD_STATUS, dealRecords } from "./deals.ts";
 import { ensureAllowance, signPermit } from "./member.ts";
 import { ProviderRequestError, putManifest, putShard } from "./provider-api.ts";
 import { NotEnoughProvidersError, chooseProviders, listProviders } from "./providers.ts";
 import { type ShardStaging, createMemoryStaging } from "./staging.ts";
-
-/** Shard status as the market's `ShardStatus` enum numbers it. */
-export const SHARD_STATUS = ["assigned", "active", "lost", "closed"] as const;
-export type ShardStatusName = (typeof SHARD_STATUS)[number];
 
 /**
  * What a put has done so far, as plain JSON (never a key: the envelope is encrypted). Saved to
@@ -166,8 +162,8 @@ export class PutFailedError extends Error {
   name = "PutFailedError";
 }
 
-const STATUS_ACTIVE = 1;
-const STATUS_ASSIGNED = 0;
+const STATUS_ASSIGNED = SHARD_STATUS.indexOf("assigned");
+const STATUS_ACTIVE = SHARD_STATUS.indexOf("active");
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
