@@ -291,16 +291,35 @@ describe("files", () => {
     expect(got.sha256).toBe(sha256(files[1]!.bytes));
     expect(Buffer.compare(readFileSync(out), files[1]!.bytes)).toBe(0);
   });
+
+  it("extends a deal and cancels it, with the escrow refunded to the wallet", async () => {
+    const dealId = files[0]!.dealId!;
+    const before = await ok(["status", dealId]);
+    const ext = await ok(["extend", dealId, "10"]);
+    expect(ext).toMatchObject({ dealId, epochs: 10, endEpoch: before.endEpoch + 10 });
+    expect(BigInt(ext.escrow)).toBeGreaterThan(0n);
+    const balance = BigInt((await ok(["member", "status"])).balance);
+    const cancel = await ok(["cancel", dealId]);
+    expect(BigInt(cancel.refund)).toBeGreaterThan(0n);
+    expect(cancel.withdrawn).toBe(cancel.refund);
+    expect(BigInt((await ok(["member", "status"])).balance)).toBe(balance + BigInt(cancel.refund));
+    expect(await ok(["status", dealId])).toMatchObject({
+      cancelled: true,
+      endEpoch: cancel.endEpoch,
+    });
+  });
 });
 
 describe("governance and patronage", () => {
   let priceProposal: string;
 
   it("changes the price: join, propose, vote, queue, execute", async () => {
-    for (const who of [asBob, asCarol]) {
-      await ok(["faucet"], who);
-      await ok(["member", "join"], who);
-    }
+    await Promise.all(
+      [asBob, asCarol].map(async (who) => {
+        await ok(["faucet"], who);
+        await ok(["member", "join"], who);
+      }),
+    );
     const p = await ok(["gov", "propose", "price", "0.00002"]);
     priceProposal = p.proposalId;
     expect(p.description).toContain("Set the storage price");
@@ -317,8 +336,10 @@ describe("governance and patronage", () => {
       support: "for",
       weight: "1",
     });
-    await ok(["gov", "vote", priceProposal, "for"], asBob);
-    await ok(["gov", "vote", priceProposal, "against"], asCarol);
+    await Promise.all([
+      ok(["gov", "vote", priceProposal, "for"], asBob),
+      ok(["gov", "vote", priceProposal, "against"], asCarol),
+    ]);
     const { proposals } = await ok(["gov", "ls"]);
     expect(proposals[0]).toMatchObject({
       id: priceProposal,
@@ -356,8 +377,7 @@ describe("governance and patronage", () => {
 
     const { proposalId: id } = await ok(["gov", "propose", "dividend", "0", "0.0001"], asBob);
     await advance(61);
-    await ok(["gov", "vote", id, "for"]);
-    await ok(["gov", "vote", id, "abstain"], asBob);
+    await Promise.all([ok(["gov", "vote", id, "for"]), ok(["gov", "vote", id, "abstain"], asBob)]);
     await advance(301);
     await ok(["gov", "queue", id]);
     await advance(61);
@@ -380,21 +400,23 @@ describe("governance and patronage", () => {
 
 describe("usage errors", () => {
   it("an unknown command or flag prints usage and exits 1", async () => {
-    for (const args of [
+    const cases = [
       ["frobnicate"],
       ["put", "--bogus"],
       ["get"],
       ["extend", "1", "many"],
       ["gov", "vote", "1234", "maybe"],
-    ]) {
-      const r = await coop(args);
-      expect(r.code, `coop ${args.join(" ")}`).toBe(1);
+    ];
+    const runs = await Promise.all(cases.map((args) => coop(args)));
+    runs.forEach((r, i) => {
+      expect(r.code, `coop ${cases[i]!.join(" ")}`).toBe(1);
       expect(r.stdout).toBe("");
       expect(r.stderr.length).toBeGreaterThan(10);
-    }
-    const unknown = await coop(["frobnicate"]);
-    expect(unknown.stderr).toContain("unknown command 'frobnicate'");
-    expect(unknown.stderr).toContain("coop --help");
+    });
+    expect(runs[0]!.stderr).toContain("unknown command 'frobnicate'");
+    expect(runs[0]!.stderr).toContain("coop --help");
+    expect(runs[1]!.stderr).toContain("unknown option '--bogus'");
+    expect(runs[3]!.stderr).toContain('"many" is not a whole number');
   });
 
   it("an unreachable chain exits 4 with a sentence that says what to do", async () => {
