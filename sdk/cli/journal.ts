@@ -39,33 +39,9 @@ export function stagingDirFor(
   return join(dataDir, "puts", key);
 }
 
-/**
- * The folder staging with its journal writes one after another: put saves the journal from
- * every shard's upload, and two overlapping saves through one temporary file would collide.
- */
-function serialized(staging: ShardStaging): ShardStaging {
-  let last: Promise<void> = Promise.resolve();
-  return {
-    ...staging,
-    sink: (i) => staging.sink(i),
-    open: (i) => staging.open(i),
-    loadJournal: () => staging.loadJournal(),
-    saveJournal(journal) {
-      const copy = structuredClone(journal);
-      const next = last.then(() => staging.saveJournal(copy));
-      last = next.catch(() => undefined);
-      return next;
-    },
-    async clear() {
-      await last;
-      await staging.clear();
-    },
-  };
-}
-
 /** Opens a staging folder with its journal, if any. */
 export async function openStaged(dir: string): Promise<StagedPut> {
-  const staging = serialized(createFolderStaging(dir));
+  const staging = createFolderStaging(dir);
   return { dir, staging, journal: await staging.loadJournal() };
 }
 
