@@ -268,6 +268,9 @@ describe("files", () => {
     expect(one.size).toBe(MiB);
     expect(one.shards).toHaveLength(4);
     expect(one.shards.every((s) => s.status === "active")).toBe(true);
+    expect(one.healthyShards).toBe(4);
+    // The providers have been proving it every epoch since they accepted it.
+    expect(Math.max(...one.shards.map((s) => s.provenEpochs))).toBeGreaterThan(0);
     expect(one.endEpoch - one.startEpoch).toBe(200);
     expect(one.cost.total).toBe(one.cost.escrow + one.cost.fee);
     expect(one.expiresAt).toBeGreaterThan(Date.now() / 1000);
@@ -338,6 +341,50 @@ describe("interruptions and refusals", () => {
     });
     expect(dealsAfter.length).toBe(dealsBefore.length);
     expect(await staging.loadJournal()).toBeUndefined(); // cleared once all were accepted
+    stored.set(done.dealId, data);
+    const got = await getFile(owner, { dealId: done.dealId }, { keys });
+    expect(sha(await readAll(got))).toBe(sha(data));
+  });
+
+  it("a put that died between sending its deal and recording it finds that deal again", async () => {
+    const data = new Uint8Array(randomBytes(200_000));
+    const inner = createMemoryStaging();
+    // The journal as a crash would leave it: saved before the deal, never after it was sent.
+    let crashed = false;
+    const staging = {
+      ...inner,
+      saveJournal: async (j: Parameters<typeof inner.saveJournal>[0]) => {
+        if (!crashed) await inner.saveJournal(j);
+      },
+    };
+    const abort = new AbortController();
+    await putFile(owner, data, {
+      name: "crashed.bin",
+      k: 2,
+      n: 4,
+      durationEpochs: 100,
+      keys,
+      staging,
+      signal: abort.signal,
+      onProgress: (p) => {
+        if (p.stage === "deal" && p.status === "sent") crashed = true;
+        if (p.stage === "deal-created") abort.abort(new Error("crash"));
+      },
+    }).catch(() => undefined);
+    const journal = (await inner.loadJournal())!;
+    expect(journal.dealId).toBeUndefined();
+    const count = async () =>
+      (
+        await owner.publicClient.getContractEvents({
+          address: chain.addresses.StorageMarket,
+          abi: storageMarketAbi,
+          eventName: "DealCreated",
+          fromBlock: 0n,
+        })
+      ).length;
+    const before = await count();
+    const done = await resumePut(owner, journal, inner, keys);
+    expect(await count()).toBe(before);
     stored.set(done.dealId, data);
     const got = await getFile(owner, { dealId: done.dealId }, { keys });
     expect(sha(await readAll(got))).toBe(sha(data));
