@@ -8,7 +8,7 @@ import { Command, Option } from "commander";
 import { type Hex, formatUnits, isHex } from "viem";
 import { generatePrivateKey, privateKeyToAddress } from "viem/accounts";
 
-import { Market, shortError } from "./chain/market.ts";
+import { Market, revertName, shortError } from "./chain/market.ts";
 import { configFileOf, loadConfig, readPassword, type ProviderConfig } from "./config.ts";
 import { ConfigError, KeystoreError } from "./errors.ts";
 import { loadPeerId } from "./ipfs/peer-id.ts";
@@ -281,10 +281,40 @@ program
   .action(async (_o: unknown, cmd: Command) => {
     try {
       const config = configFrom(cmd);
+      configureLogging({ level: "warn", format: config.log.format });
       const market = new Market(config, loadWalletKey(config));
-      const r = await market.leave();
-      const w = (await market.balanceOf()) > 0n ? await market.withdraw() : undefined;
-      console.log(JSON.stringify({ left: r.hash, withdrawn: w?.hash ?? null }));
+      const p = await market.getProvider();
+      let left: string | null = null;
+      if (p.registered) {
+        if (p.activeShards > 0 || p.used > 0n)
+          throw new Error(
+            `${market.address} still holds ${p.activeShards} shard(s) (${p.used} bytes) on the market: it can leave once each has left its proof set (settled after its deal's end, repaired elsewhere or declared lost) and two more epochs have passed, so keep the node running until then.`,
+          );
+        try {
+          left = (await market.leave()).hash;
+        } catch (e) {
+          if (revertName(e)?.name === "MarketProviderBusy")
+            throw new Error(
+              `${market.address}'s last shard left its proof set less than two epochs ago, and the market keeps a provider until its missed epochs can no longer be reported: try again in two epochs.`,
+              { cause: e },
+            );
+          throw e;
+        }
+      }
+      const balance = await market.balanceOf();
+      if (!p.registered && balance === 0n)
+        throw new Error(
+          `${market.address} is not registered on the market: there is nothing to leave.`,
+        );
+      const w = balance > 0n ? await market.withdraw() : undefined;
+      console.log(
+        JSON.stringify({
+          left,
+          stake: p.stake.toString(),
+          withdrawn: balance.toString(),
+          tx: w?.hash ?? null,
+        }),
+      );
     } catch (e) {
       fail(e);
     }

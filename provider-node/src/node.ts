@@ -11,6 +11,7 @@ import { HttpError } from "./errors.ts";
 import { mountGateway } from "./http/gateway.ts";
 import { contentLength, HttpServer, sendJson } from "./http/server.ts";
 import { startIpfsNode, type IpfsNode } from "./ipfs/node.ts";
+import { serveShardCids } from "./ipfs/shard-cids.ts";
 import { createLogger } from "./log.ts";
 import { Metrics } from "./metrics.ts";
 import { Intake } from "./intake.ts";
@@ -47,6 +48,10 @@ export async function startProviderNode(config: ProviderConfig, key: Hex): Promi
   }
   const ipfs = await startIpfsNode(config);
   const store = new ShardStore(config.dataDir, ipfs);
+  await serveShardCids(ipfs.helia.libp2p, (d, i) => {
+    const rec = store.get(d, i);
+    return rec?.state === "accepted" ? rec.cid : undefined;
+  });
   const metrics = new Metrics(store);
   // Anything short of accepted is resolved against the chain: ours on-chain → kept, else dropped.
   for (const rec of store.load()) {

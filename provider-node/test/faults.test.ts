@@ -8,11 +8,18 @@ import { randomBytes } from "node:crypto";
 
 import { computeShardCommitment, createReedSolomon } from "@coop-cloud/sdk";
 import { faucetTokenAbi, storageMarketAbi } from "@coop-cloud/sdk/contracts/generated/abis.ts";
-import { type Address, bytesToHex, parseEventLogs } from "viem";
+import { type Address, bytesToHex } from "viem";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { startLocalChain, type LocalChain } from "./fixtures/chain.ts";
-import { clients, createTestDeal, put, type TestDeal } from "./fixtures/deals.ts";
+import {
+  clients,
+  createTestDeal,
+  marketEvents,
+  put,
+  waitFor,
+  type TestDeal,
+} from "./fixtures/deals.ts";
 import {
   setupProvider,
   startProvider,
@@ -24,31 +31,6 @@ let chain: LocalChain;
 const setups: ProviderSetup[] = [];
 const nodes: RunningProvider[] = [];
 let deal: TestDeal;
-
-async function events() {
-  const { pub } = clients(chain);
-  const logs = await pub.getLogs({
-    address: chain.addresses.StorageMarket,
-    fromBlock: 0n,
-    toBlock: "latest",
-  });
-  return parseEventLogs({ abi: storageMarketAbi, logs });
-}
-
-async function waitFor<T>(
-  what: string | (() => string),
-  probe: () => Promise<T | undefined>,
-  timeoutMs = 120_000,
-): Promise<T> {
-  const t0 = Date.now();
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() - t0 > timeoutMs)
-      throw new Error(`timed out waiting for ${typeof what === "string" ? what : what()}`);
-    await new Promise((r) => setTimeout(r, 500));
-  }
-}
 
 beforeAll(async () => {
   chain = await startLocalChain({ epochLength: 4 });
@@ -88,7 +70,7 @@ describe("scrub, repair, watcher", () => {
     bytes[777] ^= 0xff;
     writeFileSync(blocks[0], bytes);
     await waitFor("ShardLost from the scrubbing node", async () =>
-      (await events()).find(
+      (await marketEvents(chain)).find(
         (l) =>
           l.eventName === "ShardLost" &&
           l.args.dealId === deal.dealId &&
@@ -111,7 +93,7 @@ describe("scrub, repair, watcher", () => {
     const repaired = await waitFor(
       () => `ShardRepaired; the repairing node said:\n${repairLogs()}`,
       async () =>
-        (await events()).find(
+        (await marketEvents(chain)).find(
           (l) => l.eventName === "ShardRepaired" && l.args.dealId === deal.dealId,
         ),
     );
@@ -124,9 +106,11 @@ describe("scrub, repair, watcher", () => {
       expect(bytesToHex((await computeShardCommitment([bytes])).root)).toBe(deal.roots[i]);
     }
     // The new holder proves it from then on.
-    const since = Number((await events()).filter((l) => l.eventName === "EpochProven").length);
+    const since = Number(
+      (await marketEvents(chain)).filter((l) => l.eventName === "EpochProven").length,
+    );
     await waitFor("a proof by the repairing node", async () =>
-      (await events())
+      (await marketEvents(chain))
         .slice(since)
         .find((l) => l.eventName === "EpochProven" && l.args.provider === setups[3].address),
     );
@@ -167,7 +151,7 @@ describe("scrub, repair, watcher", () => {
           .map((l) => JSON.stringify(l))
           .join("\n")}`,
       async () =>
-        (await events()).find(
+        (await marketEvents(chain)).find(
           (l) =>
             l.eventName === "ChallengeAnswered" &&
             l.args.dealId === deal.dealId &&
@@ -180,7 +164,7 @@ describe("scrub, repair, watcher", () => {
   it("a provider that stops is reported for its missed epochs by the others' watchers", async () => {
     await nodes[2].stop("SIGKILL");
     const missed = await waitFor("EpochMissed for the stopped provider", async () =>
-      (await events()).find(
+      (await marketEvents(chain)).find(
         (l) => l.eventName === "EpochMissed" && l.args.provider === setups[2].address,
       ),
     );

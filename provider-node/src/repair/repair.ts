@@ -18,6 +18,7 @@ import type { ProviderConfig } from "../config.ts";
 import { claimRepair, completeRepair, drawnSegment } from "../chain/epoch.ts";
 import { type Market, revertName, shortError, storageMarketAbi } from "../chain/market.ts";
 import type { IpfsNode } from "../ipfs/node.ts";
+import { askShardCid } from "../ipfs/shard-cids.ts";
 import { createLogger, type Logger } from "../log.ts";
 import type { Metrics } from "../metrics.ts";
 import { proveStoredSegment } from "../prover/prove.ts";
@@ -25,6 +26,9 @@ import { receiveShard } from "../store/ingest.ts";
 import type { ShardStore } from "../store/shards.ts";
 
 const CHUNK = 2 ** 20;
+/** Attempts at one repair, the n-th failure waiting n · RETRY_MS before the next. */
+const MAX_ATTEMPTS = 4;
+const RETRY_MS = 10_000;
 
 export class Repairer {
   readonly #config: ProviderConfig;
@@ -35,6 +39,8 @@ export class Repairer {
   readonly #log: Logger;
   readonly #queue: { dealId: bigint; shard: number; attempt: number }[] = [];
   readonly #active = new Set<string>();
+  /** Shards whose failed repair waits for its next attempt. */
+  readonly #waiting = new Set<string>();
   /** Shards given up on (not eligible, or done), not tried again. */
   readonly #skip = new Set<string>();
   #stopped = false;
@@ -63,7 +69,8 @@ export class Repairer {
     if (!this.#config.repair.enabled || this.#stopped) return;
     if (holder.toLowerCase() === this.#market.address.toLowerCase()) return;
     const key = `${dealId}-${shard}`;
-    if (this.#skip.has(key) || this.#active.has(key)) return;
+    if (this.#skip.has(key) || this.#active.has(key) || this.#waiting.has(key)) return;
+    if (this.#queue.some((j) => j.dealId === dealId && j.shard === shard)) return;
     if (this.#store.list().some((r) => r.dealId === dealId.toString())) return; // holds one of the deal
     this.#queue.push({ dealId, shard, attempt: 1 });
     this.#pump();
@@ -88,12 +95,29 @@ export class Repairer {
       const key = `${job.dealId}-${job.shard}`;
       this.#active.add(key);
       void this.repair(job.dealId, job.shard)
-        .catch((e) =>
+        .catch((e) => {
+          const retry = !this.#skip.has(key) && job.attempt < MAX_ATTEMPTS && !this.#stopped;
           this.#log.warn(
-            { dealId: String(job.dealId), shard: job.shard, err: shortError(e) },
+            {
+              dealId: String(job.dealId),
+              shard: job.shard,
+              attempt: job.attempt,
+              err: shortError(e),
+              ...(retry ? { retryInMs: RETRY_MS * job.attempt } : {}),
+            },
             "repair failed",
-          ),
-        )
+          );
+          // A source may be back soon (a restart, a dropped connection): try again later.
+          if (retry) {
+            this.#waiting.add(key);
+            setTimeout(() => {
+              this.#waiting.delete(key);
+              if (this.#stopped) return;
+              this.#queue.push({ ...job, attempt: job.attempt + 1 });
+              this.#pump();
+            }, RETRY_MS * job.attempt).unref();
+          }
+        })
         .finally(() => {
           this.#active.delete(key);
           this.#pump();
@@ -233,7 +257,8 @@ export class Repairer {
 
   /**
    * Fetches shard j from its holder: HTTP first (GET /deals/{id}/shards/{j}), bitswap as
-   * fallback, checking its segment root (and the CID the holder names) while writing to `path`.
+   * fallback (the CID from the HTTP answer's x-ipfs-roots, else asked over libp2p with
+   * SHARD_CID_PROTOCOL), checking its segment root and CID while writing to `path`.
    */
   async #fetchShard(
     holder: Address,
@@ -269,9 +294,15 @@ export class Repairer {
         "HTTP fetch failed; trying bitswap",
       );
     }
-    if (!cid) return false;
     try {
       await this.#ipfs.dial([...p.multiaddrs]);
+      // Without the holder's HTTP answer, its node names the shard's CID over libp2p.
+      cid ??= await askShardCid(this.#ipfs.helia.libp2p, p.multiaddrs, dealId, j);
+      if (!cid) {
+        this.#log.info({ holder, shard: j }, "the holder does not name the shard's CID");
+        return false;
+      }
+      this.#log.info({ holder, shard: j, cid: cid.toString() }, "fetching over bitswap");
       const fs = unixfs(this.#ipfs.helia);
       return await this.#receive(
         fs.cat(cid, { signal: AbortSignal.timeout(600_000) }),
