@@ -97,10 +97,6 @@ export class FileUnavailableError extends Error {
   }
 }
 
-function emptyAsync(): AsyncIterable<Uint8Array> {
-  return (async function* () {})();
-}
-
 /**
  * Opens a file and returns its manifest and plaintext. Nothing is downloaded but the envelope
  * until the plaintext is read. Plaintext comes out only after it authenticated.
@@ -137,12 +133,8 @@ export async function getFile(
   const candidates: { shard: number; endpoint: string }[][] = [];
   let envelopeFrom: string[];
   if (deal) {
-    const locations = await shardLocations(c, deal);
-    const endpoints = await providerEndpoints(c, [
-      ...locations.map((l) => l.provider),
-      ...deal.providers,
-    ]);
-    envelopeFrom = await dealEndpoints(c, deal);
+    const { locations, endpoints, ordered } = await dealSources(c, deal);
+    envelopeFrom = ordered;
     for (const l of locations) {
       const e = endpoints.get(l.provider.toLowerCase());
       candidates[l.index] = e && l.status !== "closed" ? [{ shard: l.index, endpoint: e }] : [];
@@ -196,7 +188,10 @@ export async function getFile(
     });
   let used = false;
   const once = () => {
-    if (used) return emptyAsync()[Symbol.asyncIterator]();
+    if (used)
+      throw new Error(
+        "this file's plaintext was already read once: call getFile again to re-read it",
+      );
     used = true;
     return plaintext();
   };
@@ -250,19 +245,25 @@ export async function fetchEnvelope(
 
 /** Endpoints of a deal's providers, healthy holders first. */
 export async function dealEndpoints(c: CoopContracts, deal: DealRecord): Promise<string[]> {
+  return (await dealSources(c, deal)).ordered;
+}
+
+/** Where a deal's shards are, each provider's endpoint, and the endpoints in order of health. */
+async function dealSources(c: CoopContracts, deal: DealRecord) {
   const locations = await shardLocations(c, deal);
   const endpoints = await providerEndpoints(c, [
     ...locations.map((l) => l.provider),
     ...deal.providers,
   ]);
   const order = [...locations].sort((a, b) => rank(a) - rank(b));
-  return [
+  const ordered = [
     ...new Set(
       [...order.map((l) => l.provider), ...deal.providers]
         .map((p) => endpoints.get(p.toLowerCase()))
         .filter(isString),
     ),
   ];
+  return { locations, endpoints, ordered };
 }
 
 /** Active, healthy holders first; lost ones last. */

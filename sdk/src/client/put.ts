@@ -206,6 +206,7 @@ export async function putFile(
   // The signature first: the wallet asks before any long work.
   const kek = await options.keys.kek();
   const chainId = options.keys.chainId || (await c.publicClient.getChainId());
+  let journaled = false;
   try {
     // How many shards: the explicit providers, else what the market offers (at most 6).
     let n = options.n ?? options.providers?.length;
@@ -215,8 +216,10 @@ export async function putFile(
       if (n === 0) throw new NotEnoughProvidersError(1, 0, "none is registered");
     }
     const k = options.k ?? Math.max(1, n - 2);
+    // Too few providers at all: say so before the encode, not after.
+    if (!options.providers) chooseProviders(listed, { count: n, shardSize: 1 });
 
-    // 1. Encode once, into the staging.
+    // 1. Encode once, into the staging (dropped again if the put fails before its journal).
     const encoded = await encodeFile(input, {
       dataShards: k,
       totalShards: n,
@@ -302,7 +305,12 @@ export async function putFile(
       manifestAt: [],
     };
     await staging.saveJournal(journal);
+    journaled = true;
     return await finishPut(c, journal, staging, { signal, onProgress });
+  } catch (e) {
+    // Nothing to resume without a journal: the staged shards go.
+    if (!journaled) await staging.clear().catch(() => undefined);
+    throw e;
   } finally {
     kek.fill(0);
   }
@@ -695,15 +703,21 @@ class Uploader {
 
   /** Stores the envelope with a holder (best effort: any one holder is enough). */
   async #storeManifest(provider: Address): Promise<void> {
-    try {
-      const info = await this.#c.market.read.getProvider([provider]);
-      await putManifest(info.endpoint, this.#dealId, this.#envelope, { signal: this.#signal });
-      this.#journal.manifestAt.push(provider);
-      await this.#save();
-      this.#progress?.({ stage: "manifest", provider });
-    } catch (e) {
-      if (this.#signal?.aborted) throw this.#signal.reason ?? e;
-      if (!(e instanceof ProviderRequestError)) throw e;
+    const info = await this.#c.market.read.getProvider([provider]);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await putManifest(info.endpoint, this.#dealId, this.#envelope, { signal: this.#signal });
+        this.#journal.manifestAt.push(provider);
+        await this.#save();
+        this.#progress?.({ stage: "manifest", provider });
+        return;
+      } catch (e) {
+        if (this.#signal?.aborted) throw this.#signal.reason ?? e;
+        if (!(e instanceof ProviderRequestError)) throw e;
+        // A refusal, or a third failure: another holder may take it.
+        if (e.refused || attempt === 3) return;
+        await sleep(500 * 2 ** (attempt - 1), this.#signal);
+      }
     }
   }
 }
