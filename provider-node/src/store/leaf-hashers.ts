@@ -43,6 +43,12 @@ export function writeAndHashLeaf(bytes: Uint8Array, path: string, height: number
   return { nodes, digest: new Uint8Array(hash("sha256", bytes, "buffer")) };
 }
 
+/**
+ * A worker's heap: its garbage is short-lived (32-byte digests), so a small young generation
+ * keeps its memory low at little cost in collection time.
+ */
+const WORKER_LIMITS = { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 48 };
+
 const workerUrl = new URL("./leaf-hash-worker.ts", import.meta.url);
 
 /**
@@ -77,7 +83,7 @@ export class LeafHashers {
 
   #start(): void {
     for (let i = 0; i < this.#size; i++) {
-      const w = new Worker(workerUrl);
+      const w = new Worker(workerUrl, { resourceLimits: WORKER_LIMITS });
       w.on("message", (r: LeafHashReply) => {
         const p = this.#pending.get(r.id);
         if (!p) return;
