@@ -1,6 +1,5 @@
 // Output: JSON on stdout for machines (bigints as decimal strings), words for people. Amounts,
 // times, durations and sizes are formatted by the client's format.ts (shared with the web app).
-export { formatAmount, formatBytes, formatDuration, formatTime } from "../src/client/format.ts";
 
 /** JSON with bigints as decimal strings and Uint8Arrays as 0x hex. */
 export function toJson(value: unknown): string {

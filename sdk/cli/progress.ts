@@ -2,7 +2,7 @@
 // ETA. Off with --json and when stderr is not a terminal, so scripts see clean output.
 import cliProgress from "cli-progress";
 
-import { formatBytes } from "./format.ts";
+import { formatBytes } from "../src/client/format.ts";
 
 interface Tracked {
   bar: cliProgress.SingleBar;
