@@ -191,6 +191,9 @@ export class CoopContracts {
   /**
    * Sends one transaction: simulated first on the pending block (a revert surfaces as the
    * contract's custom error in words, with no gas spent), then signed, sent and waited for.
+   * The gas limit is the estimate plus a quarter: an estimate made before another member's
+   * transaction lands in the same block (a join writing the same checkpoints first) can fall
+   * short by the difference between a fresh and a warm storage write.
    * Resolves with the receipt; throws ContractCallError.
    */
   async send(
@@ -214,8 +217,12 @@ export class CoopContracts {
     let hash: Hex | undefined;
     try {
       await this.publicClient.simulateContract({ ...req, blockTag: "pending" } as never);
+      const gas = await this.publicClient.estimateContractGas({
+        ...req,
+        blockTag: "pending",
+      } as never);
       options.onStatus?.({ stage: "signing", what });
-      hash = await wallet.writeContract(req as never);
+      hash = await wallet.writeContract({ ...req, gas: gas + gas / 4n } as never);
       options.onStatus?.({ stage: "sent", what, hash });
       const receipt = await this.publicClient.waitForTransactionReceipt({ hash });
       if (receipt.status !== "success")
