@@ -1,14 +1,19 @@
 // A co-op for one system test file: a local chain, provider processes on it (each one stopped in
 // `stop()`, whatever state a failed step left it in), a wallet-holding client, and the checks
 // the scenarios share (bit-exact reads, decoded market events, waiting for one).
+import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
+import { join } from "node:path";
 
 import { type CoopContracts, type KeySession, connectCoop, getFile } from "@coop-cloud/sdk/client";
+import { faucetTokenAbi } from "@coop-cloud/sdk/contracts/generated/abis.ts";
+import { type Address, parseEventLogs } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 
 import {
   type ChainOptions,
   type LocalChain,
+  repoRoot,
   rpc,
   startLocalChain,
 } from "../../provider-node/test/fixtures/chain.ts";
@@ -150,4 +155,61 @@ export function tail(n: RunningProvider | undefined, count = 20): string {
     .slice(-count)
     .map((l) => JSON.stringify(l))
     .join("\n")}`;
+}
+
+export interface CliRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `coop <args>` (sdk/cli/coop.ts) as a child process with `env` added to this one's. */
+export function coop(args: string[], env: NodeJS.ProcessEnv, cwd = repoRoot): Promise<CliRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      join(repoRoot, "node_modules/.bin/node"),
+      [join(repoRoot, "sdk/cli/coop.ts"), ...args],
+      { cwd, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] },
+    );
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (b: Buffer) => (stdout += b.toString()));
+    child.stderr.on("data", (b: Buffer) => (stderr += b.toString()));
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/**
+ * Every token unit accounted for: the balances of every address that ever held the token sum to
+ * its total supply, and the market holds exactly what it owes (balances, escrow, stakes, pools).
+ * Returns the holders' balances.
+ */
+export async function expectTokenSumsExact(
+  c: CoopContracts,
+  expect: (v: unknown, m?: string) => { toBe(x: unknown): void },
+): Promise<Map<Address, bigint>> {
+  const token = c.addresses.FaucetToken;
+  const logs = parseEventLogs({
+    abi: faucetTokenAbi,
+    eventName: "Transfer",
+    logs: await c.publicClient.getLogs({ address: token, fromBlock: 0n, toBlock: "latest" }),
+  });
+  const holders = new Set<Address>();
+  for (const l of logs) for (const a of [l.args.from, l.args.to]) holders.add(a);
+  const balances = new Map<Address, bigint>();
+  let sum = 0n;
+  for (const a of holders) {
+    const b = await c.token.read.balanceOf([a]);
+    balances.set(a, b);
+    sum += b;
+  }
+  expect(sum, "the balances of every holder sum to the total supply").toBe(
+    await c.token.read.totalSupply(),
+  );
+  const [owed, escrow, stakes, pools] = await c.market.read.totals();
+  expect(owed + escrow + stakes + pools, "the market holds exactly what it owes").toBe(
+    balances.get(c.addresses.StorageMarket) ?? 0n,
+  );
+  return balances;
 }
