@@ -161,7 +161,7 @@ if (opts["exit-after-deploy"]) await stopAll(0);
 
 console.log(`\n▶ starting ${opts.providers} provider nodes`);
 // Loaded only now: it imports the ABIs that exportContracts() has just written.
-const { createDemoDeal, startDevProviders } = await import("./dev-providers.ts");
+const { createDemoDeal, devKey, startDevProviders } = await import("./dev-providers.ts");
 const providers = await startDevProviders({
   root,
   rpcUrl,
@@ -185,4 +185,10 @@ for (const p of providers)
 console.log(
   `\nEpochs are ${opts["epoch-length"]} s; watch for "epoch proven" lines. Data folders: .dev/providers/.`,
 );
-console.log("ABIs and addresses: sdk/src/contracts/generated/. Press Ctrl-C to stop.");
+console.log("ABIs and addresses: sdk/src/contracts/generated/.");
+// Hardhat's public account #10: no provider or demo deal uses it, so it is free for a person.
+console.log(
+  `\nStore a file (another terminal; a public test key, never for real money):\n` +
+    `  echo ${devKey(10)} | npx coop wallet import\n` +
+    `  npx coop faucet && npx coop put <file> && npx coop ls\n\nPress Ctrl-C to stop.`,
+);

@@ -3,11 +3,15 @@
 // provider nodes that prove every epoch. Run through npm itself, so the SIGTERM
 // at the end goes to npm alone, as a service manager would send it.
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { type ChildProcess, execFile, spawn, spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { once } from "node:events";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 
 import {
   createPublicClient,
@@ -161,6 +165,38 @@ describe("npm start (scripts/dev.ts)", () => {
       const status = (await (await fetch(`${p.http}/status`)).json()) as { shards: number };
       assert.equal(status.shards, 1, `${p.name} holds the demo deal's shard`);
     }
+  });
+
+  it("stores and reads back a file with the steps it prints (npx coop)", async () => {
+    const key = /echo (0x[0-9a-f]{64}) \| npx coop wallet import/.exec(output)?.[1];
+    assert.ok(key, `no wallet import line in:\n${output}`);
+    const dir = mkdtempSync(join(tmpdir(), "coop-readme-"));
+    const env = {
+      ...process.env,
+      COOP_DATA_DIR: join(dir, "data"),
+      COOP_PASSWORD: "readme",
+      COOP_RPC_URL: `http://127.0.0.1:${port}`,
+    };
+    const node = join(root, "node_modules/.bin/node");
+    const coop = async (args: string[], input?: string) => {
+      // From the clone, as the README says (npx finds the workspace's coop bin there).
+      const child = promisify(execFile)(node, [npmCli, "exec", "--", "coop", ...args], {
+        cwd: root,
+        env,
+      });
+      if (input !== undefined) child.child.stdin!.end(input);
+      return (await child).stdout;
+    };
+    await coop(["wallet", "import"], `${key}\n`);
+    await coop(["faucet"]);
+    const file = join(dir, "notes.txt");
+    const bytes = randomBytes(300_000);
+    writeFileSync(file, bytes);
+    const put = JSON.parse(await coop(["put", file, "--json"])) as { dealId: string };
+    const listed = JSON.parse(await coop(["ls", "--json"])) as unknown;
+    assert.match(JSON.stringify(listed), /notes\.txt/);
+    await coop(["get", put.dealId, "-o", join(dir, "copy.txt"), "--json"]);
+    assert.deepEqual(readFileSync(join(dir, "copy.txt")), bytes);
   });
 
   it("stops the chain and every provider on a SIGTERM sent to npm alone", async () => {
