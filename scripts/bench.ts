@@ -96,6 +96,14 @@ function sdkBench(): BenchResult[] {
 }
 
 /**
+ * The client (test/client/bench.ts): put and get of 256 MiB against a real chain and four
+ * provider processes beside Helia, and the peak RSS of `coop put` / `coop get` on 4 GiB.
+ */
+function clientBench(): BenchResult[] {
+  return parseResults(run(node, [join(root, "test/client/bench.ts")]));
+}
+
+/**
  * Line coverage of the production contracts (test helpers excluded), from Hardhat's lcov.
  * Hardhat 3 instruments lines and statements only: it reports no branch coverage.
  */
@@ -149,6 +157,11 @@ if (!opts.only || opts.only === "provider") {
   const results = providerBench();
   fresh.push(...results);
   sections.provider = markdownTable(results);
+}
+if (!opts.only || opts.only === "client") {
+  const results = clientBench();
+  fresh.push(...results);
+  sections.client = markdownTable(results);
 }
 if (opts.coverage || opts.only === "coverage") {
   const { results, table } = coverageBench();
