@@ -240,6 +240,7 @@ if (!only || only === "ingest") {
     const status = await upload(`${p.url}/deals/${deal.dealId}/shards/0`, GiB, 7);
     if (status !== 201) throw new Error(`upload refused: ${status}${complaints(p)}`);
     const ingest = GiB / MB / ((performance.now() - t0) / 1000);
+    console.error(JSON.stringify(p.logs.find((l) => l.msg === "shard accepted")));
     const base = await baselineHelia(GiB, 7);
     if (base.cid !== c1.cid.toString()) throw new Error(`baseline CID ${base.cid} ≠ ${c1.cid}`);
     emit(

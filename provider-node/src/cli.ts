@@ -77,8 +77,8 @@ program
     "use this private key (else env COOP_PROVIDER_IMPORT_KEY, else a new one)",
   )
   .option("--market <address>", "StorageMarket address")
-  .option("--token <address>", "payment token address")
-  .option("--membership <address>", "CoopMembership address")
+  .option("--token <address>", "payment token address (default: the market's)")
+  .option("--membership <address>", "CoopMembership address (default: the market's)")
   .option("--chain-id <id>", "expected chain id")
   .option("--http-port <port>", "HTTP API port")
   .option("--public-url <url>", "HTTP endpoint registered on-chain")
@@ -160,7 +160,7 @@ program
     try {
       const config = configFrom(cmd);
       configureLogging({ level: "warn", format: config.log.format });
-      const market = new Market(config, loadWalletKey(config));
+      const market = await Market.connect(config, loadWalletKey(config));
       if (o.faucet) await market.faucet();
       await market.ensureMember();
       const endpoint = config.http.publicUrl ?? `http://${config.http.host}:${config.http.port}`;
@@ -247,7 +247,7 @@ program
       } catch {
         /* not running: read the chain */
       }
-      const market = new Market(config, loadWalletKey(config));
+      const market = await Market.connect(config, loadWalletKey(config));
       const p = await market.getProvider();
       const balance = await market.balanceOf();
       console.log(
@@ -282,7 +282,7 @@ program
     try {
       const config = configFrom(cmd);
       configureLogging({ level: "warn", format: config.log.format });
-      const market = new Market(config, loadWalletKey(config));
+      const market = await Market.connect(config, loadWalletKey(config));
       const p = await market.getProvider();
       let left: string | null = null;
       if (p.registered) {

@@ -43,8 +43,10 @@ export const configSchema = z.strictObject(
         /** The chain id the RPC must report; stops the node on a mismatch. */
         chainId: positiveInt("a positive chain id").optional(),
         market: address,
-        token: address,
-        membership: address,
+        /** Payment token; @default the market's token() */
+        token: address.optional(),
+        /** CoopMembership; @default the market's membership() */
+        membership: address.optional(),
         /** First block to scan for market events (the market's deployment block). */
         fromBlock: nonNegativeInt("a block number").default(0),
         /** Blocks behind the head before an event is acted on (reorg safety on public chains). */
@@ -52,7 +54,7 @@ export const configSchema = z.strictObject(
         /** Milliseconds between polls of the chain. */
         pollMs: positiveInt("a number of milliseconds ≥ 1").default(1000),
       },
-      { error: "must be an object with rpcUrl, market, token and membership" },
+      { error: "must be an object with rpcUrl and market (token and membership optional)" },
     ),
     wallet: z
       .strictObject({

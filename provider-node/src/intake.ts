@@ -165,6 +165,8 @@ export class Intake {
     this.#inFlight.set(key, size);
     const tmp = this.#tmpPath();
     let imported = false;
+    const t0 = performance.now();
+    const ms = (since: number) => Math.round(performance.now() - since);
     try {
       const got = await receiveShard(body, tmp, {
         maxBytes: size,
@@ -185,8 +187,12 @@ export class Intake {
           `the shard's segment root is ${root}, the deal says ${want}`,
         );
       if (this.#closed) throw new HttpError(503, "shutting_down", "the node is shutting down");
+      const received = ms(t0);
+      const t1 = performance.now();
       const rec = await this.#store.importShard(dealId, shard, tmp, got);
       imported = true;
+      const importMs = ms(t1);
+      const t2 = performance.now();
       let txHash: string;
       try {
         const r = await this.#market.acceptShard(dealId, shard, commitment);
@@ -208,7 +214,16 @@ export class Intake {
       rec.acceptedEpoch = await this.#market.currentEpoch().catch(() => epoch);
       this.#store.save(rec);
       this.#log.info(
-        { dealId: String(dealId), shard, cid: rec.cid, size, tx: txHash },
+        {
+          dealId: String(dealId),
+          shard,
+          cid: rec.cid,
+          size,
+          tx: txHash,
+          receiveMs: received,
+          importMs,
+          acceptMs: ms(t2),
+        },
         "shard accepted",
       );
       this.#events.onAccepted?.(rec, rec.acceptedEpoch);

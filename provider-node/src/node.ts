@@ -38,7 +38,7 @@ export interface RunningNode {
 
 export async function startProviderNode(config: ProviderConfig, key: Hex): Promise<RunningNode> {
   const log = createLogger("provider:node");
-  const market = new Market(config, key);
+  const market = await Market.connect(config, key);
   if (config.chain.chainId !== undefined) {
     const id = await market.chainId();
     if (id !== config.chain.chainId)

@@ -1,5 +1,6 @@
 // A provider's way out and repair without HTTP, on a real chain with real provider processes:
-// - `coop-provider leave`: a provider holding nothing deregisters and gets its stake back; one
+// - `coop-provider leave`: a provider holding nothing (set up with the market's address alone)
+//   deregisters and gets its stake back; one
 //   still holding a shard is refused with a sentence saying so, and stays registered;
 // - repair over bitswap: the holders' registered HTTP endpoints are unreachable (their nodes
 //   run, libp2p up), so the repairing node asks them for the shards' CIDs over libp2p, fetches
@@ -97,7 +98,12 @@ afterAll(async () => {
 
 describe("coop-provider leave", () => {
   it("a provider with no shards deregisters and gets its stake back", async () => {
-    const s = await setupProvider(chain, 15, { stake: 7_000_000n });
+    // Set up with the market's address alone: token and membership come from the market.
+    const s = await setupProvider(chain, 15, { stake: 7_000_000n, marketOnly: true });
+    const config = JSON.parse(readFileSync(join(s.dataDir, "config.json"), "utf8")) as {
+      chain: Record<string, unknown>;
+    };
+    expect(Object.keys(config.chain).sort()).toEqual(["chainId", "market", "rpcUrl"]);
     const before = await tokenBalance(s.address);
     const out = JSON.parse(await cliRun(["leave", "--data-dir", s.dataDir], s.env)) as Record<
       string,

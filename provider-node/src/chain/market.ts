@@ -94,8 +94,8 @@ export class Market {
   readonly account: Account;
   readonly address: Address;
   readonly market: Address;
-  readonly token: Address;
-  readonly membership: Address;
+  #token: Address | undefined;
+  #membership: Address | undefined;
   readonly #fromBlock: bigint;
   readonly #log: Logger;
   #queue: Promise<unknown> = Promise.resolve();
@@ -109,9 +109,47 @@ export class Market {
     this.public = createPublicClient({ transport, pollingInterval: config.chain.pollMs });
     this.wallet = createWalletClient({ transport, account: this.account });
     this.market = config.chain.market as Address;
-    this.token = config.chain.token as Address;
-    this.membership = config.chain.membership as Address;
+    this.#token = config.chain.token as Address | undefined;
+    this.#membership = config.chain.membership as Address | undefined;
     this.#fromBlock = BigInt(config.chain.fromBlock);
+  }
+
+  /**
+   * A Market whose payment token and membership contract are the config's, or, where the config
+   * leaves them out, the ones the market itself names (its `token()` and `membership()`).
+   */
+  static async connect(config: ProviderConfig, privateKey: Hex): Promise<Market> {
+    const m = new Market(config, privateKey);
+    const read = async (functionName: "token" | "membership") => {
+      try {
+        return await m.public.readContract({
+          address: m.market,
+          abi: storageMarketAbi,
+          functionName,
+        });
+      } catch (e) {
+        throw new Error(
+          `the market at ${m.market} did not name its ${functionName} (${shortError(e)}): check chain.market and chain.rpcUrl, or set chain.${functionName}`,
+          { cause: e },
+        );
+      }
+    };
+    m.#token ??= await read("token");
+    m.#membership ??= await read("membership");
+    return m;
+  }
+
+  /** The payment token (from the config, else from the market: see connect()). */
+  get token(): Address {
+    if (!this.#token) throw new Error("Market.token read before Market.connect() resolved it");
+    return this.#token;
+  }
+
+  /** The CoopMembership contract (from the config, else from the market: see connect()). */
+  get membership(): Address {
+    if (!this.#membership)
+      throw new Error("Market.membership read before Market.connect() resolved it");
+    return this.#membership;
   }
 
   // ───────────── transactions ─────────────
