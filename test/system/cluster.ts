@@ -18,6 +18,7 @@ import {
   startLocalChain,
 } from "../../provider-node/test/fixtures/chain.ts";
 import { marketEvents, waitFor } from "../../provider-node/test/fixtures/deals.ts";
+import { type RpcProxy, startRpcProxy } from "../../provider-node/test/fixtures/proxy.ts";
 import {
   type ProviderSetup,
   type RunningProvider,
@@ -32,6 +33,8 @@ export interface Cluster {
   setups: ProviderSetup[];
   /** The provider processes, by index into `setups` (a stopped one stays until restarted). */
   nodes: RunningProvider[];
+  /** The RPC proxy every provider talks through, with `ClusterOptions.proxy`. */
+  proxy?: RpcProxy;
   /** Env each provider was started with (reused by `restart`). */
   env: NodeJS.ProcessEnv[];
   /** A client signing with Hardhat key `key` (no wallet when `account` is false). */
@@ -47,6 +50,8 @@ export interface Cluster {
 export interface ClusterOptions extends ChainOptions {
   /** Hardhat key indexes of the providers. */
   providerKeys: number[];
+  /** Put the providers behind an RPC proxy the test can take down (`Cluster.proxy`). */
+  proxy?: boolean;
   /** Extra environment for provider i. */
   providerEnv?: (i: number) => NodeJS.ProcessEnv;
 }
@@ -62,10 +67,14 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
   const env: NodeJS.ProcessEnv[] = [];
   const stop = async () => {
     for (const n of nodes) await n?.stop("SIGKILL").catch(() => undefined);
+    await proxy?.close();
     await chain.stop();
   };
+  let proxy: RpcProxy | undefined;
   try {
-    for (const k of options.providerKeys) setups.push(await setupProvider(chain, k));
+    if (options.proxy) proxy = await startRpcProxy(chain.rpcUrl);
+    for (const k of options.providerKeys)
+      setups.push(await setupProvider(chain, k, { rpcUrl: proxy?.url }));
     setups.forEach((_, i) => env.push(options.providerEnv?.(i) ?? {}));
     // One at a time: seven nodes starting side by side on two loaded cores miss their minute.
     for (let i = 0; i < setups.length; i++) nodes[i] = await startProvider(setups[i]!, env[i]);
@@ -77,6 +86,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
     chain,
     setups,
     nodes,
+    proxy,
     env,
     connect: (key, account = true) =>
       connectCoop({
