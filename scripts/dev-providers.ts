@@ -94,7 +94,9 @@ export async function startDevProviders(o: DevProvidersOptions): Promise<DevProv
       ]),
     ) as { address: Address; peerId: string };
     run(["register", "--faucet", "--stake", String(10_000_000)]);
-    const child = spawn(node, [cli, "start", "--data-dir", dataDir, "--log-format", "pretty"], {
+    // A 1 MB young generation keeps an upload's short-lived garbage from piling up (docs/provider.md).
+    const args = ["--max-semi-space-size=1", cli, "start", "--data-dir", dataDir];
+    const child = spawn(node, [...args, "--log-format", "pretty"], {
       cwd: o.root,
       env,
       stdio: ["ignore", "pipe", "inherit"],
