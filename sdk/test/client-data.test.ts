@@ -98,8 +98,8 @@ describe("createKeySession", () => {
   });
 });
 
-/** A CAR of a two-leaf dag-pb file, as a gateway sends it. */
-async function carOf(leaves: Uint8Array[], alter?: number) {
+/** A CAR of a one-level dag-pb file, as a gateway sends it (repeated leaves once unless `dups`). */
+async function carOf(leaves: Uint8Array[], alter?: number, dups = false) {
   const leafCids = await Promise.all(
     leaves.map(async (l) => CID.createV1(raw.code, await sha256.digest(l))),
   );
@@ -115,7 +115,10 @@ async function carOf(leaves: Uint8Array[], alter?: number) {
     for await (const c of out) chunks.push(c);
   })();
   await writer.put({ cid: root, bytes: node });
+  const sent = new Set<string>();
   for (const [i, l] of leaves.entries()) {
+    if (!dups && sent.has(leafCids[i]!.toString())) continue;
+    sent.add(leafCids[i]!.toString());
     const bytes = i === alter ? l.map((x, j) => (j === 5 ? x ^ 1 : x)) : l;
     await writer.put({ cid: leafCids[i]!, bytes });
   }
@@ -144,6 +147,19 @@ describe("provider HTTP client", () => {
       got.push(p);
     expect(Buffer.concat(got).equals(Buffer.concat(leaves))).toBe(true);
     expect(seen[0]).toBe(`http://p.example/ipfs/${root}?format=car&dups=y`);
+  });
+
+  it("fetchShard repeats a leaf the CAR sent once (dups=n), and takes a CAR with dups", async () => {
+    const a = new Uint8Array(600).fill(7);
+    const b = new Uint8Array(500).fill(8);
+    const file = [a, b, a, a, b];
+    for (const dups of [false, true]) {
+      const { root, car } = await carOf(file, undefined, dups);
+      const got: Uint8Array[] = [];
+      for await (const p of fetchShard("http://p", root, { fetch: fakeFetch(200, car) }))
+        got.push(p);
+      expect(Buffer.concat(got).equals(Buffer.concat(file)), `dups=${dups}`).toBe(true);
+    }
   });
 
   it("fetchShard stops at a block that does not hash to its CID, naming the shard", async () => {

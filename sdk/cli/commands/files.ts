@@ -2,6 +2,7 @@
 // (pipeline, manifests, providers) is loaded when a command runs, not for every coop start.
 import { createHash } from "node:crypto";
 import { statSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { type FileHandle, open, rename, rm } from "node:fs/promises";
 import { basename, extname, join, resolve } from "node:path";
 
@@ -222,6 +223,9 @@ async function put(cli: Cli, file: string | undefined, o: PutOptions): Promise<v
         durationEpochs: epochs,
         keys,
         staging: staged.staging,
+        // A pool of its own, which the encode closes when done: the shared pool's idle workers
+        // would hold their heaps (~35 MB each) through the whole upload.
+        workers: availableParallelism(),
         onProgress: putProgress(bars),
         signal: stop.signal,
       });

@@ -280,8 +280,37 @@ export async function* fetchShard(
     throw fail(`the gateway's answer is not a CAR (${(e as Error).message})`, e);
   }
   // Depth-first: the next block must be the top of the stack; a dag-pb node pushes its links.
-  const stack: CID[] = [root];
-  const seen = new Map<string, Uint8Array>(); // leaves already sent (a CAR without duplicates)
+  // A gateway sends a repeated leaf once (dups=n): a leaf is kept only while its CID is still
+  // on the stack, so memory holds repeats, not the shard (keeping the first 64 leaves held
+  // 64 MiB per shard for the whole transfer).
+  const stack: CID[] = [];
+  const pending = new Map<string, number>(); // CIDs on the stack, with their counts
+  const push = (c: CID) => {
+    stack.push(c);
+    const key = c.toString();
+    pending.set(key, (pending.get(key) ?? 0) + 1);
+  };
+  const pop = (): { cid: CID; key: string; again: boolean } | undefined => {
+    const c = stack.pop();
+    if (c === undefined) return undefined;
+    const key = c.toString();
+    const left = pending.get(key)! - 1;
+    if (left === 0) pending.delete(key);
+    else pending.set(key, left);
+    return { cid: c, key, again: left > 0 };
+  };
+  const seen = new Map<string, Uint8Array>(); // leaves sent that are still due again
+  /** The top leaf from those already seen (unless `block` is that leaf: a gateway with dups). */
+  const repeat = (block?: CID): Uint8Array | undefined => {
+    const top = stack[stack.length - 1];
+    if (top === undefined || block?.equals(top)) return undefined;
+    const bytes = seen.get(top.toString());
+    if (bytes === undefined) return undefined;
+    const { key, again } = pop()!;
+    if (!again) seen.delete(key);
+    return bytes;
+  };
+  push(root);
   let received = 0;
   const emit = (bytes: Uint8Array): Uint8Array => {
     received += bytes.length;
@@ -291,25 +320,25 @@ export async function* fetchShard(
   try {
     for await (const block of blocks) {
       // Leaves the CAR left out as duplicates come from those already seen.
-      while (stack.length > 0 && seen.has(stack[stack.length - 1]!.toString()))
-        yield emit(seen.get(stack.pop()!.toString())!);
-      const want = stack.pop();
-      if (want === undefined) throw fail("the CAR holds blocks beyond the shard's DAG");
+      for (let again = repeat(block.cid); again; again = repeat(block.cid)) yield emit(again);
+      const next = pop();
+      if (next === undefined) throw fail("the CAR holds blocks beyond the shard's DAG");
+      const want = next.cid;
       if (!block.cid.equals(want))
         throw fail(`expected block ${want} next, the gateway sent ${block.cid}`);
       const digest = await sha256.digest(block.bytes);
       if (want.multihash.code !== sha256.code || !equalBytes(digest.digest, want.multihash.digest))
         throw fail(`block ${want} does not hash to its CID (altered data)`);
       if (want.code === raw.code) {
-        if (stack.length > 0 && seen.size < 64) seen.set(want.toString(), block.bytes);
+        if (next.again) seen.set(next.key, block.bytes);
+        else seen.delete(next.key);
         yield emit(block.bytes);
       } else if (want.code === dagPb.code) {
         const links = dagPb.decode(block.bytes).Links;
-        for (let i = links.length - 1; i >= 0; i--) stack.push(links[i]!.Hash);
+        for (let i = links.length - 1; i >= 0; i--) push(links[i]!.Hash);
       } else throw fail(`block ${want} has codec ${want.code}, not raw or dag-pb`);
     }
-    while (stack.length > 0 && seen.has(stack[stack.length - 1]!.toString()))
-      yield emit(seen.get(stack.pop()!.toString())!);
+    for (let again = repeat(); again; again = repeat()) yield emit(again);
   } catch (e) {
     if (e instanceof ShardFetchError || options.signal?.aborted) throw e;
     throw fail(`the transfer failed (${(e as Error).message})`, e);
