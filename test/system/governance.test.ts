@@ -1,7 +1,8 @@
 // Governance with the whole co-op running: members (an owner and three providers) propose a new
 // price, vote, and the timelock executes it; a new put is priced at the new price while the
 // running deal keeps its rate. Then the patronage period closes, governance declares its
-// dividend, every member with points claims, and the sums add up to the unit.
+// dividend, every member with points claims, and the sums add up to the unit. First, on the same
+// co-op, bad input at every door is refused in words and changes nothing stored.
 import { randomBytes } from "node:crypto";
 
 import {
@@ -12,6 +13,8 @@ import {
   chainTime,
   claimDividend,
   createKeySession,
+  createShareLink,
+  getFile,
   executeProposal,
   faucet,
   getProposal,
@@ -22,7 +25,10 @@ import {
   putFile,
   queueProposal,
 } from "@coop-cloud/sdk/client";
+import { storageMarketAbi } from "@coop-cloud/sdk/contracts/generated/abis.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+import { createTestDeal, put as httpPut } from "../../provider-node/test/fixtures/deals.ts";
 
 import {
   type Cluster,
@@ -39,6 +45,8 @@ let owner: CoopContracts;
 let members: CoopContracts[];
 let keys: KeySession;
 let running: { dealId: bigint; sha: string; rate: bigint };
+/** Non-members; each votes against every proposal, with no effect. */
+const strangers: CoopContracts[] = [];
 
 async function advance(seconds: bigint): Promise<void> {
   await rpc(co.chain.rpcUrl, "evm_increaseTime", [Math.max(0, Number(seconds))]);
@@ -49,6 +57,8 @@ async function pass(action: ProposalAction): Promise<void> {
   const { proposalId } = await propose(owner, action);
   await advance((await getProposal(owner, proposalId)).untilVoteStart);
   for (const m of members) await castVote(m, proposalId, "for");
+  for (const s of strangers) expect((await castVote(s, proposalId, "against")).weight).toBe(0n);
+  expect((await getProposal(owner, proposalId)).votes.against).toBe(0n);
   await advance((await getProposal(owner, proposalId)).untilVoteEnd);
   const { eta } = await queueProposal(owner, proposalId);
   await advance(eta - (await chainTime(owner)));
@@ -80,6 +90,77 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await co?.stop();
+});
+
+describe("bad input at every door", () => {
+  it("a provider refuses malformed, truncated, oversized and wrong-root uploads; nothing stored changes", async () => {
+    const node = co.nodes[0]!;
+    const status = async () =>
+      (await (await fetch(`${node.url}/status`)).json()) as { shards: number };
+    const before = await status();
+    const deal = await createTestDeal(co.chain, [co.setups[0]!.address], { k: 1 });
+    const url = `${node.url}/deals/${deal.dealId}/shards/0`;
+    const shard = deal.shards[0]!;
+    const wrongRoot = Uint8Array.from(shard);
+    wrongRoot[777] ^= 1;
+    const oversized = new Uint8Array(shard.length + 4096);
+    oversized.set(shard);
+    for (const [what, send, code] of [
+      [
+        "malformed (no such deal)",
+        () => httpPut(`${node.url}/deals/not-a-deal/shards/0`, shard),
+        undefined,
+      ],
+      ["truncated", () => httpPut(url, shard.subarray(0, shard.length - 100)), "wrong_size"],
+      ["oversized", () => httpPut(url, oversized), undefined],
+      ["wrong root", () => httpPut(url, wrongRoot), "root_mismatch"],
+      // The owner's real shard, already held, cannot be overwritten.
+      [
+        "over a stored shard",
+        () => httpPut(`${node.url}/deals/${running.dealId}/shards/0`, wrongRoot),
+        undefined,
+      ],
+    ] as const) {
+      const r = await send();
+      expect(r.status, what).toBeGreaterThanOrEqual(400);
+      expect(r.status, what).toBeLessThan(500);
+      if (code) expect(r.json.code, what).toBe(code);
+      expect(String(r.json.message ?? r.json.text ?? ""), what).not.toBe("");
+    }
+    expect((await owner.market.read.getShard([deal.dealId, 0n])).status).toBe(0); // still Assigned
+    expect((await status()).shards).toBe(before.shards);
+    expect(await readBack(owner, running.dealId, keys)).toBe(running.sha);
+  });
+
+  it("a share link with a wrong key is refused; the right one still reads", async () => {
+    const link = await createShareLink(owner, running.dealId, keys);
+    const [base, key] = link.split("#k=") as [string, string];
+    const wrong = `${base}#k=${key[0] === "A" ? "B" : "A"}${key.slice(1)}`;
+    const anyone = await co.connect(0, false);
+    const e = await getFile(anyone, { shareLink: wrong }).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(Error);
+    expect((e as Error).message).toMatch(/key/i);
+    const got = await getFile(anyone, { shareLink: link });
+    const parts: Uint8Array[] = [];
+    for await (const part of got) parts.push(part);
+    expect(sha256(new Uint8Array(Buffer.concat(parts)))).toBe(running.sha);
+  });
+
+  it("a non-member cannot register as a provider; its vote weighs nothing", async () => {
+    const stranger = await co.connect(15);
+    await faucet(stranger);
+    const e = await stranger
+      .send("register", {
+        address: co.chain.addresses.StorageMarket,
+        abi: storageMarketAbi,
+        functionName: "register",
+        args: ["http://127.0.0.1:1", [], 2n ** 30n, 10_000_000n],
+      })
+      .catch((x: unknown) => x);
+    expect((e as Error).message).toMatch(/member/i);
+    expect((await owner.market.read.getProvider([stranger.account()])).registered).toBe(false);
+    strangers.push(stranger);
+  });
 });
 
 describe("governance", () => {
