@@ -213,83 +213,85 @@ try {
   const keys = createKeySession(owner);
   await keys.kek(); // the one signature, before any timing
 
-  // 1. put, beside Helia's addByteStream of the same file.
-  const input = join(work, "put.bin");
-  const sha = await writeData(input, SIZE, 1);
-  log(`putFile ${label(SIZE)} (k = 2, n = 4)`);
-  const clock = new PutClock();
-  const put = await putFile(owner, readShardFile(input), {
-    name: "put.bin",
-    size: SIZE,
-    k: 2,
-    n: 4,
-    durationEpochs: 10,
-    keys,
-    staging: createFolderStaging(join(work, "staging")),
-    onProgress: clock.onProgress,
-  });
-  const putMs = performance.now() - clock.t0;
-  log(`Helia addByteStream ${label(SIZE)}`);
-  const heliaMs = await heliaAdd(input, join(work, "helia"));
-  rmSync(join(work, "helia"), { recursive: true, force: true });
-  const lastSent = Math.max(...clock.sent.values());
-  const lastAccepted = Math.max(...clock.accepted.values());
-  const putRate = rate(SIZE, putMs);
-  const heliaRate = rate(SIZE, heliaMs);
-  emit(
-    `client: putFile of ${label(SIZE)} to four providers (k = 2, n = 4), end to end`,
-    putRate,
-    "MB/s",
-  );
-  emit(
-    `baseline: Helia addByteStream of the same ${label(SIZE)} into an FsBlockstore`,
-    heliaRate,
-    "MB/s",
-  );
-  emit("client: putFile / Helia addByteStream", putRate / heliaRate, "×");
-  emit(
-    "client: put time: encode to staged shards (with the manifest)",
-    clock.dealStart / 1000,
-    "s",
-  );
-  emit(
-    "client: put time: deal (quote, permit, createDeal mined)",
-    (clock.dealCreated - clock.dealStart) / 1000,
-    "s",
-  );
-  emit(
-    "client: put time: upload (four shards in parallel, to the last byte sent)",
-    (lastSent - clock.dealCreated) / 1000,
-    "s",
-  );
-  emit(
-    "client: put time: acceptance (last byte sent → last shard accepted on-chain)",
-    (lastAccepted - lastSent) / 1000,
-    "s",
-  );
-  emit("client: put time: manifest stored, staging cleared", (putMs - lastAccepted) / 1000, "s");
+  // 1. put, beside Helia's addByteStream of the same file (COOP_BENCH_CLIENT_MIB=0: skip 1 and 2).
+  if (SIZE > 0) {
+    const input = join(work, "put.bin");
+    const sha = await writeData(input, SIZE, 1);
+    log(`putFile ${label(SIZE)} (k = 2, n = 4)`);
+    const clock = new PutClock();
+    const put = await putFile(owner, readShardFile(input), {
+      name: "put.bin",
+      size: SIZE,
+      k: 2,
+      n: 4,
+      durationEpochs: 10,
+      keys,
+      staging: createFolderStaging(join(work, "staging")),
+      onProgress: clock.onProgress,
+    });
+    const putMs = performance.now() - clock.t0;
+    log(`Helia addByteStream ${label(SIZE)}`);
+    const heliaMs = await heliaAdd(input, join(work, "helia"));
+    rmSync(join(work, "helia"), { recursive: true, force: true });
+    const lastSent = Math.max(...clock.sent.values());
+    const lastAccepted = Math.max(...clock.accepted.values());
+    const putRate = rate(SIZE, putMs);
+    const heliaRate = rate(SIZE, heliaMs);
+    emit(
+      `client: putFile of ${label(SIZE)} to four providers (k = 2, n = 4), end to end`,
+      putRate,
+      "MB/s",
+    );
+    emit(
+      `baseline: Helia addByteStream of the same ${label(SIZE)} into an FsBlockstore`,
+      heliaRate,
+      "MB/s",
+    );
+    emit("client: putFile / Helia addByteStream", putRate / heliaRate, "×");
+    emit(
+      "client: put time: encode to staged shards (with the manifest)",
+      clock.dealStart / 1000,
+      "s",
+    );
+    emit(
+      "client: put time: deal (quote, permit, createDeal mined)",
+      (clock.dealCreated - clock.dealStart) / 1000,
+      "s",
+    );
+    emit(
+      "client: put time: upload (four shards in parallel, to the last byte sent)",
+      (lastSent - clock.dealCreated) / 1000,
+      "s",
+    );
+    emit(
+      "client: put time: acceptance (last byte sent → last shard accepted on-chain)",
+      (lastAccepted - lastSent) / 1000,
+      "s",
+    );
+    emit("client: put time: manifest stored, staging cleared", (putMs - lastAccepted) / 1000, "s");
 
-  // 2. get: all providers up, then the two holding the data shards stopped.
-  log(`getFile ${label(SIZE)}`);
-  const got = await timedGet(owner, put.dealId, keys);
-  if (got.sha256 !== sha) throw new Error("the file read back differs from the one stored");
-  emit(`client: getFile of ${label(SIZE)}, four providers up`, rate(got.bytes, got.ms), "MB/s");
-  emit("client: getFile time to first byte, four providers up", got.first, "ms");
-  const down = put.shards
-    .filter((s) => s.index < 2)
-    .map((s) => setups.findIndex((x) => x.address.toLowerCase() === s.provider.toLowerCase()));
-  for (const i of down) await nodes[i]!.stop();
-  log(`getFile ${label(SIZE)} with the holders of shards 0 and 1 stopped`);
-  const spare = await timedGet(owner, put.dealId, keys);
-  if (spare.sha256 !== sha) throw new Error("the file read back (two providers down) differs");
-  emit(
-    `client: getFile of ${label(SIZE)}, the two data-shard providers down (rebuilt from parity)`,
-    rate(spare.bytes, spare.ms),
-    "MB/s",
-  );
-  emit("client: getFile time to first byte, two providers down", spare.first, "ms");
-  for (const i of down) nodes[i] = await startProvider(setups[i]!, providerEnv);
-  rmSync(input, { force: true });
+    // 2. get: all providers up, then the two holding the data shards stopped.
+    log(`getFile ${label(SIZE)}`);
+    const got = await timedGet(owner, put.dealId, keys);
+    if (got.sha256 !== sha) throw new Error("the file read back differs from the one stored");
+    emit(`client: getFile of ${label(SIZE)}, four providers up`, rate(got.bytes, got.ms), "MB/s");
+    emit("client: getFile time to first byte, four providers up", got.first, "ms");
+    const down = put.shards
+      .filter((s) => s.index < 2)
+      .map((s) => setups.findIndex((x) => x.address.toLowerCase() === s.provider.toLowerCase()));
+    for (const i of down) await nodes[i]!.stop();
+    log(`getFile ${label(SIZE)} with the holders of shards 0 and 1 stopped`);
+    const spare = await timedGet(owner, put.dealId, keys);
+    if (spare.sha256 !== sha) throw new Error("the file read back (two providers down) differs");
+    emit(
+      `client: getFile of ${label(SIZE)}, the two data-shard providers down (rebuilt from parity)`,
+      rate(spare.bytes, spare.ms),
+      "MB/s",
+    );
+    emit("client: getFile time to first byte, two providers down", spare.first, "ms");
+    for (const i of down) nodes[i] = await startProvider(setups[i]!, providerEnv);
+    rmSync(input, { force: true });
+  }
 
   // 3. coop put / coop get of a big file as child processes: peak RSS.
   if (!process.env.COOP_BENCH_SKIP_4G) {
@@ -314,6 +316,10 @@ try {
       emit(`client: peak RSS of coop put, ${label(BIG)}`, p.peakRss / MB, "MB");
       log(`coop get ${label(BIG)}`);
       const g = await coop(["get", String(stored.dealId), "-o", out, "--json"], env);
+      if (g.code !== 0)
+        for (const n of nodes)
+          for (const l of n?.logs.filter((l) => Number(l.level) >= 40) ?? [])
+            console.error(JSON.stringify(l));
       const read = expectOk(g, "coop get");
       if (read.sha256 !== bigSha)
         throw new Error(`coop get wrote other bytes than coop put stored`);

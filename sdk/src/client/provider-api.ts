@@ -163,6 +163,11 @@ export async function putShard(
       body: payload,
       headers: { "content-type": "application/octet-stream", "content-length": String(size) },
       duplex: "half",
+      // Node's fetch clones a request that may follow a redirect, and cloning tees a stream
+      // body: the unread branch buffered the whole shard (a 4 GiB put peaked at 8.8 GB RSS).
+      // No redirects and no window: the body streams through, held by nothing.
+      redirect: "error",
+      window: null,
     } as RequestInit,
     options,
   );
