@@ -22,7 +22,6 @@ import { type RpcProxy, startRpcProxy } from "../../provider-node/test/fixtures/
 import {
   type ProviderSetup,
   type RunningProvider,
-  freePort,
   setupProvider,
   startProvider,
 } from "../../provider-node/test/fixtures/provider.ts";
@@ -78,8 +77,7 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
       setups.push(await setupProvider(chain, k, { rpcUrl: proxy?.url }));
     setups.forEach((_, i) => env.push(options.providerEnv?.(i) ?? {}));
     // One at a time: seven nodes starting side by side on two loaded cores miss their minute.
-    for (let i = 0; i < setups.length; i++)
-      nodes[i] = await startAvoidingTakenPorts(setups[i]!, env, i);
+    for (let i = 0; i < setups.length; i++) nodes[i] = await startProvider(setups[i]!, env[i]);
   } catch (e) {
     await stop();
     throw e;
@@ -98,36 +96,13 @@ export async function startCluster(options: ClusterOptions): Promise<Cluster> {
         addresses: chain.addresses,
       }),
     async restart(i) {
-      nodes[i] = await startAvoidingTakenPorts(setups[i]!, env, i);
+      nodes[i] = await startProvider(setups[i]!, env[i]);
       return nodes[i]!;
     },
     indexOf: (address) =>
       setups.findIndex((s) => s.address.toLowerCase() === address.toLowerCase()),
     stop,
   };
-}
-
-/**
- * Starts a provider; if its libp2p ports were taken meanwhile (they are chosen free at `init`,
- * and other processes on a shared machine may grab them before `start`), starts it once more on
- * fresh ones. Its HTTP port is registered on-chain and stays.
- */
-async function startAvoidingTakenPorts(
-  setup: ProviderSetup,
-  env: NodeJS.ProcessEnv[],
-  i: number,
-): Promise<RunningProvider> {
-  try {
-    return await startProvider(setup, env[i]);
-  } catch (e) {
-    if (!/EADDRINUSE/.test(String(e))) throw e;
-    env[i] = {
-      ...env[i],
-      COOP_PROVIDER_TCP_PORT: String(await freePort()),
-      COOP_PROVIDER_WS_PORT: String(await freePort()),
-    };
-    return await startProvider(setup, env[i]);
-  }
 }
 
 export const sha256 = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");

@@ -134,7 +134,9 @@ export class ChainLoop {
         if (msg !== this.#lastError)
           this.#log.warn({ err: msg, retryMs: wait }, "chain step failed; retrying");
         this.#lastError = msg;
-        wait = Math.min(wait * 2, 30_000);
+        // Capped low: after an outage the node must be back well inside a short epoch's window
+        // (a system test lost two 10 s epochs to a 30 s cap); one request per 5 s is no load.
+        wait = Math.min(wait * 2, 5_000);
       }
       await sleep(wait, this.#abort.signal);
     }
