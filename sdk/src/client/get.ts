@@ -14,6 +14,7 @@ import {
   parseShareLink,
 } from "../manifest/index.ts";
 import { decodeFile, type ByteInput, type TaskRunner } from "../pipeline/index.ts";
+import { iteratorToStream } from "../pipeline/io.ts";
 import { type CoopContracts, NoWalletError } from "./contracts.ts";
 import {
   type DealRecord,
@@ -201,21 +202,7 @@ export async function getFile(
     dealId: deal?.dealId,
     [Symbol.asyncIterator]: once,
     stream() {
-      const it = once();
-      return new ReadableStream<Uint8Array>({
-        async pull(controller) {
-          try {
-            const r = await it.next();
-            if (r.done) controller.close();
-            else controller.enqueue(r.value);
-          } catch (e) {
-            controller.error(e);
-          }
-        },
-        async cancel() {
-          await it.return?.(undefined);
-        },
-      });
+      return iteratorToStream(once());
     },
   };
 }

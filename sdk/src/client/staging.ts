@@ -1,6 +1,7 @@
 // Where put keeps the encoded shards between encoding and upload (and the journal that lets an
 // interrupted put resume). Browsers and small files: memory; Node: a folder (sdk/src/node/staging.ts).
 import type { ShardSink } from "../pipeline/index.ts";
+import { concatBytes } from "../pipeline/io.ts";
 import type { PutJournal } from "./put.ts";
 
 /** Staged shards of one put, plus its journal. */
@@ -30,15 +31,7 @@ export function createMemoryStaging(): ShardStaging {
     async open(index) {
       const parts = shards.get(index);
       if (parts === undefined) throw new Error(`shard ${index} is not staged`);
-      let length = 0;
-      for (const p of parts) length += p.length;
-      const out = new Uint8Array(length);
-      let off = 0;
-      for (const p of parts) {
-        out.set(p, off);
-        off += p.length;
-      }
-      return out;
+      return concatBytes(parts);
     },
     async saveJournal(j) {
       journal = JSON.stringify(j);

@@ -33,7 +33,7 @@ import {
 } from "./common.ts";
 import { SegmentTreeBuilder } from "../merkle/tree.ts";
 import { SEGMENT_SIZE, getSegmentHasher } from "./hash.ts";
-import { ShardReader, type ByteInput } from "./io.ts";
+import { ShardReader, iteratorToStream, type ByteInput } from "./io.ts";
 import type { DecodeResult, DecodeTask } from "./tasks.ts";
 import { UnixfsCidBuilder } from "../cid/unixfs.ts";
 
@@ -596,20 +596,5 @@ export function decodeFileStream(
   shards: ShardInputs,
   options: DecodeFileOptions,
 ): ReadableStream<Uint8Array> {
-  const it = decodeFile(shards, options);
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      try {
-        const r = await it.next();
-        if (r.done) controller.close();
-        else controller.enqueue(r.value);
-      } catch (err) {
-        controller.error(err);
-      }
-    },
-    async cancel(reason) {
-      await it.return?.(undefined);
-      void reason;
-    },
-  });
+  return iteratorToStream(decodeFile(shards, options));
 }

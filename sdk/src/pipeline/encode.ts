@@ -30,6 +30,7 @@ import {
 import { SegmentTreeBuilder } from "../merkle/tree.ts";
 import { getSegmentHasher } from "./hash.ts";
 import {
+  concatBytes,
   iterateBytes,
   nullSink,
   toShardSink,
@@ -326,7 +327,7 @@ export async function encodeFile(
       const from = jEnd * C - winChunk * C;
       const pt = win.subarray(from, from + Math.min(C, P - jEnd * C));
       const parts = session.seal(chunkNonceTail(jEnd, jEnd === finalChunk), pt);
-      carry = { index: jEnd, bytes: parts.length === 1 ? parts[0]! : concat(parts) };
+      carry = { index: jEnd, bytes: parts.length === 1 ? parts[0]! : concatBytes(parts) };
       suffix = carry.bytes.slice(0, e - start(jEnd));
     }
     const nextChunk = suffix.length > 0 ? jEnd + 1 : jEnd; // the first chunk still to seal
@@ -431,16 +432,4 @@ export async function encodeFile(
     session.dispose();
     if (owned) await runner.close();
   }
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  let length = 0;
-  for (const p of parts) length += p.length;
-  const out = new Uint8Array(length);
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
 }
