@@ -11,7 +11,7 @@ export default tseslint.config(
       "cache/**",
       "coverage/**",
       "types/**",
-      "**/.next/**",
+      "**/.next*/**",
       "**/dist/**",
       "**/generated/**",
       "ignition/deployments/**",

@@ -11,6 +11,8 @@ const config: NextConfig = {
   // The workspace root holds node_modules (npm workspaces).
   turbopack: { root: join(here, "..") },
   outputFileTracingRoot: join(here, ".."),
+  // Separate builds side by side (tests, benchmarks): NEXT_DIST_DIR=.next-something.
+  distDir: process.env.NEXT_DIST_DIR ?? ".next",
   poweredByHeader: false,
   reactStrictMode: true,
 };
