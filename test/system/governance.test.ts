@@ -26,17 +26,21 @@ import {
   queueProposal,
 } from "@coop-cloud/sdk/client";
 import { storageMarketAbi } from "@coop-cloud/sdk/contracts/generated/abis.ts";
+import { decodeFunctionData } from "viem";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { createTestDeal, put as httpPut } from "../../provider-node/test/fixtures/deals.ts";
 
 import {
   type Cluster,
+  eventsOf,
   expectTokenSumsExact,
+  marketEvents,
   readBack,
   rpc,
   sha256,
   startCluster,
+  waitFor,
 } from "./cluster.ts";
 
 const MiB = 2 ** 20;
@@ -129,6 +133,73 @@ describe("bad input at every door", () => {
     }
     expect((await owner.market.read.getShard([deal.dealId, 0n])).status).toBe(0); // still Assigned
     expect((await status()).shards).toBe(before.shards);
+    expect(await readBack(owner, running.dealId, keys)).toBe(running.sha);
+  });
+
+  it("a proof for the wrong epoch or naming the wrong shard is refused; stake, balance and proven epochs stay", async () => {
+    // Provider 0's own last proof, replayed by its own key: for the next epoch (other
+    // challenges), for its own epoch again, and with its entry pointing at another shard.
+    const address = co.setups[0]!.address;
+    const asProvider = await co.connect(1);
+    const node = co.nodes[0]!;
+    const proven = await waitFor("an EpochProven of provider 0", async () => {
+      const logs = (await marketEvents(co.chain)).filter(
+        (l) =>
+          l.eventName === "EpochProven" &&
+          (l.args as { provider: string }).provider.toLowerCase() === address.toLowerCase(),
+      );
+      return logs.at(-1);
+    });
+    const tx = await owner.publicClient.getTransaction({ hash: proven.transactionHash });
+    const { args } = decodeFunctionData({ abi: storageMarketAbi, data: tx.input });
+    const [epoch, proofs] = args as unknown as [
+      bigint,
+      { entry: bigint; segment: `0x${string}`; path: `0x${string}`[] }[],
+    ];
+    // Paused, the node cannot prove the next epoch before the forged proofs are tried.
+    node.proc.kill("SIGSTOP");
+    try {
+      const next = epoch + 1n;
+      await waitFor("the next epoch's seed", async () => {
+        const now = await owner.market.read.currentEpoch();
+        if (now < next) return undefined;
+        const [seed] = await owner.market.read.seedOf([next]);
+        return /^0x0+$/.test(seed) ? undefined : seed;
+      });
+      const before = await owner.market.read.getProvider([address]);
+      const balance = await owner.token.read.balanceOf([address]);
+      const submit = (e: bigint, list: typeof proofs) =>
+        asProvider
+          .send("submitProof", {
+            address: co.chain.addresses.StorageMarket,
+            abi: storageMarketAbi,
+            functionName: "submitProof",
+            args: [e, list],
+          })
+          .then(
+            () => "accepted",
+            (x: Error) => x.message,
+          );
+      const otherShard = proofs.map((p, j) => (j === 0 ? { ...p, entry: p.entry + 1n } : p));
+      for (const [what, e, list] of [
+        ["last epoch's proof for the next epoch", next, proofs],
+        ["the same proof again", epoch, proofs],
+        ["a proof naming another shard", next, otherShard],
+      ] as const) {
+        const message = await submit(e, list);
+        expect(message, what).not.toBe("accepted");
+        expect(message, what).toMatch(/^submitProof: [A-Za-z].{10,}/);
+        expect(message, what).not.toMatch(/0x[0-9a-f]{8}\b|reverted with the following signature/);
+      }
+      expect(await eventsOf(co.chain, "EpochProven", { provider: address, epoch: next })).toEqual(
+        [],
+      );
+      const after = await owner.market.read.getProvider([address]);
+      expect(after.stake).toBe(before.stake);
+      expect(await owner.token.read.balanceOf([address])).toBe(balance);
+    } finally {
+      node.proc.kill("SIGCONT");
+    }
     expect(await readBack(owner, running.dealId, keys)).toBe(running.sha);
   });
 
