@@ -39,6 +39,10 @@ export interface DevProvidersOptions {
   onExit(name: string, code: number | null): void;
   /** Each provider process as soon as it is spawned (so a signal during start-up stops it). */
   onSpawn(child: ChildProcess): void;
+  /** Where the providers' data folders go (emptied first). @default <root>/.dev/providers */
+  dataDir?: string;
+  /** Each notable log line (proofs, acceptances, warnings). @default printed to stdout */
+  log?(name: string, line: string): void;
 }
 
 /** Hardhat's development account `i` (public test keys). */
@@ -50,7 +54,7 @@ export function devKey(i: number): `0x${string}` {
 export async function startDevProviders(o: DevProvidersOptions): Promise<DevProvider[]> {
   const node = join(o.root, "node_modules/.bin/node");
   const cli = join(o.root, "provider-node/src/cli.ts");
-  const base = join(o.root, ".dev/providers");
+  const base = o.dataDir ?? join(o.root, ".dev/providers");
   // A fresh chain every run: last run's provider state would point at a chain that is gone.
   rmSync(base, { recursive: true, force: true });
   mkdirSync(base, { recursive: true });
@@ -103,8 +107,10 @@ export async function startDevProviders(o: DevProvidersOptions): Promise<DevProv
     });
     child.stdout!.on("data", (b: Buffer) => {
       for (const line of b.toString().split("\n"))
-        if (/epoch proven|shard accepted|withdrew|WARN|ERROR|ready/.test(line))
-          process.stdout.write(`  [${name}] ${line}\n`);
+        if (/epoch proven|shard accepted|withdrew|WARN|ERROR|ready/.test(line)) {
+          if (o.log) o.log(name, line);
+          else process.stdout.write(`  [${name}] ${line}\n`);
+        }
     });
     o.onSpawn(child);
     child.on("exit", (code) => o.onExit(name, code));

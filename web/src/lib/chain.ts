@@ -17,8 +17,14 @@ export const coopChain: Chain = defineChain({
   ...(EXPLORER_URL ? { blockExplorers: { default: { name: "Explorer", url: EXPLORER_URL } } } : {}),
 });
 
-/** The co-op's addresses on CHAIN_ID, or the sentence saying why there are none. */
+/**
+ * The co-op's addresses on CHAIN_ID, or the sentence saying why there are none. A build may pin
+ * them with NEXT_PUBLIC_COOP_ADDRESSES (JSON, as in the deployment file: the browser tests'
+ * chains deploy under deployment ids of their own); otherwise the sdk's deployment files.
+ */
 export function coopAddresses(): { addresses: CoopAddresses } | { error: string } {
+  const pinned = process.env.NEXT_PUBLIC_COOP_ADDRESSES;
+  if (pinned) return { addresses: JSON.parse(pinned) as CoopAddresses };
   try {
     return { addresses: deploymentAddresses(CHAIN_ID) };
   } catch (e) {

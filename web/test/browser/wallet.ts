@@ -32,6 +32,8 @@ export interface TestWallet {
   readonly calls: string[];
   /** The chain id the wallet is on now. */
   chainId(): number;
+  /** The user picks another network in the wallet (any id; the dApp hears chainChanged). */
+  switchChain(chainId: number): Promise<void>;
 }
 
 const APPROVAL = new Set([
@@ -203,6 +205,10 @@ export async function installTestWallet(
     rejectNext: () => void (rejectNext = true),
     calls,
     chainId: () => chainId,
+    async switchChain(id: number) {
+      chainId = id;
+      await emit("chainChanged", numberToHex(id));
+    },
   };
 }
 
