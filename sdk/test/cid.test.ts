@@ -1,5 +1,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { MemoryBlockstore } from "blockstore-core";
+import * as dagPb from "@ipld/dag-pb";
+import { UnixFS } from "ipfs-unixfs";
 import { importer, type ImporterOptions } from "ipfs-unixfs-importer";
 import { fixedSize } from "ipfs-unixfs-importer/chunker";
 import { balanced } from "ipfs-unixfs-importer/layout";
@@ -9,6 +11,7 @@ import {
   SHARD_UNIXFS_PARAMS,
   UnixfsCidBuilder,
   computeUnixfsCid,
+  encodeUnixfsFileData,
   getNodeStreamingSha256,
   portableStreamingSha256,
   type StreamingSha256,
@@ -162,5 +165,58 @@ describe("pushLeaf: leaves hashed elsewhere (workers, WebCrypto)", () => {
     c.update(Uint8Array.of(1));
     expect(() => c.pushLeaf(new Uint8Array(32), 1024)).toThrow(InvalidParametersError);
     expect(() => c.pushLeaf(new Uint8Array(31), 1024)).toThrow(InvalidParametersError);
+  });
+});
+
+describe("file nodes of 2 GiB and more (ipfs-unixfs writes sizes in [2^31, 2^32) wrongly)", () => {
+  it("encodes a file node's Data exactly as ipfs-unixfs does below 2 GiB", () => {
+    for (let t = 0; t < 200; t++) {
+      const sizes = Array.from({ length: 1 + (t % 7) }, () =>
+        Math.floor(Math.random() * (t % 2 ? 300 : 2 ** 28)),
+      );
+      const theirs = new UnixFS({ type: "file" });
+      for (const s of sizes) theirs.addBlockSize(BigInt(s));
+      expect(encodeUnixfsFileData(sizes)).toEqual(theirs.marshal());
+    }
+  });
+
+  it("round-trips totals and block sizes in [2^31, 2^32) and above through ipfs-unixfs's decoder", () => {
+    for (const sizes of [
+      [2 ** 30, 2 ** 30, 53 * MiB], // 2 GiB + 53 MiB: the 4 GiB put's shards (k = 2)
+      [2 ** 31],
+      [2 ** 32 - 1],
+      [2 ** 31 + 1, 2 ** 31 + 3], // a total above 2^32
+      [2 ** 40, 5],
+    ]) {
+      const bytes = encodeUnixfsFileData(sizes);
+      expect(encodeUnixfsFileData(sizes)).toEqual(bytes);
+      const back = UnixFS.unmarshal(bytes);
+      expect(back.type).toBe("file");
+      expect(back.fileSize()).toBe(BigInt(sizes.reduce((a, b) => a + b, 0)));
+      expect(back.blockSizes).toEqual(sizes.map(BigInt));
+    }
+  });
+
+  it("gives a 2 GiB + 53 MiB shard one CID, whose root records the whole size", () => {
+    const leaves = 2048 + 53;
+    const digest = createHash("sha256").update("leaf").digest();
+    const build = () => {
+      const nodes = new Map<string, Uint8Array>();
+      const b = new UnixfsCidBuilder({ onNode: (cid, bytes) => nodes.set(cid.toString(), bytes) });
+      for (let i = 0; i < leaves; i++) b.pushLeaf(digest, MiB);
+      return { cid: b.finish().cid, nodes };
+    };
+    const one = build();
+    const two = build();
+    expect(two.cid.toString()).toBe(one.cid.toString());
+    const root = dagPb.decode(one.nodes.get(one.cid.toString())!);
+    const data = UnixFS.unmarshal(root.Data!);
+    expect(data.fileSize()).toBe(BigInt(leaves * MiB));
+    expect(data.blockSizes).toEqual([2n ** 30n, 2n ** 30n, BigInt(53 * MiB)]);
+    expect(root.Links.map((l) => l.Tsize)).toEqual(
+      data.blockSizes.map(
+        (s, i) => Number(s) + one.nodes.get(root.Links[i]!.Hash.toString())!.length,
+      ),
+    );
   });
 });

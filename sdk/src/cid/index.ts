@@ -3,6 +3,7 @@ export {
   SHARD_UNIXFS_PARAMS,
   UnixfsCidBuilder,
   computeUnixfsCid,
+  encodeUnixfsFileData,
   getNodeStreamingSha256,
   portableStreamingSha256,
   type StreamingSha256,

@@ -3,7 +3,6 @@
 // same CID as ipfs-unixfs-importer (what Helia's `addByteStream` uses) with the parameters below.
 import * as dagPb from "@ipld/dag-pb";
 import { sha256 as nobleSha256 } from "@noble/hashes/sha2.js";
-import { UnixFS } from "ipfs-unixfs";
 import { CID } from "multiformats/cid";
 import * as raw from "multiformats/codecs/raw";
 import * as Digest from "multiformats/hashes/digest";
@@ -82,6 +81,35 @@ export interface UnixfsCidResult {
   size: number;
   /** Number of leaves (chunks); an empty file has one empty leaf. */
   leafCount: number;
+}
+
+function pushVarint(out: number[], value: number): void {
+  while (value >= 0x80) {
+    out.push((value % 0x80) | 0x80);
+    value = Math.floor(value / 0x80);
+  }
+  out.push(value);
+}
+
+/**
+ * The UnixFS `Data` protobuf of a file node without inline data: `Type = File`, `filesize`, one
+ * `blocksizes` entry per child, in the field order ipfs-unixfs writes (so the bytes, and the
+ * CID, are the same as its `marshal()`). Written here rather than by ipfs-unixfs because its
+ * encoder (protons-runtime 7.1 and 8.0 `Writer.uint64`) writes a uint64 in [2^31, 2^32) as one
+ * byte and leaves four bytes of the buffer uninitialized: a file node of 2–4 GiB gets a
+ * different, wrong CID on every run.
+ */
+export function encodeUnixfsFileData(blockSizes: readonly number[]): Uint8Array {
+  const out = [0x08, 0x02, 0x18];
+  pushVarint(
+    out,
+    blockSizes.reduce((a, b) => a + b, 0),
+  );
+  for (const size of blockSizes) {
+    out.push(0x20);
+    pushVarint(out, size);
+  }
+  return Uint8Array.from(out);
 }
 
 /** Computes a UnixFS file CID from bytes fed in chunks of any size. Memory: one pending node per level. */
@@ -184,18 +212,19 @@ export class UnixfsCidBuilder {
   }
 
   #node(children: Child[]): Child {
-    const data = new UnixFS({ type: "file" });
+    const blockSizes: number[] = [];
     const links: dagPb.PBLink[] = [];
     let tsize = 0;
     let fileSize = 0;
     for (const c of children) {
       if (c.fileSize === 0) continue; // the importer drops empty children
-      data.addBlockSize(BigInt(c.fileSize));
+      blockSizes.push(c.fileSize);
       links.push({ Name: "", Tsize: c.tsize, Hash: c.cid });
       tsize += c.tsize;
       fileSize += c.fileSize;
     }
-    const bytes = dagPb.encode(dagPb.prepare({ Data: data.marshal(), Links: links }));
+    const data = encodeUnixfsFileData(blockSizes);
+    const bytes = dagPb.encode(dagPb.prepare({ Data: data, Links: links }));
     const h = this.#sha.create();
     h.update(bytes);
     const cid = CID.createV1(dagPb.code, Digest.create(SHA2_256, h.digest()));
