@@ -84,7 +84,13 @@ export function revertName(e: unknown): { name: string; args: readonly unknown[]
 export function shortError(e: unknown): string {
   const r = revertName(e);
   if (r) return `${r.name}(${r.args.map(String).join(", ")})`;
-  if (e instanceof BaseError) return e.shortMessage;
+  if (e instanceof BaseError) {
+    // "Missing or invalid parameters" alone does not say which call failed or why: add the
+    // node's own message and the JSON-RPC method.
+    const method = /"method":"(\w+)"/.exec(e.message)?.[1];
+    const details = e.details && !e.shortMessage.includes(e.details) ? `: ${e.details}` : "";
+    return `${e.shortMessage}${details}${method ? ` (${method})` : ""}`;
+  }
   return (e as Error)?.message ?? String(e);
 }
 
