@@ -66,4 +66,4 @@ it("2 GiB: encode to files, decode from 4 of 6 with roots checked, same SHA-256,
   expect(bytes).toBe(TOTAL);
   expect(outHash.digest("hex")).toBe(inHash.digest("hex"));
   expect(peak - baseline).toBeLessThan(300 * MiB);
-}, 180_000);
+}, 600_000); // a guard against a hang, not a speed limit: a loaded 2-core machine took over 180 s
