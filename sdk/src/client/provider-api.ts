@@ -155,6 +155,17 @@ export async function putShard(
   } else {
     payload = await new Response(body).blob();
   }
+  // Browsers: fetch reports no upload progress, XMLHttpRequest does.
+  if (!options.fetch && options.onBytes && hasXhr()) {
+    const answer = await xhrPut(
+      endpoint,
+      `/deals/${dealId}/shards/${shard}`,
+      payload as Uint8Array<ArrayBuffer> | Blob,
+      options,
+    );
+    options.onBytes(size);
+    return answer as PutShardResult;
+  }
   const res = await request(
     endpoint,
     `/deals/${dealId}/shards/${shard}`,
@@ -173,6 +184,81 @@ export async function putShard(
   );
   options.onBytes?.(size);
   return (await res.json()) as PutShardResult;
+}
+
+interface XhrLike {
+  open(method: string, url: string): void;
+  setRequestHeader(name: string, value: string): void;
+  send(body: unknown): void;
+  abort(): void;
+  status: number;
+  responseText: string;
+  upload: { onprogress: ((ev: { loaded: number }) => void) | null };
+  onload: (() => void) | null;
+  onerror: (() => void) | null;
+  onabort: (() => void) | null;
+}
+
+function hasXhr(): boolean {
+  return typeof (globalThis as { XMLHttpRequest?: unknown }).XMLHttpRequest === "function";
+}
+
+/**
+ * A PUT through XMLHttpRequest (browsers), so the upload's progress is reported; the same
+ * errors as `request`: unreachable, or the provider's `{ code, message }`.
+ */
+function xhrPut(
+  endpoint: string,
+  path: string,
+  body: Uint8Array<ArrayBuffer> | Blob,
+  options: PutShardOptions,
+): Promise<unknown> {
+  const { signal } = options;
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const Xhr = (globalThis as unknown as { XMLHttpRequest: new () => XhrLike }).XMLHttpRequest;
+    const xhr = new Xhr();
+    const onAbort = () => xhr.abort();
+    signal?.addEventListener("abort", onAbort, { once: true });
+    const done = () => signal?.removeEventListener("abort", onAbort);
+    xhr.open("PUT", url(endpoint, path));
+    xhr.setRequestHeader("content-type", "application/octet-stream");
+    xhr.upload.onprogress = (ev) => options.onBytes?.(ev.loaded);
+    xhr.onabort = () => {
+      done();
+      reject(signal?.reason ?? new Error("aborted"));
+    };
+    xhr.onerror = () => {
+      done();
+      reject(
+        new ProviderRequestError(
+          endpoint,
+          0,
+          "unreachable",
+          "the provider could not be reached (network error)",
+        ),
+      );
+    };
+    xhr.onload = () => {
+      done();
+      let parsed: { code?: unknown; message?: unknown } | undefined;
+      try {
+        parsed = JSON.parse(xhr.responseText) as { code?: unknown; message?: unknown };
+      } catch {
+        parsed = undefined;
+      }
+      if (xhr.status >= 200 && xhr.status < 300) return resolve(parsed);
+      reject(
+        new ProviderRequestError(
+          endpoint,
+          xhr.status,
+          typeof parsed?.code === "string" ? parsed.code : "http_error",
+          typeof parsed?.message === "string" ? parsed.message : `HTTP ${xhr.status}`,
+        ),
+      );
+    };
+    xhr.send(body);
+  });
 }
 
 /**
