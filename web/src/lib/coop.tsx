@@ -9,7 +9,7 @@ import {
   type KeySession,
 } from "@coop-cloud/sdk/client";
 import { useQuery } from "@tanstack/react-query";
-import { createContext, useContext, useMemo, type ReactNode } from "react";
+import { createContext, useContext, useEffect, useMemo, type ReactNode } from "react";
 import { useConnection, usePublicClient, useWalletClient } from "wagmi";
 
 import { coopAddresses, coopChain } from "./chain";
@@ -24,6 +24,26 @@ interface CoopState {
   /** Connected, but to another chain. */
   wrongNetwork: boolean;
   keys: KeySession | undefined;
+}
+
+// One key session per wallet account and chain for the page's life: wagmi hands out a new wallet
+// client now and then (refetches), and a new session would ask for the key signature again.
+// Wiped when the wallet disconnects.
+const keySessions = new Map<string, KeySession>();
+
+function keySessionFor(coop: CoopContracts, account: `0x${string}`): KeySession {
+  const id = `${coopChain.id}:${account.toLowerCase()}`;
+  let session = keySessions.get(id);
+  if (!session) {
+    session = createKeySession(coop);
+    keySessions.set(id, session);
+  }
+  return session;
+}
+
+function forgetKeySessions(): void {
+  for (const s of keySessions.values()) s.forget();
+  keySessions.clear();
 }
 
 const CoopContext = createContext<CoopState>({
@@ -61,10 +81,14 @@ export function CoopProvider({ children }: { children: ReactNode }) {
       error: undefined,
       account: wallet?.account.address,
       wrongNetwork,
-      keys: wallet ? createKeySession(coop) : undefined,
+      keys: wallet ? keySessionFor(coop, wallet.account.address) : undefined,
     };
     // found is derived from build-time constants, so it is not a dependency
   }, [publicClient, walletClient, wrongNetwork]);
+
+  useEffect(() => {
+    if (status === "disconnected") forgetKeySessions();
+  }, [status]);
 
   // Amounts are shown in the token's own units.
   useQuery({
