@@ -104,6 +104,24 @@ function clientBench(): BenchResult[] {
 }
 
 /**
+ * Load and soak (test/system/load.bench.ts): 200 puts of 1 KiB–64 MiB from 8 clients at once
+ * and every file read back, then 50 uploads with a provider killed (SIGKILL) and restarted;
+ * writes docs/load.svg. COOP_LOAD_PUTS / COOP_SOAK_TRIALS scale it down.
+ */
+function loadBench(): BenchResult[] {
+  return parseResults(run(node, [join(root, "test/system/load.bench.ts")]));
+}
+
+/**
+ * The web app (web/bench/web.bench.ts): the sdk's encodeFile in headless Chromium with Web
+ * Workers beside Node in the same run, first-load JS per page of the built dApp, and a 16 MiB
+ * file through the Storage page until every shard is accepted.
+ */
+function webBench(): BenchResult[] {
+  return parseResults(run(node, [join(root, "web/bench/web.bench.ts")]));
+}
+
+/**
  * Line coverage of the production contracts (test helpers excluded), from Hardhat's lcov.
  * Hardhat 3 instruments lines and statements only: it reports no branch coverage.
  */
@@ -162,6 +180,16 @@ if (!opts.only || opts.only === "client") {
   const results = clientBench();
   fresh.push(...results);
   sections.client = markdownTable(results);
+}
+if (!opts.only || opts.only === "load") {
+  const results = loadBench();
+  fresh.push(...results);
+  sections.load = markdownTable(results);
+}
+if (!opts.only || opts.only === "web") {
+  const results = webBench();
+  fresh.push(...results);
+  sections.web = markdownTable(results);
 }
 if (opts.coverage || opts.only === "coverage") {
   const { results, table } = coverageBench();
