@@ -202,6 +202,7 @@ function FileRow({
             ) : (
               <span className="text-slate-700">Deal {f.dealId.toString()}</span>
             )}
+            {opened && " "}
             {opened && (
               <span className="ml-2 text-sm font-normal text-slate-700">
                 {formatBytes(opened.size)}
