@@ -1,7 +1,9 @@
 // The README's first command: `npm start` brings up a chain with every
-// contract deployed, wired, and administered by the timelock alone, and four
-// provider nodes that prove every epoch. Run through npm itself, so the SIGTERM
-// at the end goes to npm alone, as a service manager would send it.
+// contract deployed, wired, and administered by the timelock alone, four
+// provider nodes that prove every epoch, and the web app. Run through npm itself,
+// so the SIGTERM at the end goes to npm alone, as a service manager would send it.
+// Its state goes to a folder of its own (--data-dir), and the web app builds into
+// web/.next-e2e, so a `npm start` running on the default ports is left alone.
 import assert from "node:assert/strict";
 import { type ChildProcess, execFile, spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -25,6 +27,7 @@ import {
 const root = join(dirname(fileURLToPath(import.meta.url)), "../..");
 const port = 18545 + Math.floor(Math.random() * 1000);
 const providerPort = 30000 + Math.floor(Math.random() * 20000);
+const webPort = 50000 + Math.floor(Math.random() * 10000);
 const npmCli =
   process.env.npm_execpath ??
   spawnSync("sh", ["-c", "realpath $(command -v npm)"], { encoding: "utf8" }).stdout.trim();
@@ -43,8 +46,10 @@ describe("npm start (scripts/dev.ts)", () => {
   let output = "";
   const addresses: Record<string, Address> = {};
   const providers: { name: string; address: Address; http: string }[] = [];
+  let webUrl = "";
 
   before(async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "coop-dev-stack-"));
     dev = spawn(
       join(root, "node_modules/.bin/node"),
       [
@@ -57,14 +62,22 @@ describe("npm start (scripts/dev.ts)", () => {
         String(providerPort),
         "--epoch-length",
         "4",
+        "--web-port",
+        String(webPort),
+        "--data-dir",
+        dataDir,
       ],
-      { cwd: root, stdio: ["ignore", "pipe", "pipe"] },
+      {
+        cwd: root,
+        stdio: ["ignore", "pipe", "pipe"],
+        env: { ...process.env, NEXT_DIST_DIR: ".next-e2e" },
+      },
     );
     dev.stderr!.on("data", (b: Buffer) => (output += b.toString()));
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(
-        () => reject(new Error(`no "is up" line in 240 s:\n${output}`)),
-        240_000,
+        () => reject(new Error(`no "Press Ctrl-C" line in 600 s:\n${output}`)),
+        600_000,
       );
       dev.stdout!.on("data", (b: Buffer) => {
         output += b.toString();
@@ -79,6 +92,7 @@ describe("npm start (scripts/dev.ts)", () => {
       addresses[m[1]] = m[2] as Address;
     for (const m of output.matchAll(/^\s+(provider-\d)\s+(0x[0-9a-fA-F]{40})\s+(http\S+)/gm))
       providers.push({ name: m[1], address: m[2] as Address, http: m[3] });
+    webUrl = /^The dApp \(web app [^)]*\): (http\S+)$/m.exec(output)?.[1] ?? "";
   });
 
   after(async () => {
@@ -167,6 +181,13 @@ describe("npm start (scripts/dev.ts)", () => {
     }
   });
 
+  it("serves the web app at the URL it prints", async () => {
+    assert.equal(webUrl, `http://127.0.0.1:${webPort}`, output);
+    const res = await fetch(webUrl);
+    assert.equal(res.status, 200);
+    assert.match(await res.text(), /<title>Co-operative Cloud<\/title>/);
+  });
+
   it("stores and reads back a file with the steps it prints (npx coop)", async () => {
     const key = /echo (0x[0-9a-f]{64}) \| npx coop wallet import/.exec(output)?.[1];
     assert.ok(key, `no wallet import line in:\n${output}`);
@@ -213,8 +234,12 @@ describe("npm start (scripts/dev.ts)", () => {
         () => false,
       );
       const up = await Promise.all(providers.map((p) => answers(`${p.http}/health`)));
-      if (!chainUp && !up.some(Boolean)) break;
-      assert.ok(Date.now() < deadline, `still up after SIGTERM: chain ${chainUp}, providers ${up}`);
+      const webUp = await answers(webUrl);
+      if (!chainUp && !up.some(Boolean) && !webUp) break;
+      assert.ok(
+        Date.now() < deadline,
+        `still up after SIGTERM: chain ${chainUp}, providers ${up}, web ${webUp}`,
+      );
       await new Promise((r) => setTimeout(r, 500));
     }
   });
