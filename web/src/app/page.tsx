@@ -30,7 +30,8 @@ export default function OverviewPage() {
   const { coop } = useCoop();
   const units = useTokenUnits();
   const figures = useLive(["overview-figures"], readFigures);
-  const history = useLive(["overview-history"], readMarketHistory);
+  // The charts' event scans are heavier: every few blocks is enough (writes refresh at once).
+  const history = useLive(["overview-history"], readMarketHistory, { everyBlocks: 5 });
   const f = figures.data;
   const since = useSecondsSince(f?.chainTime);
   const now = f ? Number(f.chainTime) + since : undefined;

@@ -96,6 +96,8 @@ export function nextStep(p: ProposalView, secondsPerBlock?: number): string {
         : "Ready: anyone may execute it now.";
     case "Defeated": {
       const o = outcome(p);
+      if (o.quorumMet === false && !o.majority)
+        return "Defeated: not more For than Against votes, and the quorum (For + Abstain votes) was not reached.";
       return o.quorumMet === false
         ? "Defeated: the quorum (For + Abstain votes) was not reached."
         : "Defeated: not more For than Against votes.";

@@ -92,7 +92,12 @@ describe("waitText and nextStep", () => {
     expect(nextStep(proposal("Queued", { untilExecutable: 1n }))).toMatch(/^Ready/);
     expect(
       nextStep(proposal("Defeated", { quorum: 2n, votes: { for: 1n, against: 0n, abstain: 0n } })),
-    ).toMatch(/quorum/);
+    ).toBe("Defeated: the quorum (For + Abstain votes) was not reached.");
+    expect(
+      nextStep(proposal("Defeated", { quorum: 1n, votes: { for: 0n, against: 1n, abstain: 0n } })),
+    ).toBe(
+      "Defeated: not more For than Against votes, and the quorum (For + Abstain votes) was not reached.",
+    );
     expect(
       nextStep(proposal("Defeated", { quorum: 1n, votes: { for: 1n, against: 2n, abstain: 0n } })),
     ).toMatch(/not more For than Against/);

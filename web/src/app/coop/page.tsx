@@ -123,6 +123,7 @@ function Membership() {
   const units = useTokenUnits();
   const tx = useTx();
   const [result, setResult] = useState<string>();
+  const [confirmLeave, setConfirmLeave] = useState(false);
   const status = useLive(["member-status", account], (c) => memberStatus(c, account));
   const s = status.data;
   const since = useSecondsSince(s?.now);
@@ -202,22 +203,53 @@ function Membership() {
                 </button>
               </>
             )}
-            {s.isMember && !s.exitRequested && (
+            {s.isMember && !s.exitRequested && !confirmLeave && (
               <button
                 type="button"
                 className={secondary}
                 disabled={tx.busy}
-                onClick={() =>
-                  act(
-                    "Ask to leave",
-                    (o) => requestExit(coop!, o),
-                    (r) =>
-                      `Exit requested: from ${formatTime(r.availableAt)} complete it to get ${formatAmount(s.sharePaid, units)} back.`,
-                  )
-                }
+                onClick={() => {
+                  setResult(undefined);
+                  setConfirmLeave(true);
+                }}
               >
                 Leave the co-op…
               </button>
+            )}
+            {s.isMember && !s.exitRequested && confirmLeave && (
+              <div className="w-full rounded border border-amber-300 bg-amber-50 p-3 text-sm">
+                <p>
+                  Leaving takes {formatDuration(s.exitNotice)} of notice: after it you complete the
+                  exit and get {formatAmount(s.sharePaid, units)} back. Until then you stay a member
+                  and can change your mind.
+                </p>
+                <div className="mt-2 flex flex-wrap gap-2">
+                  <button
+                    type="button"
+                    className={button}
+                    disabled={tx.busy}
+                    onClick={async () => {
+                      await act(
+                        "Ask to leave",
+                        (o) => requestExit(coop!, o),
+                        (r) =>
+                          `Exit requested: from ${formatTime(r.availableAt)} complete it to get ${formatAmount(s.sharePaid, units)} back.`,
+                      );
+                      setConfirmLeave(false);
+                    }}
+                  >
+                    Ask to leave
+                  </button>
+                  <button
+                    type="button"
+                    className={secondary}
+                    disabled={tx.busy}
+                    onClick={() => setConfirmLeave(false)}
+                  >
+                    Keep my membership
+                  </button>
+                </div>
+              </div>
             )}
             {s.isMember && s.exitRequested && (
               <>
@@ -309,7 +341,12 @@ function Patronage() {
             storage, {s.earnedWeight.toString()} per unit earned providing it. You can claim{" "}
             <strong data-testid="total-claimable">{formatAmount(s.totalClaimable, units)}</strong>.
           </p>
-          <div className="mt-3 overflow-x-auto" tabIndex={0} aria-label="Patronage periods">
+          <div
+            className="mt-3 overflow-x-auto"
+            tabIndex={0}
+            role="region"
+            aria-label="Patronage periods, scrolls sideways"
+          >
             <table className="w-full min-w-[40rem] border-collapse text-sm">
               <thead>
                 <tr className="border-b border-slate-300 text-left">
@@ -446,7 +483,7 @@ function MyVotes() {
 
 function Treasury() {
   const units = useTokenUnits();
-  const history = useLive(["treasury-history"], readTreasuryHistory);
+  const history = useLive(["treasury-history"], readTreasuryHistory, { everyBlocks: 5 });
   const h = history.data;
   const series = h
     ? balanceSeries(h.changes, h.balance, h.head).map((p) => ({

@@ -166,10 +166,10 @@ function ProposalCard({
           <>
             {" "}
             · quorum {p.quorum.toString()} (For + Abstain),{" "}
-            {o.quorumMet ? "reached" : "not reached yet"}
+            {o.quorumMet ? "reached" : p.state === "Active" ? "not reached yet" : "not reached"}
           </>
         )}
-        {p.hasVoted && <span className="ml-1 text-green-900">· you voted</span>}
+        {p.hasVoted && <span className="text-green-900"> · you voted</span>}
       </p>
       <p className="mt-1 text-sm text-slate-800" data-testid="next-step">
         {nextStep(p, secondsPerBlock)}

@@ -106,7 +106,12 @@ function ProviderTable({
 }) {
   const units = useTokenUnits();
   return (
-    <div className="overflow-x-auto" tabIndex={0} aria-label="Providers table, scrolls sideways">
+    <div
+      className="overflow-x-auto"
+      tabIndex={0}
+      role="region"
+      aria-label="Providers table, scrolls sideways"
+    >
       <table className="w-full min-w-[56rem] border-collapse text-sm">
         <caption className="sr-only">
           Providers, sorted by {COLUMNS.find((c) => c.key === sort.column)?.label} ({sort.direction}
