@@ -2,7 +2,7 @@
 // Wallet states: none found, not connected (one button per wallet found), connected on the
 // wrong network (one click to switch; the wallet adds the chain if it does not know it),
 // connected (address, disconnect). A rejected request says so in words.
-import { useState } from "react";
+import { useEffect, useState } from "react";
 import { useConnect, useConnection, useConnectors, useDisconnect, useSwitchChain } from "wagmi";
 
 import { coopChain } from "@/lib/chain";
@@ -15,6 +15,10 @@ export function ConnectWallet() {
   const { disconnect } = useDisconnect();
   const { switchChainAsync, isPending: switching } = useSwitchChain();
   const [error, setError] = useState<string>();
+  // Wallets are only known in the browser: the server's HTML and the first render in the
+  // browser show neither buttons nor "no wallet", so hydration matches (React error #418).
+  const [mounted, setMounted] = useState(false);
+  useEffect(() => setMounted(true), []);
 
   const attempt = async (fn: () => Promise<unknown>) => {
     setError(undefined);
@@ -52,6 +56,8 @@ export function ConnectWallet() {
         </button>
       </div>
     );
+  } else if (!mounted) {
+    body = null;
   } else {
     // The generic "Injected" connector only counts when a window.ethereum exists.
     const usable = connectors.filter(
