@@ -219,8 +219,10 @@ async function startChain(port: number, epochLength: number) {
     } catch {
       /* not up yet */
     }
-    if (i > 600 || node.exitCode !== null)
+    if (i > 600 || node.exitCode !== null) {
+      await stopProcess(node);
       throw new Error(`the chain did not start on ${rpcUrl}:\n${stderr}`);
+    }
     await new Promise((r) => setTimeout(r, 100));
   }
   const deploymentId = `web-test-${port}`;
@@ -257,6 +259,9 @@ async function startChain(port: number, epochLength: number) {
     const addresses: Record<string, Address> = {};
     for (const [k, v] of Object.entries(raw)) addresses[k.split("#")[1]!] = v;
     return { node, rpcUrl, addresses };
+  } catch (e) {
+    await stopProcess(node);
+    throw e;
   } finally {
     rmSync(deploymentDir, { recursive: true, force: true });
     rmSync(tmp, { recursive: true, force: true });
