@@ -432,6 +432,56 @@ describe("interruptions and refusals", () => {
     expect(sha(await readAll(got))).toBe(sha(data));
   });
 
+  it("falls back to bitswap for shards whose gateways fail, and reads the file bit-exact", async () => {
+    const data = new Uint8Array(randomBytes(3 * MiB));
+    const put = await putFile(owner, data, {
+      name: "bitswap.bin",
+      k: 2,
+      n: 4,
+      durationEpochs: 200,
+      keys,
+    });
+    stored.set(put.dealId, data);
+    // Three of four gateways answer 503 to every /ipfs/ request (the providers' libp2p nodes
+    // are untouched): one gateway alone cannot give the two shards the file needs.
+    const failing = put.shards.slice(0, 3).map((s) => nodes[nodeOf(s.provider)]!.url);
+    const realFetch = globalThis.fetch;
+    globalThis.fetch = (async (input: RequestInfo | URL, init?: RequestInit) => {
+      const url = String(input instanceof Request ? input.url : input);
+      if (url.includes("/ipfs/") && failing.some((f) => url.startsWith(f)))
+        return new Response(JSON.stringify({ code: "unavailable", message: "gateway down" }), {
+          status: 503,
+          headers: { "content-type": "application/json" },
+        });
+      return realFetch(input, init);
+    }) as typeof fetch;
+    const { createBitswapFallback } = await import("@coop-cloud/sdk/node/bitswap.ts");
+    const fallback = createBitswapFallback();
+    try {
+      const without = await readAll(await getFile(owner, { dealId: put.dealId }, { keys })).catch(
+        (e: Error) => e,
+      );
+      expect(without).toBeInstanceOf(Error);
+      expect((without as Error).name).toBe("FileUnavailableError");
+
+      const events: GetProgress[] = [];
+      const got = await getFile(
+        owner,
+        { dealId: put.dealId },
+        { keys, fallback, onProgress: (p) => events.push(p) },
+      );
+      expect(sha(await readAll(got))).toBe(sha(data));
+      const viaBitswap = new Set(
+        events.flatMap((e) => (e.stage === "shard" && e.endpoint === "bitswap" ? [e.shard] : [])),
+      );
+      expect(viaBitswap.size).toBeGreaterThanOrEqual(1);
+      expect(events.some((e) => e.stage === "shard-failed")).toBe(true);
+    } finally {
+      globalThis.fetch = realFetch;
+      await fallback.close();
+    }
+  });
+
   it("a get succeeds with n − k providers stopped", async () => {
     const holders = await Promise.all(
       [0n, 1n].map(async (i) => (await owner.market.read.getShard([oneMiB.dealId, i])).provider),

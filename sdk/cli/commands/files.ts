@@ -274,11 +274,15 @@ async function get(cli: Cli, what: string, o: { output?: string; force?: boolean
   const stop = interruptible("get interrupted: nothing was kept; run it again");
   let tmp: string | undefined;
   let fh: FileHandle | undefined;
+  // A shard whose gateway fails is asked for over bitswap (libp2p loads only then).
+  const { createBitswapFallback } = await import("../../src/node/bitswap.ts");
+  const fallback = createBitswapFallback();
   try {
     const file = await getFile(c, source, {
       keys,
       onProgress: getProgress(bars),
       signal: stop.signal,
+      fallback,
     });
     const m = file.manifest;
     const hash = createHash("sha256");
@@ -341,6 +345,7 @@ async function get(cli: Cli, what: string, o: { output?: string; force?: boolean
     keys?.forget();
     await fh?.close().catch(() => undefined);
     if (tmp) await rm(tmp, { force: true });
+    await fallback.close();
   }
 }
 

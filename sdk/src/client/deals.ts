@@ -137,16 +137,14 @@ export async function shardLocations(
   }));
 }
 
-/** Endpoints of providers by address (one read each, deduplicated). */
-export async function providerEndpoints(
+/** HTTP endpoint and libp2p multiaddrs of providers by lowercase address (one read each, deduplicated). */
+export async function providerContacts(
   c: CoopContracts,
   providers: readonly Address[],
-): Promise<Map<string, string>> {
+): Promise<Map<string, { endpoint: string; multiaddrs: readonly string[] }>> {
   const unique = [...new Set(providers.map((p) => p.toLowerCase() as Address))];
   const views = await Promise.all(unique.map((p) => c.market.read.getProvider([p])));
-  const out = new Map<string, string>();
-  unique.forEach((p, i) => {
-    if (views[i]!.endpoint) out.set(p, views[i]!.endpoint);
-  });
-  return out;
+  return new Map(
+    unique.map((p, i) => [p, { endpoint: views[i]!.endpoint, multiaddrs: views[i]!.multiaddrs }]),
+  );
 }

@@ -20,7 +20,7 @@ import {
   type DealRecord,
   dealRecord,
   dealRecords,
-  providerEndpoints,
+  providerContacts,
   shardLocations,
 } from "./deals.ts";
 import { listProviders } from "./providers.ts";
@@ -52,6 +52,30 @@ export interface GetFileOptions {
   workers?: TaskRunner | "inline" | number;
   /** decodeFile's memory limit. */
   maxMemory?: number;
+  /**
+   * A second way to a shard when its provider's gateway fails, e.g. bitswap
+   * (`createBitswapFallback()` from the sdk's `node/bitswap.ts` in Node).
+   */
+  fallback?: ShardFallback;
+}
+
+/** Fetches a shard by CID from its holder another way than HTTP (bitswap); verified by CID. */
+export interface ShardFallback {
+  /** Shown as the shard's source in progress events and errors. */
+  readonly name: string;
+  fetchShard(
+    cid: string,
+    /** The holder's registered libp2p multiaddrs. */
+    peers: readonly string[],
+    options?: { signal?: AbortSignal; onBytes?: (bytes: number) => void },
+  ): AsyncIterable<Uint8Array>;
+}
+
+/** One place to read shard `shard` from: a provider's gateway, or the fallback with the holder's peers. */
+interface ShardSource {
+  shard: number;
+  endpoint: string;
+  peers?: readonly string[];
 }
 
 /** An opened file: its manifest, and its plaintext as an async iterable or a ReadableStream. */
@@ -131,14 +155,18 @@ export async function getFile(
   }
 
   // Where shards and the envelope may be: the deal's holders, else every registered provider.
-  const candidates: { shard: number; endpoint: string }[][] = [];
+  const candidates: ShardSource[][] = [];
   let envelopeFrom: string[];
   if (deal) {
-    const { locations, endpoints, ordered } = await dealSources(c, deal);
+    const { locations, contacts, ordered } = await dealSources(c, deal);
     envelopeFrom = ordered;
     for (const l of locations) {
-      const e = endpoints.get(l.provider.toLowerCase());
-      candidates[l.index] = e && l.status !== "closed" ? [{ shard: l.index, endpoint: e }] : [];
+      const holder = contacts.get(l.provider.toLowerCase());
+      const list: ShardSource[] = (candidates[l.index] = []);
+      if (!holder || l.status === "closed") continue;
+      if (holder.endpoint) list.push({ shard: l.index, endpoint: holder.endpoint });
+      if (options.fallback && holder.multiaddrs.length)
+        list.push({ shard: l.index, endpoint: options.fallback.name, peers: holder.multiaddrs });
     }
   } else {
     envelopeFrom = (await listProviders(c))
@@ -186,6 +214,7 @@ export async function getFile(
       onProgress,
       workers: options.workers,
       maxMemory: options.maxMemory,
+      fallback: options.fallback,
     });
   let used = false;
   const once = () => {
@@ -235,10 +264,10 @@ export async function dealEndpoints(c: CoopContracts, deal: DealRecord): Promise
   return (await dealSources(c, deal)).ordered;
 }
 
-/** Where a deal's shards are, each provider's endpoint, and the endpoints in order of health. */
+/** Where a deal's shards are, how to reach each provider, and the endpoints in order of health. */
 async function dealSources(c: CoopContracts, deal: DealRecord) {
   const locations = await shardLocations(c, deal);
-  const endpoints = await providerEndpoints(c, [
+  const contacts = await providerContacts(c, [
     ...locations.map((l) => l.provider),
     ...deal.providers,
   ]);
@@ -246,20 +275,16 @@ async function dealSources(c: CoopContracts, deal: DealRecord) {
   const ordered = [
     ...new Set(
       [...order.map((l) => l.provider), ...deal.providers]
-        .map((p) => endpoints.get(p.toLowerCase()))
-        .filter(isString),
+        .map((p) => contacts.get(p.toLowerCase())?.endpoint)
+        .filter((e): e is string => !!e),
     ),
   ];
-  return { locations, endpoints, ordered };
+  return { locations, contacts, ordered };
 }
 
 /** Active, healthy holders first; lost ones last. */
 function rank(l: { status: string; lost: boolean }): number {
   return l.status === "active" && !l.lost ? 0 : l.status === "assigned" ? 1 : 2;
-}
-
-function isString(x: string | undefined): x is string {
-  return typeof x === "string";
 }
 
 function timeout(signal: AbortSignal | undefined, ms: number): AbortSignal {
@@ -281,9 +306,9 @@ async function findDealByManifest(c: CoopContracts, cid: string): Promise<DealRe
  */
 async function* decodeWithSpares(
   manifest: Manifest,
-  candidates: { shard: number; endpoint: string }[][],
+  candidates: ShardSource[][],
   decodeOptions: ReturnType<typeof manifestDecodeOptions>,
-  options: Pick<GetFileOptions, "signal" | "onProgress" | "workers" | "maxMemory">,
+  options: Pick<GetFileOptions, "signal" | "onProgress" | "workers" | "maxMemory" | "fallback">,
 ): AsyncGenerator<Uint8Array> {
   const { signal, onProgress } = options;
   const k = manifest.erasure.k;
@@ -303,10 +328,8 @@ async function* decodeWithSpares(
         throw new FileUnavailableError(k, failures);
       }
       const inputs = new Map<number, ByteInput>();
-      for (const i of chosen) {
-        const { endpoint } = sources[i]![0]!;
-        inputs.set(i, shardStream(endpoint, i, manifest, signal, onProgress));
-      }
+      for (const i of chosen)
+        inputs.set(i, shardStream(sources[i]![0]!, manifest, options.fallback, signal, onProgress));
       let skip = emitted;
       try {
         for await (const piece of decodeFile(inputs, {
@@ -350,21 +373,23 @@ async function* decodeWithSpares(
   }
 }
 
-/** Shard i from a provider's gateway, verified as it streams; every failure names the shard. */
+/**
+ * A shard from a provider's gateway (verified as it streams) or from the fallback (each block
+ * checked against its CID); every failure names the shard.
+ */
 async function* shardStream(
-  endpoint: string,
-  shard: number,
+  { shard, endpoint, peers }: ShardSource,
   manifest: Manifest,
+  fallback: ShardFallback | undefined,
   signal: AbortSignal | undefined,
   onProgress: GetFileOptions["onProgress"],
 ): AsyncGenerator<Uint8Array> {
-  const total = manifest.shards[shard]!.size;
+  const { cid, size: total } = manifest.shards[shard]!;
+  const onBytes = (bytes: number) =>
+    onProgress?.({ stage: "shard", shard, endpoint, bytes, total });
   try {
-    yield* fetchShard(endpoint, manifest.shards[shard]!.cid, {
-      signal,
-      shardIndex: shard,
-      onBytes: (bytes) => onProgress?.({ stage: "shard", shard, endpoint, bytes, total }),
-    });
+    if (peers && fallback) yield* fallback.fetchShard(cid, peers, { signal, onBytes });
+    else yield* fetchShard(endpoint, cid, { signal, shardIndex: shard, onBytes });
   } catch (e) {
     if (signal?.aborted || e instanceof ShardFetchError) throw e;
     const why = e instanceof ProviderRequestError ? e.message : String((e as Error).message);

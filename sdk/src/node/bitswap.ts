@@ -1,0 +1,107 @@
+// Bitswap as the second way to a shard (Node): when a provider's HTTP gateway fails, getFile
+// asks the same provider's libp2p node for the shard's blocks by CID. Each fetch runs its own
+// light Helia node that listens nowhere, dials the holder's registered multiaddrs and keeps no
+// blocks: each block is checked against its CID by Helia as it arrives, handed on, and
+// forgotten, so a 4 GiB shard costs no more memory than a small one. One node per fetch, with a
+// fresh peer id, because a peer that asks again for a block it was already sent gets no answer
+// (seen with Helia 7's bitswap: the second fetch of a CID by the same node times out), and a get
+// that restarts its decode asks again.
+import { withBitswap } from "@helia/bitswap";
+import { withLibp2pLight } from "@helia/libp2p";
+import { unixfs } from "@helia/unixfs";
+import { identify } from "@libp2p/identify";
+import { noise } from "@libp2p/noise";
+import { tcp } from "@libp2p/tcp";
+import { webSockets } from "@libp2p/websockets";
+import { yamux } from "@libp2p/yamux";
+import { multiaddr } from "@multiformats/multiaddr";
+import { MemoryBlockstore } from "blockstore-core";
+import { MemoryDatastore } from "datastore-core";
+import { createHeliaLight } from "helia";
+import type { ServiceMap } from "@libp2p/interface";
+import type { ServiceFactoryMap } from "libp2p";
+import { CID } from "multiformats/cid";
+
+import type { ShardFallback } from "../client/get.ts";
+
+/** A blockstore that holds nothing: Helia fetches every block from the network and passes it on. */
+class PassThroughBlockstore extends MemoryBlockstore {
+  override has(): boolean {
+    return false;
+  }
+  override put(key: CID): CID {
+    return key;
+  }
+}
+
+export interface BitswapFallbackOptions {
+  /** Milliseconds to wait for one dial. @default 5000 */
+  dialTimeoutMs?: number;
+}
+
+/** A shard source over bitswap for getFile's `fallback` option; `close()` it when done. */
+export function createBitswapFallback(options: BitswapFallbackOptions = {}): ShardFallback & {
+  close(): Promise<void>;
+} {
+  const running = new Set<{ stop(): Promise<void> }>();
+  const start = async () => {
+    const helia = withBitswap(
+      withLibp2pLight(
+        createHeliaLight({
+          blockstore: new PassThroughBlockstore(),
+          datastore: new MemoryDatastore(),
+        }),
+        {
+          addresses: { listen: [] },
+          transports: [tcp(), webSockets()],
+          connectionEncrypters: [noise()],
+          streamMuxers: [yamux()],
+          services: { identify: identify() } as unknown as ServiceFactoryMap<ServiceMap>,
+        },
+      ),
+    );
+    await helia.start();
+    return helia;
+  };
+  return {
+    name: "bitswap",
+    async *fetchShard(cid, peers, { signal, onBytes } = {}) {
+      const helia = await start();
+      running.add(helia);
+      try {
+        let reached = 0;
+        for (const a of peers) {
+          try {
+            await helia.libp2p.dial(multiaddr(a), {
+              signal: AbortSignal.any([
+                AbortSignal.timeout(options.dialTimeoutMs ?? 5000),
+                ...(signal ? [signal] : []),
+              ]),
+            });
+            reached++;
+          } catch {
+            // another address of the holder may answer
+          }
+        }
+        if (reached === 0)
+          throw new Error(
+            `no libp2p address of the holder answered (${peers.join(", ") || "none registered"})`,
+          );
+        let bytes = 0;
+        for await (const chunk of unixfs(helia).cat(CID.parse(cid), { signal })) {
+          bytes += chunk.length;
+          onBytes?.(bytes);
+          yield chunk;
+        }
+      } finally {
+        running.delete(helia);
+        await helia.stop();
+      }
+    },
+    /** Stops the nodes of fetches still running (a fetch stops its own node when it ends). */
+    async close() {
+      await Promise.all([...running].map((h) => h.stop()));
+      running.clear();
+    },
+  };
+}
