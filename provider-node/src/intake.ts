@@ -29,6 +29,8 @@ export class Intake {
   readonly #events: IntakeEvents;
   /** Uploads in flight, by "deal-shard", with their size (counted against capacity). */
   readonly #inFlight = new Map<string, number>();
+  /** Imported shards whose acceptShard may still be pending (see settle()), by "deal-shard". */
+  readonly #settling = new Set<string>();
   #closed = false;
 
   constructor(
@@ -85,6 +87,12 @@ export class Intake {
         409,
         "upload_in_progress",
         `shard ${shard} of deal ${dealId} is being uploaded`,
+      );
+    if (this.#settling.has(key))
+      throw new HttpError(
+        409,
+        "upload_in_progress",
+        `shard ${shard} of deal ${dealId} is stored here, its acceptShard transaction not yet mined`,
       );
     const me = this.#market.address;
     const deal = await this.#deal(dealId);
@@ -236,6 +244,57 @@ export class Intake {
     } finally {
       rmSync(tmp, { recursive: true, force: true });
       this.#inFlight.delete(key);
+    }
+  }
+
+  /**
+   * An imported shard whose acceptShard may have been sent and not yet mined (the node was
+   * killed between the two): waits until every transaction of this wallet is mined, then keeps
+   * the shard as accepted if it is this node's on-chain, else drops it. Dropping it at once
+   * would leave the chain naming this node the holder of bytes it deleted once the pending
+   * transaction is mined. Uploads of the shard are answered 409 meanwhile (the client retries).
+   * Returns whether the shard was kept; stops (keeping the record as it is) when the node closes.
+   */
+  async settle(rec: ShardRecord): Promise<boolean> {
+    const key = `${rec.dealId}-${rec.shard}`;
+    const me = this.#market.address.toLowerCase();
+    this.#settling.add(key);
+    try {
+      for (;;) {
+        if (this.#closed) return false;
+        try {
+          if (await this.#market.ownTransactionsMined()) {
+            const s = await this.#market.getShard(BigInt(rec.dealId), rec.shard);
+            if (s.status === "Active" && s.provider.toLowerCase() === me) {
+              const deal = await this.#market.getDeal(BigInt(rec.dealId));
+              rec.state = "accepted";
+              rec.endEpoch = deal.endEpoch;
+              rec.acceptedEpoch = await this.#market.currentEpoch();
+              this.#store.save(rec);
+              this.#log.info(
+                { dealId: rec.dealId, shard: rec.shard },
+                "recovered a shard accepted before the restart",
+              );
+              this.#events.onAccepted?.(rec, rec.acceptedEpoch);
+              return true;
+            }
+            await this.#store.drop(rec.dealId, rec.shard, { gc: true });
+            this.#log.info(
+              { dealId: rec.dealId, shard: rec.shard, state: rec.state },
+              "dropped an unfinished upload",
+            );
+            return false;
+          }
+        } catch (e) {
+          this.#log.warn(
+            { dealId: rec.dealId, shard: rec.shard, err: shortError(e) },
+            "could not settle an imported shard yet",
+          );
+        }
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+    } finally {
+      this.#settling.delete(key);
     }
   }
 

@@ -17,7 +17,7 @@ import { Metrics } from "./metrics.ts";
 import { Intake } from "./intake.ts";
 import { Repairer } from "./repair/repair.ts";
 import { Scrubber } from "./store/scrub.ts";
-import { ShardStore } from "./store/shards.ts";
+import { type ShardRecord, ShardStore } from "./store/shards.ts";
 
 export { loadWalletKey } from "./wallet.ts";
 
@@ -53,15 +53,18 @@ export async function startProviderNode(config: ProviderConfig, key: Hex): Promi
     return rec?.state === "accepted" ? rec.cid : undefined;
   });
   const metrics = new Metrics(store);
-  // Anything short of accepted is resolved against the chain: ours on-chain → kept, else dropped.
+  // Anything short of accepted is resolved against the chain: ours on-chain → kept; imported
+  // (its acceptShard may have been sent) and still assigned to us → settled once this wallet's
+  // transactions are mined (Intake.settle, after start); else dropped.
+  const unsettled: ShardRecord[] = [];
   for (const rec of store.load()) {
     let ours = false;
+    let assigned = false;
     try {
       const s = await market.getShard(BigInt(rec.dealId), rec.shard);
-      ours =
-        s.status === "Active" &&
-        s.provider.toLowerCase() === market.address.toLowerCase() &&
-        rec.state === "imported";
+      const mine = s.provider.toLowerCase() === market.address.toLowerCase();
+      ours = s.status === "Active" && mine && rec.state === "imported";
+      assigned = s.status === "Assigned" && rec.state === "imported";
     } catch (e) {
       log.warn(
         { err: shortError(e) },
@@ -76,7 +79,8 @@ export async function startProviderNode(config: ProviderConfig, key: Hex): Promi
         { dealId: rec.dealId, shard: rec.shard },
         "recovered a shard accepted before the restart",
       );
-    } else {
+    } else if (assigned) unsettled.push(rec);
+    else {
       await store.drop(rec.dealId, rec.shard);
       log.info(
         { dealId: rec.dealId, shard: rec.shard, state: rec.state },
@@ -93,6 +97,7 @@ export async function startProviderNode(config: ProviderConfig, key: Hex): Promi
   loop.onProviderFailed = (p) => void repairer.onProviderFailed(p).catch(() => undefined);
   loop.onDamaged = (rec) => void scrubber.declareLost(rec).catch(() => undefined);
   const intake = new Intake(config, market, store, { onAccepted: (rec) => loop.noteAccepted(rec) });
+  for (const rec of unsettled) void intake.settle(rec);
 
   const http = new HttpServer(config);
   http

@@ -205,6 +205,15 @@ export class Market {
 
   // ───────────── reads ─────────────
 
+  /** Whether every transaction this wallet sent has been mined (no nonce still pending). */
+  async ownTransactionsMined(): Promise<boolean> {
+    const [pending, latest] = await Promise.all([
+      this.public.getTransactionCount({ address: this.address, blockTag: "pending" }),
+      this.public.getTransactionCount({ address: this.address, blockTag: "latest" }),
+    ]);
+    return pending <= latest;
+  }
+
   async chainId(): Promise<number> {
     return this.public.getChainId();
   }
