@@ -151,7 +151,9 @@ export function Upload() {
 
   const add = (list: FileList | null) => {
     if (!list) return;
-    setFiles((prev) => [...prev, ...Array.from(list)]);
+    // Copied now: the input is cleared right after, which empties its live FileList.
+    const picked = Array.from(list);
+    setFiles((prev) => [...prev, ...picked]);
   };
   const onDrop = (e: DragEvent) => {
     e.preventDefault();
@@ -223,6 +225,8 @@ export function Upload() {
     });
     await workers.close();
     controllers.current.delete(job.id);
+    // A stop is the user's own doing: the job says so, the transaction line need not.
+    if (!result && ac.signal.aborted) tx.reset();
     if (result) {
       stagings.current.delete(job.id);
       patch(job.id, (j) => ({ ...j, status: "done", result, resumable: false }));
