@@ -30,7 +30,8 @@
 // Epochs of 30 s, an acceptance window of 1,000 epochs and 200 missed epochs before a provider
 // fails: a kill never costs a deal its provider. Scrubbing is off (its reads would load the
 // providers at random moments). COOP_LOAD_SEED (default 1) seeds sizes, order and kill moments.
-// Quick run: COOP_LOAD_PUTS=20 COOP_LOAD_MIX=8/6/4/1/1 COOP_SOAK_TRIALS=3.
+// Quick run: COOP_LOAD_PUTS=20 COOP_LOAD_MIX=8/6/4/1/1 COOP_SOAK_TRIALS=3; COOP_LOAD_PLOT=<file>
+// writes the plot elsewhere than docs/load.svg.
 import { randomFillSync } from "node:crypto";
 import { mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -80,7 +81,7 @@ const PROVIDER_KEYS = [1, 2, 3, 4];
 const FIRST_CLIENT_KEY = 5;
 const OP_TIMEOUT = 15 * 60_000;
 const work = join(repoRoot, "bench/tmp/load");
-const svgPath = join(repoRoot, "docs/load.svg");
+const svgPath = env.COOP_LOAD_PLOT ?? join(repoRoot, "docs/load.svg");
 
 const emit = (name: string, value: number, unit: string) =>
   console.log(JSON.stringify({ name, value: Math.round(value * 100) / 100, unit }));
