@@ -131,6 +131,21 @@ describe("storage page", () => {
     await row.locator('[data-download-phase="done"]').waitFor();
     // The storage key was derived once for the session.
     expect(signatures()).toBe(2);
+
+    // The list comes from the chain: the same wallet in another browser sees the same file.
+    const elsewhere = await stack.newContext({ key: OWNER });
+    try {
+      await elsewhere.page.goto(`${stack.appUrl}/storage`);
+      await elsewhere.page.getByRole("button", { name: "Connect Test Wallet" }).click();
+      const there = elsewhere.page.locator(`[data-testid="file-row"][data-deal-id="${dealId}"]`);
+      await expect.poll(() => there.count(), { timeout: 30_000 }).toBe(1);
+      await elsewhere.page.getByRole("button", { name: "Unlock names" }).click();
+      await expect
+        .poll(() => there.locator("h3").innerText(), { timeout: 30_000 })
+        .toMatch(/^report\.bin\s+2 MiB$/);
+    } finally {
+      await elsewhere.context.close();
+    }
   });
 
   it("shares it: a browser without a wallet opens the link and gets the same bytes", async () => {
