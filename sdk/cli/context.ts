@@ -21,6 +21,8 @@ export interface Globals {
   /** Contract addresses given by --addresses / COOP_ADDRESSES, else from the generated files. */
   addresses?: CoopAddresses;
   chainId?: number;
+  /** --from-block / COOP_FROM_BLOCK: where event scans start. */
+  fromBlock?: bigint;
 }
 
 export const DEFAULT_RPC_URL = "http://127.0.0.1:8545";
@@ -61,11 +63,15 @@ export function globalsOf(cmd: Command): Globals {
     rpcUrl?: string;
     addresses?: string;
     chainId?: string;
+    fromBlock?: string;
   };
   const addresses = o.addresses ?? process.env.COOP_ADDRESSES;
   const chainId = o.chainId ?? process.env.COOP_CHAIN_ID;
   if (chainId !== undefined && !/^\d+$/.test(chainId))
     throw usageError(`--chain-id ${chainId} is not a number`);
+  const fromBlock = o.fromBlock ?? process.env.COOP_FROM_BLOCK;
+  if (fromBlock !== undefined && !/^\d+$/.test(fromBlock))
+    throw usageError(`--from-block ${fromBlock} is not a block number`);
   return {
     json: Boolean(o.json),
     verbose: Boolean(o.verbose),
@@ -73,6 +79,7 @@ export function globalsOf(cmd: Command): Globals {
     rpcUrl: o.rpcUrl ?? process.env.COOP_RPC_URL ?? DEFAULT_RPC_URL,
     addresses: addresses ? parseAddresses(addresses) : undefined,
     chainId: chainId === undefined ? undefined : Number(chainId),
+    fromBlock: fromBlock === undefined ? undefined : BigInt(fromBlock),
   };
 }
 
@@ -101,6 +108,7 @@ export class Cli {
       account,
       addresses: this.g.addresses,
       chainId: this.g.chainId,
+      fromBlock: this.g.fromBlock,
     });
   }
 

@@ -35,6 +35,10 @@ export function buildProgram(): Command {
         "--chain-id <id>",
         "refuse to run unless the RPC is on this chain (env COOP_CHAIN_ID)",
       ),
+    )
+    .option(
+      "--from-block <n>",
+      "the co-op's deployment block, where event scans start (env COOP_FROM_BLOCK; default: from the deployment files, else 0)",
     );
   registerFiles(program);
   registerWallet(program);

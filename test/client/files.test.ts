@@ -276,6 +276,22 @@ describe("files", () => {
     expect(one.expiresAt).toBeGreaterThan(Date.now() / 1000);
   });
 
+  it("scans events from the deployment block it is given, not from block 0", async () => {
+    const first = await listFiles(owner, keys);
+    const deployedAfter = await connectCoop({
+      rpcUrl: chain.rpcUrl,
+      chainId: 31337,
+      account: privateKeyToAccount(chain.keys[5]),
+      addresses: chain.addresses,
+      fromBlock: (await owner.publicClient.getBlockNumber()) + 1n,
+    });
+    expect(deployedAfter.fromBlock).toBeGreaterThan(0n);
+    expect(await listFiles(deployedAfter, keys)).toEqual([]);
+    expect(owner.fromBlock).toBe(0n); // addresses given without a block: from the start
+    expect(first.length).toBe(stored.size);
+    expect(first.length).toBeGreaterThan(0);
+  });
+
   it("extend and cancel move exactly the right token amounts", async () => {
     const dealId = [...stored.keys()][0]!; // the 0-byte file
     const before = await owner.market.read.getDeal([dealId]);

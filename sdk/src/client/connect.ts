@@ -12,7 +12,7 @@ import {
   http,
 } from "viem";
 
-import { deployments } from "../contracts/generated/addresses.ts";
+import { deploymentBlocks, deployments } from "../contracts/generated/addresses.ts";
 import { type CoopAddresses, CoopContracts } from "./contracts.ts";
 import { setDefaultTokenUnits } from "./format.ts";
 
@@ -80,6 +80,12 @@ export interface ConnectOptions {
   walletTransport?: Transport;
   /** Contract addresses; default: the exported deployment of the chain. */
   addresses?: CoopAddresses;
+  /**
+   * The block the co-op was deployed in, where event scans (files, proposals, providers,
+   * dividends) start. @default the exported deployment's first block, else 0 (public RPCs may
+   * refuse a scan from block 0: give it there)
+   */
+  fromBlock?: bigint;
   /** The chain expected; a different chain id at the RPC is a WrongNetworkError. */
   chainId?: number;
   /** Milliseconds between polls for receipts and blocks. @default 100 on chain 31337, else 1000 */
@@ -94,6 +100,11 @@ export function deploymentAddresses(
   const d = known[String(chainId)];
   if (!d?.StorageMarket) throw new UnknownNetworkError(chainId);
   return d as unknown as CoopAddresses;
+}
+
+/** The first block of the exported deployment of chain `chainId` (0 when unknown). */
+export function deploymentBlock(chainId: number): bigint {
+  return BigInt(deploymentBlocks[String(chainId)] ?? 0);
 }
 
 const CHECKED: (keyof CoopAddresses)[] = [
@@ -149,7 +160,8 @@ export async function connectCoop(options: ConnectOptions): Promise<CoopContract
         pollingInterval,
       })
     : undefined;
-  const coop = new CoopContracts({ publicClient, walletClient, addresses });
+  const fromBlock = options.fromBlock ?? (options.addresses ? 0n : deploymentBlock(actual));
+  const coop = new CoopContracts({ publicClient, walletClient, addresses, fromBlock });
   const [decimals, symbol] = await Promise.all([
     coop.token.read.decimals(),
     coop.token.read.symbol(),

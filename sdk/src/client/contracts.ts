@@ -42,6 +42,8 @@ export interface CoopContractsOptions {
   /** Needed for writes and key derivation; reads work without one. */
   walletClient?: WalletClient<Transport, Chain | undefined, Account>;
   addresses: CoopAddresses;
+  /** The block the co-op was deployed in: event scans start there. @default 0n */
+  fromBlock?: bigint;
 }
 
 /** A transaction's life, for progress displays: signing → sent (hash) → mined. */
@@ -132,10 +134,14 @@ export class CoopContracts {
   readonly walletClient: WalletClient<Transport, Chain | undefined, Account> | undefined;
   readonly addresses: CoopAddresses;
 
+  /** The block the co-op was deployed in: where event scans start. */
+  readonly fromBlock: bigint;
+
   constructor(options: CoopContractsOptions) {
     this.publicClient = options.publicClient;
     this.walletClient = options.walletClient;
     this.addresses = options.addresses;
+    this.fromBlock = options.fromBlock ?? 0n;
   }
 
   /** The wallet's address; throws NoWalletError without a wallet. */

@@ -90,7 +90,7 @@ export async function dealRecords(
     abi: storageMarketAbi,
     eventName: "DealCreated",
     args: { dealId: filter.dealId, owner: filter.owner },
-    fromBlock: 0n,
+    fromBlock: c.fromBlock,
   });
   return (logs as unknown as DealCreatedLog[]).map(toRecord);
 }

@@ -264,7 +264,10 @@ interface CreatedProposal {
   description: string;
 }
 
-async function createdProposals(c: CoopContracts, fromBlock = 0n): Promise<CreatedProposal[]> {
+async function createdProposals(
+  c: CoopContracts,
+  fromBlock = c.fromBlock,
+): Promise<CreatedProposal[]> {
   const logs = await c.publicClient.getContractEvents({
     address: c.addresses.CoopGovernor,
     abi: coopGovernorAbi,

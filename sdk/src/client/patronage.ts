@@ -67,7 +67,7 @@ export async function patronageStatus(
   const member = address ?? c.account("reading patronage");
   const t = c.treasury.read;
   const ev = { address: c.addresses.PatronageTreasury, abi: patronageTreasuryAbi } as const;
-  const fromBlock = options.fromBlock ?? 0n;
+  const fromBlock = options.fromBlock ?? c.fromBlock;
   const [current, length, genesis, paidW, earnedW, window, free, now, recorded, declared, claims] =
     await Promise.all([
       t.currentPeriod(),

@@ -52,7 +52,7 @@ export async function listProviders(
   options: ListOptions = {},
 ): Promise<ProviderSummary[]> {
   const events = { address: c.addresses.StorageMarket, abi: storageMarketAbi } as const;
-  const fromBlock = options.fromBlock ?? 0n;
+  const fromBlock = options.fromBlock ?? c.fromBlock;
   const [registered, missed] = await Promise.all([
     c.publicClient.getContractEvents({ ...events, eventName: "ProviderRegistered", fromBlock }),
     c.publicClient.getContractEvents({ ...events, eventName: "EpochMissed", fromBlock }),

@@ -43,7 +43,7 @@ export interface BitswapFallbackOptions {
 export function createBitswapFallback(options: BitswapFallbackOptions = {}): ShardFallback & {
   close(): Promise<void>;
 } {
-  const running = new Set<{ stop(): Promise<void> }>();
+  const running = new Set<{ stop(): Promise<unknown> }>();
   const start = async () => {
     const helia = withBitswap(
       withLibp2pLight(

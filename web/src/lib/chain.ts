@@ -1,7 +1,7 @@
 // Which chain and which co-op the dApp talks to: chosen by configuration at build time
 // (NEXT_PUBLIC_CHAIN_ID, NEXT_PUBLIC_RPC_URL; the local chain of `npm start` by default), with
 // the contract addresses from the sdk's generated deployment files.
-import { deploymentAddresses, type CoopAddresses } from "@coop-cloud/sdk/client";
+import { deploymentAddresses, deploymentBlock, type CoopAddresses } from "@coop-cloud/sdk/client";
 import { defineChain, type Chain } from "viem";
 
 export const CHAIN_ID = Number(process.env.NEXT_PUBLIC_CHAIN_ID ?? 31337);
@@ -31,6 +31,15 @@ export function coopAddresses(): { addresses: CoopAddresses } | { error: string 
     return { error: (e as Error).message };
   }
 }
+
+/**
+ * Where event scans start: NEXT_PUBLIC_FROM_BLOCK, else the deployment's first block from the
+ * sdk's deployment files (0 with pinned addresses).
+ */
+export const FROM_BLOCK = BigInt(
+  process.env.NEXT_PUBLIC_FROM_BLOCK ??
+    (process.env.NEXT_PUBLIC_COOP_ADDRESSES ? 0n : deploymentBlock(CHAIN_ID)),
+);
 
 export function txUrl(hash: string): string | undefined {
   return EXPLORER_URL ? `${EXPLORER_URL.replace(/\/$/, "")}/tx/${hash}` : undefined;

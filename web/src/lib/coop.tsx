@@ -12,7 +12,7 @@ import { useQuery } from "@tanstack/react-query";
 import { createContext, useContext, useEffect, useMemo, type ReactNode } from "react";
 import { useConnection, usePublicClient, useWalletClient } from "wagmi";
 
-import { coopAddresses, coopChain } from "./chain";
+import { coopAddresses, coopChain, FROM_BLOCK } from "./chain";
 
 interface CoopState {
   /** Reads always; writes when a wallet on the right chain is connected. */
@@ -75,6 +75,7 @@ export function CoopProvider({ children }: { children: ReactNode }) {
       publicClient: publicClient as never,
       walletClient: wallet as never,
       addresses: found.addresses,
+      fromBlock: FROM_BLOCK,
     });
     return {
       coop,
