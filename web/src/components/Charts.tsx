@@ -40,7 +40,7 @@ export function StoredBytesChart({ data }: { data: { epoch: number; bytes: numbe
         <YAxis
           tickFormatter={(v: number) => formatBytes(v)}
           tick={{ fontSize: 12, fill: "#334155" }}
-          width={72}
+          width={84}
         />
         <Tooltip
           formatter={(v) => [formatBytes(Number(v)), "stored"]}

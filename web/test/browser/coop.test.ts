@@ -105,6 +105,12 @@ describe("the co-op page", () => {
       .toBe("You left the co-op; 100 cUSD refunded.");
     await expect.poll(() => status.textContent()).toMatch(/^You are not a member\./);
     await expect.poll(() => page.getByTestId("balance").textContent()).toBe("10,000 cUSD");
+
+    // On a phone (390 px) nothing runs off the side: wide tables scroll inside their box.
+    await page.setViewportSize({ width: 390, height: 844 });
+    await expect
+      .poll(() => page.evaluate(() => document.documentElement.scrollWidth))
+      .toBeLessThanOrEqual(390);
   });
 
   it("claims a declared dividend, and the treasury's history shows it", async () => {

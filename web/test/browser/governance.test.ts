@@ -104,6 +104,12 @@ describe("governance", () => {
     await expect.poll(() => stateOf(page), { timeout: 30_000 }).toBe("Executed");
     expect(await card(page).getByRole("button").count()).toBe(0);
 
+    // On a phone (390 px) the long ids and calls wrap instead of running off the side.
+    await page.setViewportSize({ width: 390, height: 844 });
+    await expect
+      .poll(() => page.evaluate(() => document.documentElement.scrollWidth))
+      .toBeLessThanOrEqual(390);
+
     await page.getByRole("link", { name: "Overview" }).click();
     await expect
       .poll(() => page.getByTestId("fig-price").textContent(), { timeout: 20_000 })

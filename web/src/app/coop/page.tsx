@@ -70,16 +70,17 @@ function Wallet() {
   const units = useTokenUnits();
   const tx = useTx();
   const [dripped, setDripped] = useState<string>();
+  const local = LOCAL_CHAINS.has(CHAIN_ID);
   const wallet = useLive(["wallet", account], async (c) => {
+    // Only the local test token has a faucet (a real stablecoin has no nextDripAt).
     const [balance, nextDripAt, block] = await Promise.all([
       c.token.read.balanceOf([account!]),
-      c.token.read.nextDripAt([account!]),
+      local ? c.token.read.nextDripAt([account!]) : Promise.resolve(0n),
       c.publicClient.getBlock({ blockTag: "latest" }),
     ]);
     return { balance, nextDripAt: BigInt(nextDripAt), now: block.timestamp };
   });
   const w = wallet.data;
-  const local = LOCAL_CHAINS.has(CHAIN_ID);
   const waitDrip = w && w.nextDripAt > w.now ? w.nextDripAt - w.now : 0n;
   return (
     <Panel title="Your wallet" id="wallet">

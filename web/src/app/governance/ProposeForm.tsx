@@ -368,7 +368,7 @@ export function ProposeForm() {
         Propose
       </button>
       {done && (
-        <p className="mt-2 text-sm text-green-900" data-testid="propose-result">
+        <p className="mt-2 text-sm break-words text-green-900" data-testid="propose-result">
           {done}
         </p>
       )}
