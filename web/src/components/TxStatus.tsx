@@ -24,7 +24,7 @@ export function TxStatus({ state }: { state: TxState }) {
     <p
       role={state.phase === "failed" ? "alert" : "status"}
       data-tx-phase={state.phase}
-      className={`mt-2 rounded border px-3 py-2 text-sm ${tone}`}
+      className={`mt-2 rounded border px-3 py-2 text-sm break-words ${tone}`}
     >
       {text}
       {link && (
