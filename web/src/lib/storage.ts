@@ -14,7 +14,8 @@ export function durabilityWords(k: number, n: number): string {
     spare === 0
       ? "losing any one provider loses the file"
       : `survives ${spare} provider${spare === 1 ? "" : "s"} lost`;
-  if (k === n) return `all ${n} shard${n === 1 ? "" : "s"} are needed: ${survives}`;
+  if (n === 1) return `one shard, on one provider: ${survives}`;
+  if (k === n) return `all ${n} shards are needed: ${survives}`;
   return `any ${k} of ${n} shards rebuild the file: ${survives}`;
 }
 
@@ -60,8 +61,10 @@ export function validateUpload(
       providers === 0
         ? "No provider can take a shard now: wait for providers to register."
         : `Only ${providers} provider${providers === 1 ? "" : "s"} can take a shard now, so n can be at most ${providers}.`;
-  if (!Number.isInteger(k) || k < 1) errors.k = "Data shards (k) must be a whole number, at least 1.";
-  else if (Number.isInteger(n) && k > n) errors.k = `k cannot exceed n (${n}): any k of n rebuild the file.`;
+  if (!Number.isInteger(k) || k < 1)
+    errors.k = "Data shards (k) must be a whole number, at least 1.";
+  else if (Number.isInteger(n) && k > n)
+    errors.k = `k cannot exceed n (${n}): any k of n rebuild the file.`;
   if (!Number.isSafeInteger(epochs) || epochs < 1)
     errors.epochs = "Duration must be a whole number of epochs, at least 1.";
   else if (epochs > 2 ** 32 - 1) errors.epochs = "Duration is too long for the market.";

@@ -34,7 +34,7 @@ describe("durability in words", () => {
       "all 4 shards are needed: losing any one provider loses the file",
     );
     expect(durabilityWords(1, 1)).toBe(
-      "all 1 shard are needed: losing any one provider loses the file",
+      "one shard, on one provider: losing any one provider loses the file",
     );
   });
   it("gives the storage overhead n/k", () => {
