@@ -4,6 +4,12 @@
 /** Blocks scanned back from the head for charts and histories (older events are not shown). */
 export const SCAN_BLOCKS = 20_000n;
 
+/** First block of a bounded scan: SCAN_BLOCKS back from the head, never before the deployment. */
+export function scanFrom(head: bigint, deploymentBlock = 0n): bigint {
+  const back = head > SCAN_BLOCKS ? head - SCAN_BLOCKS : 0n;
+  return back > deploymentBlock ? back : deploymentBlock;
+}
+
 /** A deal as it occupies storage, from startEpoch until endEpoch. */
 export interface DealSpan {
   dealId: bigint;

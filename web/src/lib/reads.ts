@@ -8,7 +8,7 @@ import {
 } from "@coop-cloud/sdk/contracts/generated/abis.ts";
 import type { Address } from "viem";
 
-import { dealSpans, SCAN_BLOCKS, type BalanceChange, type DealSpan } from "./overview";
+import { dealSpans, scanFrom, type BalanceChange, type DealSpan } from "./overview";
 
 export interface CoopFigures {
   members: bigint;
@@ -67,12 +67,12 @@ export interface MarketHistory {
  */
 export async function readMarketHistory(c: CoopContracts, head: bigint): Promise<MarketHistory> {
   const market = { address: c.addresses.StorageMarket, abi: storageMarketAbi } as const;
-  const recent = head > SCAN_BLOCKS ? head - SCAN_BLOCKS : 0n;
+  const recent = scanFrom(head, c.fromBlock);
   const [created, accepted, extended, cancelled, proven, missed] = await Promise.all([
     dealRecords(c),
-    c.publicClient.getContractEvents({ ...market, eventName: "ShardAccepted", fromBlock: 0n }),
-    c.publicClient.getContractEvents({ ...market, eventName: "DealExtended", fromBlock: 0n }),
-    c.publicClient.getContractEvents({ ...market, eventName: "DealCancelled", fromBlock: 0n }),
+    c.publicClient.getContractEvents({ ...market, eventName: "ShardAccepted", fromBlock: c.fromBlock }),
+    c.publicClient.getContractEvents({ ...market, eventName: "DealExtended", fromBlock: c.fromBlock }),
+    c.publicClient.getContractEvents({ ...market, eventName: "DealCancelled", fromBlock: c.fromBlock }),
     c.publicClient.getContractEvents({ ...market, eventName: "EpochProven", fromBlock: recent }),
     c.publicClient.getContractEvents({ ...market, eventName: "EpochMissed", fromBlock: recent }),
   ]);
@@ -113,7 +113,7 @@ export interface TreasuryHistory {
 /** The treasury's balance and what moved it in the latest SCAN_BLOCKS blocks. */
 export async function readTreasuryHistory(c: CoopContracts, head: bigint): Promise<TreasuryHistory> {
   const treasury = c.addresses.PatronageTreasury;
-  const fromBlock = head > SCAN_BLOCKS ? head - SCAN_BLOCKS : 0n;
+  const fromBlock = scanFrom(head, c.fromBlock);
   const token = { address: c.addresses.FaucetToken, abi: faucetTokenAbi } as const;
   const t = { address: treasury, abi: patronageTreasuryAbi, fromBlock } as const;
   const [balance, free, ins, outs, declared, claimed, spent, swept] = await Promise.all([

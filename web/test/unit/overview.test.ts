@@ -8,6 +8,8 @@ import {
   epochWindow,
   percent,
   proofSeries,
+  SCAN_BLOCKS,
+  scanFrom,
   secondsPerBlock,
   storedBytesSeries,
 } from "@/lib/overview";
@@ -137,5 +139,14 @@ describe("secondsPerBlock and percent", () => {
     expect(percent(1n, 3n, 1)).toBe("33.3%");
     expect(percent(5n, 0n)).toBe("0%");
     expect(percent(10n, 10n)).toBe("100%");
+  });
+});
+
+describe("scanFrom", () => {
+  it("goes SCAN_BLOCKS back, never before block 0 or the deployment", () => {
+    expect(scanFrom(SCAN_BLOCKS + 500n)).toBe(500n);
+    expect(scanFrom(10n)).toBe(0n);
+    expect(scanFrom(SCAN_BLOCKS + 500n, 900n)).toBe(900n);
+    expect(scanFrom(SCAN_BLOCKS + 500n, 100n)).toBe(500n);
   });
 });

@@ -25,7 +25,7 @@ import { TxStatus } from "@/components/TxStatus";
 import { CHAIN_ID } from "@/lib/chain";
 import { useCoop } from "@/lib/coop";
 import { useLive, useSecondsSince, useTokenUnits } from "@/lib/live";
-import { balanceSeries, SCAN_BLOCKS } from "@/lib/overview";
+import { balanceSeries, scanFrom } from "@/lib/overview";
 import { readTreasuryHistory } from "@/lib/reads";
 import { useTx } from "@/lib/tx";
 
@@ -441,7 +441,7 @@ const SUPPORT = ["against", "for", "abstain"] as const;
 function MyVotes() {
   const { account } = useCoop();
   const votes = useLive(["my-votes", account], async (c, head) => {
-    const fromBlock = head > SCAN_BLOCKS ? head - SCAN_BLOCKS : 0n;
+    const fromBlock = scanFrom(head, c.fromBlock);
     const logs = await c.publicClient.getContractEvents({
       address: c.addresses.CoopGovernor,
       abi: coopGovernorAbi,
