@@ -8,9 +8,6 @@ import {
   type WorkerFactory,
 } from "@coop-cloud/sdk/pipeline/pool.ts";
 
-/** Pipeline tasks run in workers since the page loaded (shown on the page; read by tests). */
-export const workerStats = { started: 0, tasks: 0 };
-
 // `new Worker(new URL(…, import.meta.url))` written out here, so the bundler sees the worker
 // entry and builds it as a chunk of its own.
 const factory: WorkerFactory = () => {
@@ -18,14 +15,10 @@ const factory: WorkerFactory = () => {
     type: "module",
     name: "coop-pipeline",
   });
-  workerStats.started++;
   return {
     postMessage: (m, t) => w.postMessage(m, t),
     listen(onReply, onFailure) {
-      w.onmessage = (ev) => {
-        workerStats.tasks++;
-        onReply(ev.data);
-      };
+      w.onmessage = (ev) => onReply(ev.data);
       w.onerror = (ev) => {
         ev.preventDefault();
         onFailure(new Error(ev.message || "a pipeline worker failed to start"));

@@ -657,8 +657,11 @@ function JobCard({
           <ul className="grid gap-2 sm:grid-cols-2" aria-label="Shards">
             {v.shards.map((s) => {
               const elapsed = s.startedAt ? Math.max(0, (now - s.startedAt) / 1000) : 0;
-              const detail =
-                s.phase === "accepted"
+              const halted =
+                (job.status === "failed" || job.status === "cancelled") && s.phase !== "accepted";
+              const detail = halted
+                ? "stopped"
+                : s.phase === "accepted"
                   ? `accepted${s.total ? ` · ${formatBytes(s.total)}` : ""}${s.rate ? ` · ${formatRate(s.rate)}` : ""}`
                   : s.phase === "uploading"
                     ? s.total && s.bytes >= s.total
@@ -676,15 +679,23 @@ function JobCard({
                     value={
                       s.phase === "accepted"
                         ? 100
-                        : s.phase === "uploading" && s.total
-                          ? Math.min(99, percent(s.bytes, s.total))
-                          : s.phase === "uploading"
-                            ? undefined
-                            : 0
+                        : halted
+                          ? percent(s.bytes, s.total)
+                          : s.phase === "uploading" && s.total
+                            ? Math.min(99, percent(s.bytes, s.total))
+                            : s.phase === "uploading"
+                              ? undefined
+                              : 0
                     }
                     detail={detail}
                     tone={
-                      s.phase === "accepted" ? "green" : s.phase === "retrying" ? "amber" : "blue"
+                      s.phase === "accepted"
+                        ? "green"
+                        : halted
+                          ? "slate"
+                          : s.phase === "retrying"
+                            ? "amber"
+                            : "blue"
                     }
                   />
                   {s.note && <p className="text-xs text-amber-900">{s.note}</p>}
