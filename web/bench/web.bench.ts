@@ -11,7 +11,7 @@ import { randomBytes } from "node:crypto";
 import { once } from "node:events";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { extname, join } from "node:path";
 import { gzipSync } from "node:zlib";
 
@@ -133,7 +133,14 @@ async function firstLoadJs(appUrl: string, path: string): Promise<number | undef
   const res = await fetch(`${appUrl}${path}`);
   if (res.status !== 200) return undefined;
   const html = await res.text();
-  const srcs = new Set([...html.matchAll(/<script[^>]+src="([^"]+)"/g)].map((m) => m[1]!));
+  // Scripts a modern browser runs: Next's polyfills for old browsers come as <script noModule>.
+  const srcs = new Set(
+    [...html.matchAll(/<script[^>]*>/g)]
+      .map((m) => m[0])
+      .filter((tag) => !/\bnomodule\b/i.test(tag))
+      .map((tag) => /\bsrc="([^"]+)"/.exec(tag)?.[1])
+      .filter((src): src is string => src !== undefined),
+  );
   let bytes = 0;
   for (const src of srcs) {
     const js = new Uint8Array(await (await fetch(new URL(src, appUrl))).arrayBuffer());
@@ -142,6 +149,11 @@ async function firstLoadJs(appUrl: string, path: string): Promise<number | undef
   return bytes;
 }
 
+report(
+  "web: machine load average (1 min) as the bench started (2 cores)",
+  round2(loadavg()[0]!),
+  "",
+);
 // 1. Encoding: Node first, then the browser, nothing else of ours running.
 const label = `${total / MiB} MiB`;
 const nativeMs = await nodeEncode("native");

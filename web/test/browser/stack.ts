@@ -368,21 +368,24 @@ export async function buildWeb(
   }
 }
 
-/** Test builds not used for six hours are removed (each is tens of MB). */
+/**
+ * Old test builds go (each is ~75 MB, and every change to the sources makes a new one): the
+ * four used last stay, and any used within the hour (another run may be serving it).
+ */
 function pruneOldBuilds() {
-  for (const e of readdirSync(webRoot)) {
-    const m = /^\.next-test-[0-9a-f]{12}$/.exec(e);
-    if (!m) continue;
-    const stamp = statSync(join(webRoot, e, "coop-build-key"), { throwIfNoEntry: false });
-    if (
-      stamp &&
-      Date.now() - stamp.mtimeMs > 6 * 3600_000 &&
-      !existsSync(join(webRoot, `${e}.lock`))
-    ) {
-      rmSync(join(webRoot, e), { recursive: true, force: true });
-      rmSync(join(webRoot, `${e}.tsconfig.json`), { force: true });
+  const builds = readdirSync(webRoot)
+    .filter((e) => /^\.next-test-[0-9a-f]{12}$/.test(e))
+    .map((e) => ({
+      e,
+      used: statSync(join(webRoot, e, "coop-build-key"), { throwIfNoEntry: false })?.mtimeMs,
+    }))
+    .filter((b) => b.used !== undefined && !existsSync(join(webRoot, `${b.e}.lock`)))
+    .sort((a, b) => b.used! - a.used!);
+  for (const b of builds.slice(4))
+    if (Date.now() - b.used! > 3600_000) {
+      rmSync(join(webRoot, b.e), { recursive: true, force: true });
+      rmSync(join(webRoot, `${b.e}.tsconfig.json`), { force: true });
     }
-  }
 }
 
 /** `next start` of a build on 127.0.0.1:`port`; resolves once the app answers. */
