@@ -10,9 +10,9 @@ import {
 import Link from "next/link";
 
 import { ProofsChart, StoredBytesChart } from "@/components/Charts";
-import { Figure, Panel, ReadError } from "@/components/Figure";
+import { ChainDown, Figure, Panel, ReadError } from "@/components/Figure";
 import { useCoop } from "@/lib/coop";
-import { useLive, useSecondsSince, useTokenUnits } from "@/lib/live";
+import { useChainError, useLive, useSecondsSince, useTokenUnits } from "@/lib/live";
 import {
   activeDeals,
   epochAt,
@@ -27,6 +27,7 @@ import { readFigures, readMarketHistory } from "@/lib/reads";
 const CHART_EPOCHS = 60;
 
 export default function OverviewPage() {
+  const chainDown = useChainError();
   const { coop } = useCoop();
   const units = useTokenUnits();
   const figures = useLive(["overview-figures"], readFigures);
@@ -53,6 +54,7 @@ export default function OverviewPage() {
   return (
     <div>
       <h1 className="text-2xl font-semibold">Co-operative Cloud</h1>
+      <ChainDown message={chainDown} />
       <p className="mt-2 max-w-3xl text-slate-700">
         A storage co-operative: your files are encrypted in your browser, split into erasure-coded
         shards and kept by member-run providers who prove on-chain, every epoch, that they still

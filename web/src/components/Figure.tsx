@@ -66,3 +66,16 @@ export function ReadError({ error }: { error: unknown }) {
     </p>
   );
 }
+
+/** The chain's RPC does not answer: said once at the top of a page. */
+export function ChainDown({ message }: { message: string | undefined }) {
+  if (!message) return null;
+  return (
+    <p
+      role="alert"
+      className="mt-4 rounded border border-red-300 bg-red-50 px-3 py-2 text-sm text-red-900"
+    >
+      {message}
+    </p>
+  );
+}

@@ -10,7 +10,7 @@ import { keepPreviousData, useQuery, type UseQueryResult } from "@tanstack/react
 import { useEffect, useState } from "react";
 import { useBlockNumber } from "wagmi";
 
-import { coopChain } from "./chain";
+import { coopChain, RPC_URL } from "./chain";
 import { useCoop } from "./coop";
 import { secondsPerBlock } from "./overview";
 
@@ -20,6 +20,13 @@ export { SCAN_BLOCKS } from "./overview";
 export function useHead(): bigint | undefined {
   const { data } = useBlockNumber({ chainId: coopChain.id, watch: true });
   return data;
+}
+
+/** Why the chain cannot be read (its RPC does not answer), in one sentence; else undefined. */
+export function useChainError(): string | undefined {
+  const { error, data } = useBlockNumber({ chainId: coopChain.id, watch: true });
+  if (!error || data !== undefined) return undefined;
+  return `Cannot reach the chain at ${RPC_URL}: check that it is running (npm start) and that the app was built for it (NEXT_PUBLIC_RPC_URL).`;
 }
 
 /**

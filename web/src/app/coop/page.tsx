@@ -20,11 +20,11 @@ import { coopGovernorAbi } from "@coop-cloud/sdk/contracts/generated/abis.ts";
 import { useState } from "react";
 
 import { BalanceChart } from "@/components/Charts";
-import { Figure, Panel, ReadError } from "@/components/Figure";
+import { ChainDown, Figure, Panel, ReadError } from "@/components/Figure";
 import { TxStatus } from "@/components/TxStatus";
 import { CHAIN_ID } from "@/lib/chain";
 import { useCoop } from "@/lib/coop";
-import { useLive, useSecondsSince, useTokenUnits } from "@/lib/live";
+import { useChainError, useLive, useSecondsSince, useTokenUnits } from "@/lib/live";
 import { balanceSeries, scanFrom } from "@/lib/overview";
 import { readTreasuryHistory } from "@/lib/reads";
 import { useTx } from "@/lib/tx";
@@ -37,10 +37,12 @@ const secondary =
   "rounded border border-slate-400 px-3 py-1.5 text-sm font-medium text-slate-900 hover:bg-slate-100 disabled:cursor-not-allowed disabled:opacity-60";
 
 export default function CoopPage() {
+  const chainDown = useChainError();
   const { coop, account, wrongNetwork } = useCoop();
   return (
     <div>
       <h1 className="text-2xl font-semibold">The co-op</h1>
+      <ChainDown message={chainDown} />
       <p className="mt-2 max-w-3xl text-slate-700">
         Members buy one share to join (it is refunded when they leave), get one vote, and earn
         patronage points for what they pay for storage and what they earn providing it. Dividends

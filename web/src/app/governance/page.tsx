@@ -12,12 +12,12 @@ import {
   type VoteSupport,
 } from "@coop-cloud/sdk/client";
 
-import { Panel, ReadError } from "@/components/Figure";
+import { ChainDown, Panel, ReadError } from "@/components/Figure";
 import { TxStatus } from "@/components/TxStatus";
 import { CHAIN_ID } from "@/lib/chain";
 import { useCoop } from "@/lib/coop";
 import { allowedActions, nextStep, outcome, waitingUnits } from "@/lib/governance";
-import { useChainClock, useLive } from "@/lib/live";
+import { useChainClock, useChainError, useLive } from "@/lib/live";
 import { useTx } from "@/lib/tx";
 
 import { ProposeForm } from "./ProposeForm";
@@ -34,6 +34,7 @@ const STATE_TONE: Record<string, string> = {
 };
 
 export default function GovernancePage() {
+  const chainDown = useChainError();
   const { coop, account } = useCoop();
   const proposals = useLive(["proposals", account], async (c) => {
     const [list, me] = await Promise.all([
@@ -59,6 +60,7 @@ export default function GovernancePage() {
   return (
     <div>
       <h1 className="text-2xl font-semibold">Governance</h1>
+      <ChainDown message={chainDown} />
       <p className="mt-2 max-w-3xl text-slate-700">
         One member, one vote. A proposal waits before voting opens, is voted on, and if it passes
         (more For than Against, and enough For + Abstain votes for the quorum) it is queued in the

@@ -9,10 +9,10 @@ import {
 } from "@coop-cloud/sdk/client";
 import { useMemo, useState } from "react";
 
-import { Panel, ReadError } from "@/components/Figure";
+import { ChainDown, Panel, ReadError } from "@/components/Figure";
 import { CHAIN_ID, RPC_URL, coopAddresses } from "@/lib/chain";
 import { useCoop } from "@/lib/coop";
-import { useLive, useTokenUnits } from "@/lib/live";
+import { useChainError, useLive, useTokenUnits } from "@/lib/live";
 import {
   nextSort,
   providerStatus,
@@ -35,6 +35,7 @@ const COLUMNS: { key: ProviderColumn; label: string; numeric?: boolean }[] = [
 ];
 
 export default function ProvidersPage() {
+  const chainDown = useChainError();
   const { coop } = useCoop();
   const providers = useLive(["providers"], (c) => listProviders(c));
   const [showLeft, setShowLeft] = useState(false);
@@ -56,6 +57,7 @@ export default function ProvidersPage() {
   return (
     <div>
       <h1 className="text-2xl font-semibold">Providers</h1>
+      <ChainDown message={chainDown} />
       <p className="mt-2 max-w-3xl text-slate-700">
         Members who run a provider node keep the shards of the co-op&apos;s files, prove every epoch
         that they still hold them, and are paid per epoch; a missed epoch costs part of their stake.
