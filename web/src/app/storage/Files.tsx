@@ -25,6 +25,7 @@ import { TxStatus } from "@/components/TxStatus";
 import { DownloadProgress } from "@/components/storage/DownloadProgress";
 import { btnDanger, btnPrimary, btnSecondary, card, input } from "@/components/storage/styles";
 import { useCoop } from "@/lib/coop";
+import { useTokenUnits } from "@/lib/useTokenUnits";
 import { cancelRefund, extendCost, epochsFor, shareUrl } from "@/lib/storage";
 import { errorSentence, useTx } from "@/lib/tx";
 import { markUnlocked, unlockKeys, useUnlocked } from "@/lib/unlock";
@@ -46,7 +47,7 @@ export function Files() {
   const { data: block } = useBlockNumber({ watch: true, query: { enabled: !!account } });
   const [seenBlock, setSeenBlock] = useState<bigint>();
 
-  useQuery({ queryKey: ["token-units", coop?.addresses.FaucetToken], enabled: false });
+  useTokenUnits();
 
   const files = useQuery({
     queryKey: ["files", account, coop?.addresses.StorageMarket],

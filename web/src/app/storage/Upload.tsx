@@ -24,6 +24,7 @@ import { TxStatus } from "@/components/TxStatus";
 import { ProgressBar } from "@/components/storage/ProgressBar";
 import { btnPrimary, btnSecondary, card, input } from "@/components/storage/styles";
 import { useCoop } from "@/lib/coop";
+import { useTokenUnits } from "@/lib/useTokenUnits";
 import { createBrowserPipeline, pipelineWorkers } from "@/lib/pipeline";
 import {
   acceptedCount,
@@ -85,8 +86,7 @@ export function Upload() {
   const nextId = useRef(1);
   const running = jobs.some((j) => j.status === "running" || j.status === "queued");
 
-  // Token units, once CoopProvider has read them (re-renders the amounts).
-  useQuery({ queryKey: ["token-units", coop?.addresses.FaucetToken], enabled: false });
+  useTokenUnits();
 
   const providers = useQuery({
     queryKey: ["storage-providers", coop?.addresses.StorageMarket],
