@@ -7,7 +7,7 @@ import {
   listProviders,
   type ProviderSummary,
 } from "@coop-cloud/sdk/client";
-import { useMemo, useState } from "react";
+import { useId, useMemo, useState } from "react";
 
 import { ChainDown, Panel, ReadError } from "@/components/Figure";
 import { CHAIN_ID, RPC_URL, coopAddresses } from "@/lib/chain";
@@ -88,7 +88,14 @@ export default function ProvidersPage() {
               No providers registered yet: be the first (see below).
             </p>
           ) : (
-            <ProviderTable rows={rows} sort={sort} onSort={(c) => setSort(nextSort(sort, c))} />
+            <>
+              <div className="hidden md:block">
+                <ProviderTable rows={rows} sort={sort} onSort={(c) => setSort(nextSort(sort, c))} />
+              </div>
+              <div className="md:hidden">
+                <ProviderCards rows={rows} sort={sort} onSort={setSort} />
+              </div>
+            </>
           )}
         </Panel>
       )}
@@ -144,7 +151,6 @@ function ProviderTable({
         </thead>
         <tbody>
           {rows.map((p) => {
-            const status = providerStatus(p);
             return (
               <tr key={p.address} className="border-b border-slate-200" data-testid="provider-row">
                 <td className="px-2 py-2 font-mono text-xs" title={p.address}>
@@ -160,23 +166,106 @@ function ProviderTable({
                 <td className="px-2 py-2 text-right">{p.missedEpochs}</td>
                 <td className="px-2 py-2 text-right">{reliabilityPercent(p)}</td>
                 <td className="px-2 py-2">
-                  <span
-                    className={`rounded px-1.5 py-0.5 text-xs font-medium ${
-                      status === "active"
-                        ? "bg-green-100 text-green-900"
-                        : status === "failed"
-                          ? "bg-red-100 text-red-900"
-                          : "bg-slate-200 text-slate-800"
-                    }`}
-                  >
-                    {status === "failed" ? `failed (epoch ${p.failedEpoch})` : status}
-                  </span>
+                  <StatusBadge p={p} />
                 </td>
               </tr>
             );
           })}
         </tbody>
       </table>
+    </div>
+  );
+}
+
+function StatusBadge({ p }: { p: ProviderSummary }) {
+  const status = providerStatus(p);
+  return (
+    <span
+      className={`rounded px-1.5 py-0.5 text-xs font-medium ${
+        status === "active"
+          ? "bg-green-100 text-green-900"
+          : status === "failed"
+            ? "bg-red-100 text-red-900"
+            : "bg-slate-200 text-slate-800"
+      }`}
+    >
+      {status === "failed" ? `failed (epoch ${p.failedEpoch})` : status}
+    </span>
+  );
+}
+
+/** Phones: one card per provider, sorted with a select instead of column headers. */
+function ProviderCards({
+  rows,
+  sort,
+  onSort,
+}: {
+  rows: ProviderSummary[];
+  sort: { column: ProviderColumn; direction: SortDirection };
+  onSort: (s: { column: ProviderColumn; direction: SortDirection }) => void;
+}) {
+  const units = useTokenUnits();
+  const id = useId();
+  return (
+    <div>
+      <div className="flex flex-wrap items-end gap-2">
+        <div>
+          <label htmlFor={id} className="block text-sm font-medium">
+            Sort by
+          </label>
+          <select
+            id={id}
+            className="mt-1 rounded border border-slate-400 bg-white px-2 py-1.5 text-sm"
+            value={sort.column}
+            onChange={(e) =>
+              onSort(
+                nextSort(
+                  { column: sort.column, direction: sort.direction },
+                  e.target.value as ProviderColumn,
+                ),
+              )
+            }
+          >
+            {COLUMNS.map((c) => (
+              <option key={c.key} value={c.key}>
+                {c.label}
+              </option>
+            ))}
+          </select>
+        </div>
+        <button
+          type="button"
+          className="rounded border border-slate-400 px-2 py-1.5 text-sm hover:bg-slate-100"
+          onClick={() => onSort(nextSort(sort, sort.column))}
+        >
+          {sort.direction === "ascending" ? "Ascending ▲" : "Descending ▼"}
+        </button>
+      </div>
+      <ul className="mt-3 space-y-3">
+        {rows.map((p) => (
+          <li key={p.address} className="rounded border border-slate-200 p-3 text-sm">
+            <div className="flex items-center justify-between gap-2">
+              <span className="font-mono text-xs break-all">{p.address}</span>
+              <StatusBadge p={p} />
+            </div>
+            <p className="mt-1 break-all text-slate-700">{p.endpoint}</p>
+            <dl className="mt-2 grid grid-cols-2 gap-x-3 gap-y-1">
+              <dt className="text-slate-600">Used / capacity</dt>
+              <dd>
+                {formatBytes(p.used)} / {formatBytes(p.capacity)}
+              </dd>
+              <dt className="text-slate-600">Stake</dt>
+              <dd>{formatAmount(p.stake, units)}</dd>
+              <dt className="text-slate-600">Proven / missed</dt>
+              <dd>
+                {p.provenEpochs.toString()} / {p.missedEpochs}
+              </dd>
+              <dt className="text-slate-600">Reliability</dt>
+              <dd>{reliabilityPercent(p)}</dd>
+            </dl>
+          </li>
+        ))}
+      </ul>
     </div>
   );
 }
