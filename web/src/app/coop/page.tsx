@@ -344,14 +344,10 @@ function Patronage() {
             storage, {s.earnedWeight.toString()} per unit earned providing it. You can claim{" "}
             <strong data-testid="total-claimable">{formatAmount(s.totalClaimable, units)}</strong>.
           </p>
-          <div
-            className="mt-3 overflow-x-auto"
-            tabIndex={0}
-            role="region"
-            aria-label="Patronage periods, scrolls sideways"
-          >
-            <table className="w-full min-w-[40rem] border-collapse text-sm">
-              <thead>
+          {/* On phones each period is a block of label: value lines (labels from data-label). */}
+          <div className="mt-3">
+            <table className="w-full border-collapse text-sm">
+              <thead className="max-md:sr-only">
                 <tr className="border-b border-slate-300 text-left">
                   <th scope="col" className="px-2 py-2 font-medium">
                     Period
@@ -370,56 +366,64 @@ function Patronage() {
                   </th>
                 </tr>
               </thead>
-              <tbody>
+              <tbody className="max-md:block">
                 {s.periods.map((p) => (
                   <tr
                     key={p.period.toString()}
-                    className="border-b border-slate-200"
+                    className="border-b border-slate-200 max-md:block max-md:py-2"
                     data-testid="period-row"
                   >
-                    <td className="px-2 py-2">
-                      {p.period.toString()}
-                      <span className="block text-xs text-slate-600">
-                        {p.closed ? "closed" : "running"} · {formatTime(p.start)}
-                      </span>
+                    <td className={cell} data-label="Period">
+                      <div>
+                        {p.period.toString()}
+                        <span className="block text-xs text-slate-600">
+                          {p.closed ? "closed" : "running"} · {formatTime(p.start)}
+                        </span>
+                      </div>
                     </td>
-                    <td className="px-2 py-2 text-right">{p.points.toString()}</td>
-                    <td className="px-2 py-2 text-right">{p.totalPoints.toString()}</td>
-                    <td className="px-2 py-2 text-right">
+                    <td className={`${cell} md:text-right`} data-label="Your points">
+                      {p.points.toString()}
+                    </td>
+                    <td className={`${cell} md:text-right`} data-label="All points">
+                      {p.totalPoints.toString()}
+                    </td>
+                    <td className={`${cell} md:text-right`} data-label="Dividend">
                       {p.declared ? formatAmount(p.dividend, units) : "—"}
                     </td>
-                    <td className="px-2 py-2">
-                      {p.claimed ? (
-                        `${formatAmount(p.claimedAmount, units)} claimed`
-                      ) : p.claimable > 0n && p.claimOpen ? (
-                        <button
-                          type="button"
-                          className={button}
-                          disabled={tx.busy}
-                          onClick={async () => {
-                            setResult(undefined);
-                            const r = await tx.run(`Claim period ${p.period}'s dividend`, (o) =>
-                              claimDividend(coop!, p.period, o),
-                            );
-                            if (r) setResult(`Claimed ${formatAmount(r.amount, units)}.`);
-                          }}
-                        >
-                          Claim {formatAmount(p.claimable, units)}
-                        </button>
-                      ) : p.declared && !p.claimOpen ? (
-                        "claim window over"
-                      ) : p.declared ? (
-                        "nothing to claim"
-                      ) : p.closed ? (
-                        "no dividend declared"
-                      ) : (
-                        "period running"
-                      )}
-                      {p.declared && p.claimOpen && !p.claimed && (
-                        <span className="block text-xs text-slate-600">
-                          until {formatTime(p.claimDeadline)}
-                        </span>
-                      )}
+                    <td className={cell} data-label="Yours">
+                      <div>
+                        {p.claimed ? (
+                          `${formatAmount(p.claimedAmount, units)} claimed`
+                        ) : p.claimable > 0n && p.claimOpen ? (
+                          <button
+                            type="button"
+                            className={button}
+                            disabled={tx.busy}
+                            onClick={async () => {
+                              setResult(undefined);
+                              const r = await tx.run(`Claim period ${p.period}'s dividend`, (o) =>
+                                claimDividend(coop!, p.period, o),
+                              );
+                              if (r) setResult(`Claimed ${formatAmount(r.amount, units)}.`);
+                            }}
+                          >
+                            Claim {formatAmount(p.claimable, units)}
+                          </button>
+                        ) : p.declared && !p.claimOpen ? (
+                          "claim window over"
+                        ) : p.declared ? (
+                          "nothing to claim"
+                        ) : p.closed ? (
+                          "no dividend declared"
+                        ) : (
+                          "period running"
+                        )}
+                        {p.declared && p.claimOpen && !p.claimed && (
+                          <span className="block text-xs text-slate-600">
+                            until {formatTime(p.claimDeadline)}
+                          </span>
+                        )}
+                      </div>
                     </td>
                   </tr>
                 ))}
@@ -437,6 +441,10 @@ function Patronage() {
     </Panel>
   );
 }
+
+/** A table cell; on phones a "label: value" line (the label from data-label). */
+const cell =
+  "px-2 py-2 max-md:flex max-md:justify-between max-md:gap-3 max-md:px-0 max-md:py-1 max-md:text-right max-md:before:text-left max-md:before:font-medium max-md:before:text-slate-600 max-md:before:content-[attr(data-label)]";
 
 const SUPPORT = ["against", "for", "abstain"] as const;
 
