@@ -147,13 +147,18 @@ describe("the co-op page", () => {
     setDefaultTokenUnits({ decimals: 6, symbol: "cUSD" });
     const share = formatAmount(amount);
 
+    // On a phone: the period's Claim button is on screen, not at the end of a wide table.
     const { page } = await stack.newContext({ key: PATRON });
+    await page.setViewportSize({ width: 390, height: 844 });
     await page.goto(`${stack.appUrl}/coop`);
     await page.getByRole("button", { name: "Connect Test Wallet" }).click();
     await expect
       .poll(() => page.getByTestId("total-claimable").textContent(), { timeout: 30_000 })
       .toBe(share);
-    await page.getByRole("button", { name: `Claim ${share}` }).click();
+    const claim = page.getByRole("button", { name: `Claim ${share}` });
+    const box = (await claim.boundingBox())!;
+    expect(box.x + box.width).toBeLessThanOrEqual(390);
+    await claim.click();
     await expect
       .poll(() => page.getByTestId("claim-result").textContent(), { timeout: 30_000 })
       .toBe(`Claimed ${share}.`);
