@@ -76,6 +76,15 @@ describe("the co-op page", () => {
       .poll(() => page.getByTestId("balance").textContent(), { timeout: 30_000 })
       .toBe("10,000 cUSD");
 
+    // The member first refuses the permit in the wallet: said in words, nothing sent.
+    wallet!.rejectNext();
+    await page.getByRole("button", { name: "Join (100 cUSD)" }).click();
+    const membership = page.locator("#membership");
+    await expect
+      .poll(() => membership.getByRole("alert").textContent(), { timeout: 30_000 })
+      .toBe("Join the co-op failed: You rejected the request in your wallet; nothing was sent.");
+    expect(await status.textContent()).toMatch(/^You are not a member\./);
+
     await page.getByRole("button", { name: "Join (100 cUSD)" }).click();
     await expect
       .poll(() => page.getByTestId("membership-result").textContent(), { timeout: 30_000 })
@@ -83,8 +92,8 @@ describe("the co-op page", () => {
     await expect
       .poll(() => status.textContent())
       .toMatch(/^You are a member: share paid 100 cUSD, 1 vote\./);
-    // One permit signature and one transaction (plus the faucet's).
-    expect(wallet!.calls.filter((m) => m === "eth_signTypedData_v4")).toHaveLength(1);
+    // One permit signature (after the refused one) and one transaction (plus the faucet's).
+    expect(wallet!.calls.filter((m) => m === "eth_signTypedData_v4")).toHaveLength(2);
     expect(wallet!.calls.filter((m) => m === "eth_sendTransaction")).toHaveLength(2);
     await expect.poll(() => page.getByTestId("balance").textContent()).toBe("9,900 cUSD");
 

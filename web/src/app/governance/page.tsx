@@ -35,7 +35,7 @@ const STATE_TONE: Record<string, string> = {
 
 export default function GovernancePage() {
   const chainDown = useChainError();
-  const { coop, account } = useCoop();
+  const { coop, account, wrongNetwork } = useCoop();
   const proposals = useLive(["proposals", account], async (c) => {
     const [list, me] = await Promise.all([
       listProposals(c, { voter: account }),
@@ -76,7 +76,11 @@ export default function GovernancePage() {
         <>
           <Panel title="New proposal" id="propose">
             {!account ? (
-              <p className="text-sm text-slate-700">Connect a wallet to propose.</p>
+              <p className="text-sm text-slate-700">
+                {wrongNetwork
+                  ? "Your wallet is on another network: switch it (button at the top) to propose and vote."
+                  : "Connect a wallet to propose and vote."}
+              </p>
             ) : data && !data.isMember ? (
               <p className="text-sm text-slate-700">
                 Only members propose and vote: join on the Co-op page first.
