@@ -7,9 +7,9 @@ import {
   formatDuration,
   pricePerGiBEpoch,
 } from "@coop-cloud/sdk/client";
+import dynamic from "next/dynamic";
 import Link from "next/link";
 
-import { ProofsChart, StoredBytesChart } from "@/components/Charts";
 import { ChainDown, Figure, Panel, ReadError } from "@/components/Figure";
 import { useCoop } from "@/lib/coop";
 import { useChainError, useLive, useSecondsSince, useTokenUnits } from "@/lib/live";
@@ -22,6 +22,17 @@ import {
   storedBytesSeries,
 } from "@/lib/overview";
 import { readFigures, readMarketHistory } from "@/lib/reads";
+
+// recharts is a large part of the page's JavaScript: loaded after the figures, not before.
+const drawing = () => <p className="text-sm text-slate-600">Drawing the chart…</p>;
+const StoredBytesChart = dynamic(
+  () => import("@/components/Charts").then((m) => m.StoredBytesChart),
+  { ssr: false, loading: drawing },
+);
+const ProofsChart = dynamic(() => import("@/components/Charts").then((m) => m.ProofsChart), {
+  ssr: false,
+  loading: drawing,
+});
 
 /** Epochs drawn by the charts. */
 const CHART_EPOCHS = 60;

@@ -17,9 +17,9 @@ import {
   withdrawRefund,
 } from "@coop-cloud/sdk/client";
 import { coopGovernorAbi } from "@coop-cloud/sdk/contracts/generated/abis.ts";
+import dynamic from "next/dynamic";
 import { useState } from "react";
 
-import { BalanceChart } from "@/components/Charts";
 import { ChainDown, Figure, Panel, ReadError } from "@/components/Figure";
 import { TxStatus } from "@/components/TxStatus";
 import { CHAIN_ID } from "@/lib/chain";
@@ -30,6 +30,12 @@ import { readTreasuryHistory } from "@/lib/reads";
 import { useTx } from "@/lib/tx";
 
 const LOCAL_CHAINS = new Set([31337, 1337]);
+
+// recharts is a large part of the page's JavaScript: loaded after the rest, not before.
+const BalanceChart = dynamic(() => import("@/components/Charts").then((m) => m.BalanceChart), {
+  ssr: false,
+  loading: () => <p className="text-sm text-slate-600">Drawing the chart…</p>,
+});
 
 const button =
   "rounded bg-blue-700 px-3 py-1.5 text-sm font-medium text-white hover:bg-blue-800 disabled:cursor-not-allowed disabled:opacity-60";
