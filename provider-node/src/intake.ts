@@ -7,7 +7,7 @@ import { rmSync } from "node:fs";
 import { join } from "node:path";
 
 import { MAX_ENVELOPE_LENGTH, ManifestCidMismatchError, verifyManifestCid } from "@coop-cloud/sdk";
-import type { CID } from "multiformats/cid";
+import { CID } from "multiformats/cid";
 import { type Address, hexToBytes } from "viem";
 
 import type { ProviderConfig } from "./config.ts";
@@ -73,13 +73,25 @@ export class Intake {
     return join(this.#store.tmpDir, `${Date.now()}-${randomBytes(6).toString("hex")}`);
   }
 
-  /** PUT /deals/{dealId}/shards/{i}. */
+  /**
+   * PUT /deals/{dealId}/shards/{i}. `expectedCid` (header `x-coop-shard-cid`): the UnixFS CID
+   * the uploader computed; a shard whose CID here differs is refused before anything is stored,
+   * since the owner would later ask the gateways for a CID they do not hold.
+   */
   async putShard(
     dealId: bigint,
     shard: number,
     body: AsyncIterable<Uint8Array>,
     contentLength: number | undefined,
+    expectedCid?: string,
   ): Promise<{ record: ShardRecord; txHash: string }> {
+    if (expectedCid !== undefined) {
+      try {
+        CID.parse(expectedCid);
+      } catch {
+        throw new HttpError(400, "bad_request", `x-coop-shard-cid ${expectedCid} is not a CID`);
+      }
+    }
     if (this.#closed) throw new HttpError(503, "shutting_down", "the node is shutting down");
     const key = `${dealId}-${shard}`;
     if (this.#inFlight.has(key))
@@ -193,6 +205,12 @@ export class Intake {
           422,
           "root_mismatch",
           `the shard's segment root is ${root}, the deal says ${want}`,
+        );
+      if (expectedCid !== undefined && got.cid.toString() !== expectedCid)
+        throw new HttpError(
+          422,
+          "cid_mismatch",
+          `the shard's UnixFS CID is ${got.cid}, the uploader computed ${expectedCid}: nothing was stored`,
         );
       if (this.#closed) throw new HttpError(503, "shutting_down", "the node is shutting down");
       const received = ms(t0);

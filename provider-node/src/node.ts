@@ -106,7 +106,14 @@ export async function startProviderNode(config: ProviderConfig, key: Hex): Promi
       if (!/^\d{1,2}$/.test(i))
         throw new HttpError(400, "bad_request", `shard index ${i} is not a number`);
       const t0 = performance.now();
-      const { record, txHash } = await intake.putShard(dealId, Number(i), req, contentLength(req));
+      const expected = req.headers["x-coop-shard-cid"];
+      const { record, txHash } = await intake.putShard(
+        dealId,
+        Number(i),
+        req,
+        contentLength(req),
+        typeof expected === "string" ? expected : undefined,
+      );
       metrics.ingested(record.size, (performance.now() - t0) / 1000);
       sendJson(res, 201, {
         dealId: record.dealId,

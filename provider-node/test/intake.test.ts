@@ -215,6 +215,25 @@ describe("PUT /deals/{dealId}/shards/{i}", () => {
       422,
       "root_mismatch",
     ],
+    [
+      "the right bytes with another UnixFS CID than the uploader computed",
+      () =>
+        put(`${nodes[1].url}/deals/${deal.dealId}/shards/1`, deal.shards[1], {
+          // a well-formed CID that is not this shard's (the empty raw block's)
+          "x-coop-shard-cid": "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku",
+        }),
+      422,
+      "cid_mismatch",
+    ],
+    [
+      "an expected CID that is not a CID",
+      () =>
+        put(`${nodes[1].url}/deals/${deal.dealId}/shards/1`, deal.shards[1], {
+          "x-coop-shard-cid": "not-a-cid",
+        }),
+      400,
+      "bad_request",
+    ],
   ];
   for (const [what, send, status, code] of refusals)
     it(`refuses ${what} (${status} ${code}) and keeps nothing`, async () => {

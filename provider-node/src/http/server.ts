@@ -69,7 +69,10 @@ export class HttpServer {
       res.setHeader("vary", "origin");
     }
     res.setHeader("access-control-allow-methods", "GET, HEAD, PUT, OPTIONS");
-    res.setHeader("access-control-allow-headers", "content-type, content-length, range, accept");
+    res.setHeader(
+      "access-control-allow-headers",
+      "content-type, content-length, range, accept, x-coop-shard-cid",
+    );
     res.setHeader(
       "access-control-expose-headers",
       "content-length, content-range, content-type, etag, x-ipfs-path, x-ipfs-roots",

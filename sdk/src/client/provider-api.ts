@@ -123,6 +123,11 @@ export interface PutShardResult {
 export interface PutShardOptions extends RequestOptions {
   /** Called with the bytes sent so far as the body streams. */
   onBytes?: (sent: number) => void;
+  /**
+   * The shard's UnixFS CID as encoded here (header `x-coop-shard-cid`): the provider refuses the
+   * shard (422 cid_mismatch) if its own CID of the bytes differs, before storing anything.
+   */
+  cid?: string;
 }
 
 /**
@@ -172,7 +177,11 @@ export async function putShard(
     {
       method: "PUT",
       body: payload,
-      headers: { "content-type": "application/octet-stream", "content-length": String(size) },
+      headers: {
+        "content-type": "application/octet-stream",
+        "content-length": String(size),
+        ...(options.cid ? { "x-coop-shard-cid": options.cid } : {}),
+      },
       duplex: "half",
       // Node's fetch clones a request that may follow a redirect, and cloning tees a stream
       // body: the unread branch buffered the whole shard (a 4 GiB put peaked at 8.8 GB RSS).
@@ -223,6 +232,7 @@ function xhrPut(
     const done = () => signal?.removeEventListener("abort", onAbort);
     xhr.open("PUT", url(endpoint, path));
     xhr.setRequestHeader("content-type", "application/octet-stream");
+    if (options.cid) xhr.setRequestHeader("x-coop-shard-cid", options.cid);
     xhr.upload.onprogress = (ev) => options.onBytes?.(ev.loaded);
     xhr.onabort = () => {
       done();

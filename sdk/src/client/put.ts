@@ -608,6 +608,7 @@ class Uploader {
         const body = await this.#staging.open(i);
         await putShard(info.endpoint, this.#dealId, i, body, size, {
           signal: this.#signal,
+          cid: this.#journal.cids[i],
           onBytes: (bytes) =>
             this.#progress?.({
               stage: "upload",
