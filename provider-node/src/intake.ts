@@ -233,6 +233,18 @@ export class Intake {
           );
         if (name === "MarketInsufficientCapacity")
           throw new HttpError(507, "over_capacity", `acceptShard refused: ${shortError(e)}`);
+        if (name === undefined) {
+          // No revert: the RPC failed or the receipt did not come in time, and the transaction
+          // may still be mined. Keep the shard until the wallet's transactions are mined, then
+          // keep or drop it by what the chain says (settle), as after a crash.
+          imported = false;
+          void this.settle(rec);
+          throw new HttpError(
+            503,
+            "accept_pending",
+            `acceptShard did not confirm (${shortError(e)}); the shard is kept until the chain says whether it was accepted: retry shortly`,
+          );
+        }
         throw new HttpError(502, "accept_failed", `acceptShard failed: ${shortError(e)}`);
       }
       rec.state = "accepted";

@@ -11,6 +11,7 @@ import { storageMarketAbi } from "@coop-cloud/sdk/contracts/generated/abis.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { rpc, startLocalChain, type LocalChain } from "./fixtures/chain.ts";
+import { startRpcProxy, type RpcProxy } from "./fixtures/proxy.ts";
 import { clients, createTestDeal, put, waitFor, type TestDeal } from "./fixtures/deals.ts";
 import {
   setupProvider,
@@ -23,6 +24,9 @@ let chain: LocalChain;
 let setup: ProviderSetup;
 let node: RunningProvider;
 let deal: TestDeal;
+/** A second provider, whose RPC goes through a proxy that can lose an answer. */
+let proxy: RpcProxy;
+let lossy: { setup: ProviderSetup; node?: RunningProvider };
 
 beforeAll(async () => {
   // Epochs of 10 s: the acceptance window (10 epochs) outlasts a restart on a loaded machine.
@@ -35,6 +39,8 @@ beforeAll(async () => {
 afterAll(async () => {
   await rpc(chain?.rpcUrl, "evm_setAutomine", [true]).catch(() => undefined);
   await node?.stop("SIGKILL");
+  await lossy?.node?.stop("SIGKILL");
+  await proxy?.close();
   await chain?.stop();
 });
 
@@ -84,5 +90,46 @@ describe("crash with acceptShard pending", () => {
     const res = await fetch(`${node.url}/deals/${deal.dealId}/shards/0`);
     expect(res.status).toBe(200);
     expect(new Uint8Array(await res.arrayBuffer())).toEqual(deal.shards[0]);
+  });
+});
+
+describe("acceptShard sent, its answer lost", () => {
+  it("keeps the shard (503 accept_pending), and holds it as accepted once the chain shows it", async () => {
+    proxy = await startRpcProxy(chain.rpcUrl);
+    lossy = { setup: await setupProvider(chain, 13, { rpcUrl: proxy.url }) };
+    lossy.node = await startProvider(lossy.setup);
+    const d = await createTestDeal(chain, [lossy.setup.address], { k: 1 });
+    const record = join(lossy.setup.dataDir, "shards", `${d.dealId}-0.json`);
+    // The transaction reaches the chain (automine: it is mined at once), the node hears a 502.
+    proxy.loseNextAnswer("eth_sendRawTransaction");
+    const first = await put(`${lossy.node.url}/deals/${d.dealId}/shards/0`, d.shards[0]!);
+    expect(first.status, JSON.stringify(first.json)).toBe(503);
+    expect(first.json.code).toBe("accept_pending");
+    const s = await clients(chain).pub.readContract({
+      address: chain.addresses.StorageMarket,
+      abi: storageMarketAbi,
+      functionName: "getShard",
+      args: [d.dealId, 0n],
+    });
+    expect(s.status, "the shard is active on-chain").toBe(1);
+    expect(s.provider).toBe(lossy.setup.address);
+    await waitFor(
+      "the record accepted",
+      async () => {
+        try {
+          return JSON.parse(readFileSync(record, "utf8")).state === "accepted" ? true : undefined;
+        } catch {
+          return undefined;
+        }
+      },
+      60_000,
+    );
+    // The owner's retry is told it is stored; the bytes are served.
+    const again = await put(`${lossy.node.url}/deals/${d.dealId}/shards/0`, d.shards[0]!);
+    expect(again.status).toBe(409);
+    expect(again.json.code).toBe("already_stored");
+    const res = await fetch(`${lossy.node.url}/deals/${d.dealId}/shards/0`);
+    expect(res.status).toBe(200);
+    expect(new Uint8Array(await res.arrayBuffer())).toEqual(d.shards[0]);
   });
 });
