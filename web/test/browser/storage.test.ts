@@ -124,6 +124,14 @@ describe("storage page", () => {
       .toBe("4 of 4 shards healthy (needs 2)");
     await row.getByText("Shards and providers").click();
     expect(await row.getByTestId("shard-health").count()).toBe(4);
+    // Then proofs land: every shard shows epochs proven by its provider.
+    const proven = () =>
+      row
+        .getByTestId("shard-health")
+        .evaluateAll((els) => els.map((e) => Number(e.getAttribute("data-proven"))));
+    await expect
+      .poll(async () => Math.min(...(await proven())), { timeout: 180_000, interval: 1_000 })
+      .toBeGreaterThan(0);
 
     const got = await downloaded(page, () => row.getByRole("button", { name: "Download" }).click());
     expect(got.length).toBe(bytes.length);

@@ -318,6 +318,7 @@ function FileRow({
                   data-testid="shard-health"
                   data-status={s.status}
                   data-lost={s.lost}
+                  data-proven={s.provenEpochs}
                 >
                   <td className="py-1 pr-3 tabular-nums">
                     {s.index}
