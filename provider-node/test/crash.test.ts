@@ -47,6 +47,29 @@ afterAll(async () => {
 const nonce = async (tag: "pending" | "latest") =>
   BigInt((await rpc(chain.rpcUrl, "eth_getTransactionCount", [setup.address, tag])) as string);
 
+/** Shard 0 of a deal as the market has it. */
+const shardOnChain = (dealId: bigint) =>
+  clients(chain).pub.readContract({
+    address: chain.addresses.StorageMarket,
+    abi: storageMarketAbi,
+    functionName: "getShard",
+    args: [dealId, 0n],
+  });
+
+/** Waits until a shard record file says "accepted". */
+const waitForAccepted = (record: string) =>
+  waitFor(
+    "the record accepted",
+    async () => {
+      try {
+        return JSON.parse(readFileSync(record, "utf8")).state === "accepted" ? true : undefined;
+      } catch {
+        return undefined;
+      }
+    },
+    60_000,
+  );
+
 describe("crash with acceptShard pending", () => {
   it("keeps the shard across the restart and serves it once the transaction is mined", async () => {
     await rpc(chain.rpcUrl, "evm_setAutomine", [false]);
@@ -67,26 +90,11 @@ describe("crash with acceptShard pending", () => {
     // The pending acceptShard is mined after the node came back.
     await rpc(chain.rpcUrl, "evm_setAutomine", [true]);
     await rpc(chain.rpcUrl, "evm_mine");
-    const s = await clients(chain).pub.readContract({
-      address: chain.addresses.StorageMarket,
-      abi: storageMarketAbi,
-      functionName: "getShard",
-      args: [deal.dealId, 0n],
-    });
+    const s = await shardOnChain(deal.dealId);
     expect(s.status, "the shard is active on-chain").toBe(1);
     expect(s.provider).toBe(setup.address);
     // …so the node must hold it: as accepted, and its bytes served.
-    await waitFor(
-      "the record accepted",
-      async () => {
-        try {
-          return JSON.parse(readFileSync(record, "utf8")).state === "accepted" ? true : undefined;
-        } catch {
-          return undefined;
-        }
-      },
-      60_000,
-    );
+    await waitForAccepted(record);
     const res = await fetch(`${node.url}/deals/${deal.dealId}/shards/0`);
     expect(res.status).toBe(200);
     expect(new Uint8Array(await res.arrayBuffer())).toEqual(deal.shards[0]);
@@ -105,25 +113,10 @@ describe("acceptShard sent, its answer lost", () => {
     const first = await put(`${lossy.node.url}/deals/${d.dealId}/shards/0`, d.shards[0]!);
     expect(first.status, JSON.stringify(first.json)).toBe(503);
     expect(first.json.code).toBe("accept_pending");
-    const s = await clients(chain).pub.readContract({
-      address: chain.addresses.StorageMarket,
-      abi: storageMarketAbi,
-      functionName: "getShard",
-      args: [d.dealId, 0n],
-    });
+    const s = await shardOnChain(d.dealId);
     expect(s.status, "the shard is active on-chain").toBe(1);
     expect(s.provider).toBe(lossy.setup.address);
-    await waitFor(
-      "the record accepted",
-      async () => {
-        try {
-          return JSON.parse(readFileSync(record, "utf8")).state === "accepted" ? true : undefined;
-        } catch {
-          return undefined;
-        }
-      },
-      60_000,
-    );
+    await waitForAccepted(record);
     // The owner's retry is told it is stored; the bytes are served.
     const again = await put(`${lossy.node.url}/deals/${d.dealId}/shards/0`, d.shards[0]!);
     expect(again.status).toBe(409);

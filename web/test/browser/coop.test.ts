@@ -21,27 +21,10 @@ import {
 import { privateKeyToAccount } from "viem/accounts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
-import { type Stack, STACK_TIMEOUT, startStack } from "./stack.ts";
+import { passTime as pass, type Stack, STACK_TIMEOUT, startStack } from "./stack.ts";
 
 const JOINER = 13;
 const PATRON = 14;
-
-async function rpc(url: string, method: string, params: unknown[] = []) {
-  const res = await fetch(url, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }),
-  });
-  const body = (await res.json()) as { result?: unknown; error?: { message: string } };
-  if (body.error) throw new Error(body.error.message);
-  return body.result;
-}
-
-/** Lets `seconds` of chain time pass and mines a block. */
-async function pass(stack: Stack, seconds: number) {
-  await rpc(stack.rpcUrl, "evm_increaseTime", [seconds]);
-  await rpc(stack.rpcUrl, "hardhat_mine", ["0x2"]);
-}
 
 describe("the co-op page", () => {
   let stack: Stack;

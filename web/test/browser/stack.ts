@@ -168,7 +168,13 @@ async function freePort(range: PortRange): Promise<number> {
 
 // ---- the chain ----
 
-async function rpc(url: string, method: string, params: unknown[] = []): Promise<unknown> {
+/** Lets `seconds` of chain time pass and mines two blocks, as waiting members would see it. */
+export async function passTime(stack: Pick<Stack, "rpcUrl">, seconds: number): Promise<void> {
+  await rpc(stack.rpcUrl, "evm_increaseTime", [seconds]);
+  await rpc(stack.rpcUrl, "hardhat_mine", ["0x2"]);
+}
+
+export async function rpc(url: string, method: string, params: unknown[] = []): Promise<unknown> {
   const res = await fetch(url, {
     method: "POST",
     headers: { "content-type": "application/json" },

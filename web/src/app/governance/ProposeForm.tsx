@@ -118,6 +118,16 @@ export function ProposeForm() {
     if (r.error !== undefined && touched(k)) errors = { ...errors, [k]: r.error };
     return r.error === undefined ? r.value : undefined;
   };
+  /** A dividend's or a spend's amount: positive, and within the treasury's free balance. */
+  const treasuryAmount = () => {
+    const amount = check("amount", parsePositiveAmount(v("amount"), units));
+    if (amount === undefined || !cur || amount <= cur.free) return amount;
+    errors = {
+      ...errors,
+      amount: `More than the treasury's free balance (${formatAmount(cur.free, units)}).`,
+    };
+    return undefined;
+  };
   if (template === "price") {
     const p = check("price", parsePricePerGiB(v("price"), units));
     if (p !== undefined) {
@@ -138,28 +148,14 @@ export function ProposeForm() {
     }
   } else if (template === "dividend") {
     const period = cur ? check("period", parseClosedPeriod(v("period"), cur.period)) : undefined;
-    let amount = check("amount", parsePositiveAmount(v("amount"), units));
-    if (amount !== undefined && cur && amount > cur.free) {
-      errors = {
-        ...errors,
-        amount: `More than the treasury's free balance (${formatAmount(cur.free, units)}).`,
-      };
-      amount = undefined;
-    }
+    const amount = treasuryAmount();
     if (period !== undefined && amount !== undefined) {
       build = (c) => proposalActions.declareDividend(c, period, amount);
       key = [period.toString(), amount.toString()];
     }
   } else {
     const to = check("to", parseAddress(v("to")));
-    let amount = check("amount", parsePositiveAmount(v("amount"), units));
-    if (amount !== undefined && cur && amount > cur.free) {
-      errors = {
-        ...errors,
-        amount: `More than the treasury's free balance (${formatAmount(cur.free, units)}).`,
-      };
-      amount = undefined;
-    }
+    const amount = treasuryAmount();
     if (to !== undefined && amount !== undefined) {
       build = (c) => proposalActions.treasurySpend(c, to, amount);
       key = [to, amount.toString()];
