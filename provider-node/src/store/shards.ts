@@ -82,6 +82,10 @@ export class ShardStore {
   readonly #records = new Map<string, ShardRecord>();
   readonly #manifests = new Map<string, ManifestRecord>();
   readonly #log: Logger;
+  /** Imports under way (blocks written before their pins): gc waits for them to end. */
+  #importing = 0;
+  #idle: (() => void)[] = [];
+  #gcRunning: Promise<void> | undefined;
 
   constructor(dataDir: string, ipfs: IpfsNode) {
     this.dir = join(dataDir, "shards");
@@ -179,10 +183,12 @@ export class ShardStore {
     got.leaves.forEach((c, i) => digests.set(c.multihash.digest, 32 * i));
     writeFileAtomic(paths.leaves, digests);
     // The pin writes only datastore records (its walker reads no block): both run at once.
-    await Promise.all([
-      this.#importBlocks(tmpPath, got),
-      this.#pin(got.cid, { dealId: rec.dealId, shard }, got),
-    ]);
+    await this.#whileImporting(() =>
+      Promise.all([
+        this.#importBlocks(tmpPath, got),
+        this.#pin(got.cid, { dealId: rec.dealId, shard }, got),
+      ]),
+    );
     rec.state = "imported";
     this.save(rec);
     this.#ipfs.announce(got.cid);
@@ -266,9 +272,28 @@ export class ShardStore {
     }
   }
 
-  /** Deletes every unpinned block. */
+  /**
+   * Runs `fn`, which writes blocks and then pins them, outside any gc pass: a gc between the two
+   * would delete the new, not yet pinned blocks (another shard's drop runs gc).
+   */
+  async #whileImporting<T>(fn: () => Promise<T>): Promise<T> {
+    while (this.#gcRunning) await this.#gcRunning;
+    this.#importing++;
+    try {
+      return await fn();
+    } finally {
+      if (--this.#importing === 0) for (const wake of this.#idle.splice(0)) wake();
+    }
+  }
+
+  /** Deletes every unpinned block, once no import is between writing its blocks and pinning them. */
   async gc(): Promise<void> {
-    await this.#ipfs.helia.gc();
+    while (this.#importing > 0 || this.#gcRunning) {
+      if (this.#gcRunning) await this.#gcRunning;
+      else await new Promise<void>((wake) => this.#idle.push(wake));
+    }
+    this.#gcRunning = this.#ipfs.helia.gc().finally(() => (this.#gcRunning = undefined));
+    await this.#gcRunning;
   }
 
   /** Path of a shard's CCMT file. */
@@ -321,8 +346,10 @@ export class ShardStore {
 
   /** Stores and pins a manifest envelope already checked against its manifest CID (one raw block). */
   async importManifest(dealId: bigint, cid: CID, bytes: Uint8Array): Promise<ManifestRecord> {
-    await this.#ipfs.helia.blockstore.put(cid, bytes);
-    await this.#pin(cid, { manifestOf: dealId.toString() }, { nodes: [], leaves: [] });
+    await this.#whileImporting(async () => {
+      await this.#ipfs.helia.blockstore.put(cid, bytes);
+      await this.#pin(cid, { manifestOf: dealId.toString() }, { nodes: [], leaves: [] });
+    });
     this.#ipfs.announce(cid);
     const rec = { dealId: dealId.toString(), cid: cid.toString(), size: bytes.length };
     writeFileAtomic(join(this.manifestDir, `${rec.dealId}.json`), JSON.stringify(rec));
