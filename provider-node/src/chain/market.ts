@@ -87,8 +87,16 @@ export function shortError(e: unknown): string {
   if (e instanceof BaseError) {
     // "Missing or invalid parameters" alone does not say which call failed or why: add the
     // node's own message and the JSON-RPC method.
-    const method = /"method":"(\w+)"/.exec(e.message)?.[1];
-    const details = e.details && !e.shortMessage.includes(e.details) ? `: ${e.details}` : "";
+    let text = "";
+    let deepest: unknown = e;
+    e.walk((x) => {
+      text += ` ${(x as Error).message}`;
+      deepest = x;
+      return false;
+    });
+    const method = /"method":"(\w+)"/.exec(text)?.[1];
+    const why = (deepest as { details?: string; message?: string }).details ?? e.details;
+    const details = why && !e.shortMessage.includes(why) ? `: ${why}` : "";
     return `${e.shortMessage}${details}${method ? ` (${method})` : ""}`;
   }
   return (e as Error)?.message ?? String(e);
