@@ -13,6 +13,7 @@ import {
   type Transport,
   BaseError,
   ContractFunctionRevertedError,
+  NonceTooLowError,
   createPublicClient,
   createWalletClient,
   http,
@@ -195,7 +196,20 @@ export class Market {
       };
       // Simulated on the pending block: its timestamp is now, so epoch checks see this epoch.
       await this.public.simulateContract({ ...req, blockTag: "pending" } as never);
-      const hash = await this.wallet.writeContract(req as never);
+      let hash: Hex;
+      for (let attempt = 1; ; attempt++) {
+        try {
+          hash = await this.wallet.writeContract(req as never);
+          break;
+        } catch (e) {
+          // The same key used elsewhere at once (the member's CLI) took this nonce: nothing
+          // was sent, so send again with the next one.
+          const raced =
+            e instanceof BaseError && e.walk((x) => x instanceof NonceTooLowError) !== null;
+          if (!raced || attempt === 3) throw e;
+          await new Promise((r) => setTimeout(r, 100 * attempt));
+        }
+      }
       request.onSent?.(hash);
       const receipt = await this.public.waitForTransactionReceipt({
         hash,

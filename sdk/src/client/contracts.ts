@@ -13,6 +13,7 @@ import {
   type WalletClient,
   BaseError,
   ContractFunctionRevertedError,
+  NonceTooLowError,
   getContract,
 } from "viem";
 
@@ -220,6 +221,29 @@ export class CoopContracts {
       account: wallet.account,
       chain: wallet.chain ?? null,
     };
+    // A key used by two programs at once (a provider's node and its owner's CLI vote) can lose
+    // the nonce race: nothing was sent, so the call is prepared again with the next nonce.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.#sendOnce(what, req, options);
+      } catch (e) {
+        const raced =
+          e instanceof ContractCallError &&
+          e.hash === undefined &&
+          e.cause instanceof BaseError &&
+          e.cause.walk((x) => x instanceof NonceTooLowError) !== null;
+        if (!raced || attempt === 3 || wallet.account.type !== "local") throw e;
+        await new Promise((r) => setTimeout(r, 100 * attempt));
+      }
+    }
+  }
+
+  async #sendOnce(
+    what: string,
+    req: Record<string, unknown>,
+    options: SendOptions,
+  ): Promise<TransactionReceipt> {
+    const wallet = this.walletClient!;
     let hash: Hex | undefined;
     try {
       await this.publicClient.simulateContract({ ...req, blockTag: "pending" } as never);
