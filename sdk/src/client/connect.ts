@@ -34,8 +34,7 @@ export class WrongNetworkError extends Error {
 export class UnknownNetworkError extends Error {
   name = "UnknownNetworkError";
   readonly chainId: number;
-  constructor(chainId: number) {
-    const known = Object.keys(deployments);
+  constructor(chainId: number, known: string[] = Object.keys(deployments)) {
     super(
       `no co-op deployment is known on chain ${chainId}${known.length ? ` (known: ${known.join(", ")})` : ""}: give the contract addresses, or deploy (npm start) and export them (npm run export-contracts)`,
     );
@@ -98,7 +97,7 @@ export function deploymentAddresses(
   known: Record<string, Record<string, string>> = deployments,
 ): CoopAddresses {
   const d = known[String(chainId)];
-  if (!d?.StorageMarket) throw new UnknownNetworkError(chainId);
+  if (!d?.StorageMarket) throw new UnknownNetworkError(chainId, Object.keys(known));
   return d as unknown as CoopAddresses;
 }
 
