@@ -28,6 +28,18 @@ export function* randomPieces(total: number, pieceSize = MiB, seed = 1): Generat
   }
 }
 
+/** mulberry32: a small seeded PRNG (numbers in [0, 1)), so a test's or bench's choices replay. */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
 /** Megabytes (10^6) per second. */
 export function mbps(bytes: number, ms: number): number {
   return Math.round(bytes / 1e6 / (ms / 1000));

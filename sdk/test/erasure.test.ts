@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { mulberry32 as rng } from "../bench/_util.ts";
 import { InvalidParametersError, NotEnoughShardsError, ShardMismatchError } from "../src/errors.ts";
 import {
   StripeSplitter,
@@ -14,17 +15,6 @@ import {
 } from "../src/erasure/index.ts";
 import { gfMul, invertMatrix, mulRegion } from "../src/erasure/gf256.ts";
 
-/** Deterministic PRNG (mulberry32) so failures reproduce. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 function randomBytes(len: number, rand: () => number): Uint8Array {
   const b = new Uint8Array(len);
   for (let i = 0; i < len; i++) b[i] = (rand() * 256) | 0;

@@ -3,6 +3,7 @@
 // holds a chunk boundary but no whole chunk (k·B < C + 16) and chunks far larger than a stripe.
 import { createCipheriv, createHash } from "node:crypto";
 import { afterAll, describe, expect, it } from "vitest";
+import { mulberry32 as prng } from "../bench/_util.ts";
 import { decryptBytes } from "../src/crypto/index.ts";
 import { MAX_CHUNK_SIZE } from "../src/crypto/format.ts";
 import {
@@ -21,18 +22,6 @@ afterAll(() => pool.close());
 function bytes(length: number, seed: number): Uint8Array {
   const key = createHash("sha256").update(`layout data ${seed}`).digest();
   return createCipheriv("aes-256-ctr", key, Buffer.alloc(16)).update(Buffer.alloc(length));
-}
-
-/** A small PRNG (mulberry32) for the sampled layouts. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 interface Layout {

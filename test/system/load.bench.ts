@@ -53,6 +53,7 @@ import { createFolderStaging } from "@coop-cloud/sdk/node/staging.ts";
 import { type Address, bytesToHex, isAddressEqual } from "viem";
 
 import { repoRoot } from "../../provider-node/test/fixtures/chain.ts";
+import { mulberry32 as prng } from "../../sdk/bench/_util.ts";
 import { type Cluster, readBack, sha256, startCluster } from "./cluster.ts";
 import { type Series, renderPlot } from "./load-plot.ts";
 
@@ -93,17 +94,6 @@ if (MIX.length !== CLASSES.length || MIX.some((w) => !(w >= 0)))
 if (CLIENTS < 1 || FIRST_CLIENT_KEY + CLIENTS > 20)
   throw new Error(`COOP_LOAD_CLIENTS must be 1..${20 - FIRST_CLIENT_KEY} (Hardhat keys)`);
 
-/** mulberry32: a small seeded PRNG, so a run's sizes, order and kill moments can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const rand = prng(SEED);
 
 /** Nearest-rank percentile of `values` (not empty). */
@@ -562,18 +552,18 @@ try {
         uploadMs.push(t - firstByte.get(p.shard)!);
     };
     let result: PutResult | undefined;
+    const putOptions = () => ({
+      name: `soak-${trial}.bin`,
+      size,
+      k: K,
+      n: N,
+      durationEpochs: DURATION,
+      keys,
+      staging,
+      signal: AbortSignal.timeout(OP_TIMEOUT),
+    });
     try {
-      result = await putFile(c, data, {
-        name: `soak-${trial}.bin`,
-        size,
-        k: K,
-        n: N,
-        durationEpochs: DURATION,
-        keys,
-        staging,
-        onProgress,
-        signal: AbortSignal.timeout(OP_TIMEOUT),
-      });
+      result = await putFile(c, data, { ...putOptions(), onProgress });
     } catch (e) {
       log(`${what}: put failed (${(e as Error).message}); resuming`);
       await kill;
@@ -586,16 +576,7 @@ try {
           });
         } else {
           retried++;
-          result = await putFile(c, data, {
-            name: `soak-${trial}.bin`,
-            size,
-            k: K,
-            n: N,
-            durationEpochs: DURATION,
-            keys,
-            staging,
-            signal: AbortSignal.timeout(OP_TIMEOUT),
-          });
+          result = await putFile(c, data, putOptions());
         }
       } catch (e2) {
         notStored.push(`${what}: ${(e2 as Error).message}`);
