@@ -1,5 +1,8 @@
 // The sdk's tests for mutation runs (`npm run mutate`): all but the multi-GiB and streaming
-// throughput tests, which would take most of every mutant's run and kill nothing the others miss.
+// throughput tests, which would take most of every mutant's run and kill nothing the others miss,
+// and without the layouts that put a 1–16 MiB chunk over tiny stripes (tens of thousands of
+// stripes each, minutes under Stryker's instrumentation; the same chunk sizes are still tested
+// over wider stripes). Time limits are generous: the instrumented code runs several times slower.
 import { defineConfig, mergeConfig } from "vitest/config";
 
 import base from "./vitest.config.ts";
@@ -8,6 +11,8 @@ export default mergeConfig(
   base,
   defineConfig({
     test: {
+      env: { COOP_QUICK_LAYOUTS: "1" },
+      testTimeout: 600_000,
       exclude: ["test/crypto-large.test.ts", "test/pipeline-stream.test.ts", "**/node_modules/**"],
     },
   }),
