@@ -5,33 +5,61 @@
 // forgotten, so a 4 GiB shard costs no more memory than a small one. One node per fetch, with a
 // fresh peer id, because a peer that asks again for a block it was already sent gets no answer
 // (seen with Helia 7's bitswap: the second fetch of a CID by the same node times out), and a get
-// that restarts its decode asks again.
-import { withBitswap } from "@helia/bitswap";
-import { withLibp2pLight } from "@helia/libp2p";
-import { unixfs } from "@helia/unixfs";
-import { identify } from "@libp2p/identify";
-import { noise } from "@libp2p/noise";
-import { tcp } from "@libp2p/tcp";
-import { webSockets } from "@libp2p/websockets";
-import { yamux } from "@libp2p/yamux";
-import { multiaddr } from "@multiformats/multiaddr";
-import { MemoryBlockstore } from "blockstore-core";
-import { MemoryDatastore } from "datastore-core";
-import { createHeliaLight } from "helia";
+// that restarts its decode asks again. Helia and libp2p load on the first fetch only: most gets
+// never need them, and loaded they hold ~60 MB of a `coop get`'s memory.
 import type { ServiceMap } from "@libp2p/interface";
 import type { ServiceFactoryMap } from "libp2p";
 import { CID } from "multiformats/cid";
 
 import type { ShardFallback } from "../client/get.ts";
 
-/** A blockstore that holds nothing: Helia fetches every block from the network and passes it on. */
-class PassThroughBlockstore extends MemoryBlockstore {
-  override has(): boolean {
-    return false;
+/** Helia, libp2p and a blockstore that holds nothing, loaded once, on the first fetch. */
+let modules: ReturnType<typeof loadModules> | undefined;
+async function loadModules() {
+  const [bitswap, heliaLibp2p, fs, identify, noise, tcp, ws, yamux, ma, blocks, data, helia] =
+    await Promise.all([
+      import("@helia/bitswap"),
+      import("@helia/libp2p"),
+      import("@helia/unixfs"),
+      import("@libp2p/identify"),
+      import("@libp2p/noise"),
+      import("@libp2p/tcp"),
+      import("@libp2p/websockets"),
+      import("@libp2p/yamux"),
+      import("@multiformats/multiaddr"),
+      import("blockstore-core"),
+      import("datastore-core"),
+      import("helia"),
+    ]);
+  /** Helia fetches every block from the network and passes it on; nothing is kept. */
+  class PassThroughBlockstore extends blocks.MemoryBlockstore {
+    override has(): boolean {
+      return false;
+    }
+    override put(key: CID): CID {
+      return key;
+    }
   }
-  override put(key: CID): CID {
-    return key;
-  }
+  const start = async () => {
+    const node = bitswap.withBitswap(
+      heliaLibp2p.withLibp2pLight(
+        helia.createHeliaLight({
+          blockstore: new PassThroughBlockstore(),
+          datastore: new data.MemoryDatastore(),
+        }),
+        {
+          addresses: { listen: [] },
+          transports: [tcp.tcp(), ws.webSockets()],
+          connectionEncrypters: [noise.noise()],
+          streamMuxers: [yamux.yamux()],
+          services: { identify: identify.identify() } as unknown as ServiceFactoryMap<ServiceMap>,
+        },
+      ),
+    );
+    await node.start();
+    return node;
+  };
+  return { start, unixfs: fs.unixfs, multiaddr: ma.multiaddr };
 }
 
 export interface BitswapFallbackOptions {
@@ -44,28 +72,10 @@ export function createBitswapFallback(options: BitswapFallbackOptions = {}): Sha
   close(): Promise<void>;
 } {
   const running = new Set<{ stop(): Promise<unknown> }>();
-  const start = async () => {
-    const helia = withBitswap(
-      withLibp2pLight(
-        createHeliaLight({
-          blockstore: new PassThroughBlockstore(),
-          datastore: new MemoryDatastore(),
-        }),
-        {
-          addresses: { listen: [] },
-          transports: [tcp(), webSockets()],
-          connectionEncrypters: [noise()],
-          streamMuxers: [yamux()],
-          services: { identify: identify() } as unknown as ServiceFactoryMap<ServiceMap>,
-        },
-      ),
-    );
-    await helia.start();
-    return helia;
-  };
   return {
     name: "bitswap",
     async *fetchShard(cid, peers, { signal, onBytes } = {}) {
+      const { start, unixfs, multiaddr } = await (modules ??= loadModules());
       const helia = await start();
       running.add(helia);
       try {

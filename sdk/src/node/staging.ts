@@ -23,7 +23,7 @@ export function createFolderStaging(dir: string): ShardStaging {
       return createFileSink(shardPath(index));
     },
     async open(index) {
-      const stream = createReadStream(shardPath(index), { highWaterMark: 1 << 20 });
+      const stream = createReadStream(shardPath(index), { highWaterMark: 1 << 18 });
       await new Promise<void>((resolve, reject) => {
         stream.once("open", () => resolve());
         stream.once("error", (e) =>
