@@ -23,6 +23,8 @@ export interface Globals {
   chainId?: number;
   /** --from-block / COOP_FROM_BLOCK: where event scans start. */
   fromBlock?: bigint;
+  /** --log-range / COOP_LOG_RANGE: blocks per eth_getLogs request that event scans start with. */
+  logRange?: number;
 }
 
 export const DEFAULT_RPC_URL = "http://127.0.0.1:8545";
@@ -64,6 +66,7 @@ export function globalsOf(cmd: Command): Globals {
     addresses?: string;
     chainId?: string;
     fromBlock?: string;
+    logRange?: string;
   };
   const addresses = o.addresses ?? process.env.COOP_ADDRESSES;
   const chainId = o.chainId ?? process.env.COOP_CHAIN_ID;
@@ -72,6 +75,9 @@ export function globalsOf(cmd: Command): Globals {
   const fromBlock = o.fromBlock ?? process.env.COOP_FROM_BLOCK;
   if (fromBlock !== undefined && !/^\d+$/.test(fromBlock))
     throw usageError(`--from-block ${fromBlock} is not a block number`);
+  const logRange = o.logRange ?? process.env.COOP_LOG_RANGE;
+  if (logRange !== undefined && !/^[1-9]\d{0,14}$/.test(logRange))
+    throw usageError(`--log-range ${logRange} is not a number of blocks`);
   return {
     json: Boolean(o.json),
     verbose: Boolean(o.verbose),
@@ -80,6 +86,7 @@ export function globalsOf(cmd: Command): Globals {
     addresses: addresses ? parseAddresses(addresses) : undefined,
     chainId: chainId === undefined ? undefined : Number(chainId),
     fromBlock: fromBlock === undefined ? undefined : BigInt(fromBlock),
+    logRange: logRange === undefined ? undefined : Number(logRange),
   };
 }
 
@@ -109,6 +116,7 @@ export class Cli {
       addresses: this.g.addresses,
       chainId: this.g.chainId,
       fromBlock: this.g.fromBlock,
+      logRange: this.g.logRange,
     });
   }
 

@@ -39,6 +39,10 @@ export function buildProgram(): Command {
     .option(
       "--from-block <n>",
       "the co-op's deployment block, where event scans start (env COOP_FROM_BLOCK; default: from the deployment files, else 0)",
+    )
+    .option(
+      "--log-range <blocks>",
+      "blocks per eth_getLogs request event scans start with, halved when the RPC refuses one (env COOP_LOG_RANGE, default 10000)",
     );
   registerFiles(program);
   registerWallet(program);

@@ -26,6 +26,7 @@ import {
   faucetTokenAbi,
   storageMarketAbi,
 } from "@coop-cloud/sdk/contracts/generated/abis.ts";
+import { getContractEventsInRanges, logScan } from "@coop-cloud/sdk/client/events.ts";
 
 import type { ProviderConfig } from "../config.ts";
 import { createLogger, type Logger } from "../log.ts";
@@ -115,6 +116,8 @@ export class Market {
   readonly #log: Logger;
   #queue: Promise<unknown> = Promise.resolve();
   readonly #commitments = new Map<bigint, DealCommitment>();
+  /** eth_getLogs block range for the DealCreated scan (lowered when the RPC refuses one). */
+  readonly #logScan = logScan();
 
   constructor(config: ProviderConfig, privateKey: Hex) {
     this.#log = createLogger("provider:chain");
@@ -346,14 +349,19 @@ export class Market {
   async getDealCommitment(dealId: bigint): Promise<DealCommitment | undefined> {
     const hit = this.#commitments.get(dealId);
     if (hit) return hit;
-    const logs = await this.public.getContractEvents({
-      address: this.market,
-      abi: storageMarketAbi,
-      eventName: "DealCreated",
-      args: { dealId },
-      fromBlock: this.#fromBlock,
-      toBlock: "latest",
-    });
+    // From the deployment block to the head, in ranges a public RPC accepts.
+    const logs = await getContractEventsInRanges(
+      this.public,
+      {
+        address: this.market,
+        abi: storageMarketAbi,
+        eventName: "DealCreated",
+        args: { dealId },
+        fromBlock: this.#fromBlock,
+        toBlock: "latest",
+      },
+      this.#logScan,
+    );
     const log = logs[0];
     if (!log) return undefined;
     const c = {

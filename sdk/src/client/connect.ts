@@ -85,6 +85,17 @@ export interface ConnectOptions {
    * refuse a scan from block 0: give it there)
    */
   fromBlock?: bigint;
+  /**
+   * Blocks per eth_getLogs request that event scans start with. Public RPCs cap the range
+   * (often 500–50,000 blocks) or the result size of eth_getLogs; a refused range is halved and
+   * the working one kept for the connection's later scans. @default 10000
+   */
+  logRange?: number;
+  /**
+   * Transport for the reads instead of `http(rpcUrl)` (`fallback`, `webSocket`, or a wrapper
+   * that logs or limits requests).
+   */
+  transport?: Transport;
   /** The chain expected; a different chain id at the RPC is a WrongNetworkError. */
   chainId?: number;
   /** Milliseconds between polls for receipts and blocks. @default 100 on chain 31337, else 1000 */
@@ -122,7 +133,8 @@ const CHECKED: (keyof CoopAddresses)[] = [
  * in the token's units.
  */
 export async function connectCoop(options: ConnectOptions): Promise<CoopContracts> {
-  const probe = createPublicClient({ transport: http(options.rpcUrl) });
+  const transport = options.transport ?? http(options.rpcUrl);
+  const probe = createPublicClient({ transport });
   let actual: number;
   try {
     actual = await probe.getChainId();
@@ -142,7 +154,7 @@ export async function connectCoop(options: ConnectOptions): Promise<CoopContract
   const pollingInterval = options.pollingInterval ?? (actual === 31337 ? 100 : 1000);
   const publicClient = createPublicClient({
     chain,
-    transport: http(options.rpcUrl),
+    transport,
     pollingInterval,
   });
   const codes = await Promise.all(
@@ -160,7 +172,13 @@ export async function connectCoop(options: ConnectOptions): Promise<CoopContract
       })
     : undefined;
   const fromBlock = options.fromBlock ?? (options.addresses ? 0n : deploymentBlock(actual));
-  const coop = new CoopContracts({ publicClient, walletClient, addresses, fromBlock });
+  const coop = new CoopContracts({
+    publicClient,
+    walletClient,
+    addresses,
+    fromBlock,
+    logRange: options.logRange,
+  });
   const [decimals, symbol] = await Promise.all([
     coop.token.read.decimals(),
     coop.token.read.symbol(),

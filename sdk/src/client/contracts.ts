@@ -3,9 +3,15 @@
 // (put, get, membership, governance, patronage) goes through this; the CLI and the web app
 // never handle a raw ABI.
 import {
+  type Abi,
   type Account,
   type Address,
+  type BlockNumber,
+  type BlockTag,
   type Chain,
+  type ContractEventName,
+  type GetContractEventsParameters,
+  type GetContractEventsReturnType,
   type Hex,
   type PublicClient,
   type TransactionReceipt,
@@ -25,6 +31,7 @@ import {
   patronageTreasuryAbi,
   storageMarketAbi,
 } from "../contracts/generated/abis.ts";
+import { type LogScan, getContractEventsInRanges, logScan } from "./events.ts";
 import { decodeRevertData, describeRevert } from "./revert-words.ts";
 
 /** Addresses of one deployment of the co-op (what scripts/export-contracts.ts writes per chain). */
@@ -45,6 +52,11 @@ export interface CoopContractsOptions {
   addresses: CoopAddresses;
   /** The block the co-op was deployed in: event scans start there. @default 0n */
   fromBlock?: bigint;
+  /**
+   * Blocks per eth_getLogs request that event scans start with; halved whenever the RPC
+   * refuses a range as too wide or too large. @default 10000
+   */
+  logRange?: number;
 }
 
 /** A transaction's life, for progress displays: signing → sent (hash) → mined. */
@@ -138,11 +150,32 @@ export class CoopContracts {
   /** The block the co-op was deployed in: where event scans start. */
   readonly fromBlock: bigint;
 
+  /** The block range event scans ask for (lowered, and kept, when the RPC refuses one). */
+  readonly logScan: LogScan;
+
   constructor(options: CoopContractsOptions) {
     this.publicClient = options.publicClient;
     this.walletClient = options.walletClient;
     this.addresses = options.addresses;
     this.fromBlock = options.fromBlock ?? 0n;
+    this.logScan = logScan(options.logRange);
+  }
+
+  /**
+   * `publicClient.getContractEvents` in block ranges the RPC accepts (getContractEventsInRanges):
+   * every event scan of the client goes through this, so a public RPC's eth_getLogs caps do not
+   * break it.
+   */
+  getContractEvents<
+    const abi extends Abi | readonly unknown[],
+    eventName extends ContractEventName<abi> | undefined = undefined,
+    strict extends boolean | undefined = undefined,
+    fromBlock extends BlockNumber | BlockTag | undefined = undefined,
+    toBlock extends BlockNumber | BlockTag | undefined = undefined,
+  >(
+    parameters: GetContractEventsParameters<abi, eventName, strict, fromBlock, toBlock>,
+  ): Promise<GetContractEventsReturnType<abi, eventName, strict, fromBlock, toBlock>> {
+    return getContractEventsInRanges(this.publicClient, parameters, this.logScan);
   }
 
   /** The wallet's address; throws NoWalletError without a wallet. */

@@ -85,7 +85,7 @@ export async function dealRecords(
   c: CoopContracts,
   filter: { dealId?: bigint; owner?: Address } = {},
 ): Promise<DealRecord[]> {
-  const logs = await c.publicClient.getContractEvents({
+  const logs = await c.getContractEvents({
     address: c.addresses.StorageMarket,
     abi: storageMarketAbi,
     eventName: "DealCreated",

@@ -113,9 +113,9 @@ async function describe(
     market.read.currentEpoch(),
     market.read.epochClock(),
     shardLocations(c, deal),
-    c.publicClient.getContractEvents({ ...events, eventName: "DealExtended" }),
-    c.publicClient.getContractEvents({ ...events, eventName: "DealCancelled" }),
-    c.publicClient.getContractEvents({ ...events, eventName: "RepairClaimed" }),
+    c.getContractEvents({ ...events, eventName: "DealExtended" }),
+    c.getContractEvents({ ...events, eventName: "DealCancelled" }),
+    c.getContractEvents({ ...events, eventName: "RepairClaimed" }),
   ]);
   const cur = Number(current);
   const shards = await Promise.all(

@@ -268,7 +268,7 @@ async function createdProposals(
   c: CoopContracts,
   fromBlock = c.fromBlock,
 ): Promise<CreatedProposal[]> {
-  const logs = await c.publicClient.getContractEvents({
+  const logs = await c.getContractEvents({
     address: c.addresses.CoopGovernor,
     abi: coopGovernorAbi,
     eventName: "ProposalCreated",

@@ -1,5 +1,6 @@
 // The client: everything a data owner or member does, once, for the CLI and the web app.
 export * from "./contracts.ts";
+export * from "./events.ts";
 export * from "./revert-words.ts";
 export * from "./connect.ts";
 export * from "./format.ts";

@@ -78,14 +78,14 @@ export async function patronageStatus(
       t.claimWindow(),
       t.freeBalance(),
       chainTime(c),
-      c.publicClient.getContractEvents({
+      c.getContractEvents({
         ...ev,
         eventName: "PatronageRecorded",
         args: { member },
         fromBlock,
       }),
-      c.publicClient.getContractEvents({ ...ev, eventName: "DividendDeclared", fromBlock }),
-      c.publicClient.getContractEvents({
+      c.getContractEvents({ ...ev, eventName: "DividendDeclared", fromBlock }),
+      c.getContractEvents({
         ...ev,
         eventName: "DividendClaimed",
         args: { member },

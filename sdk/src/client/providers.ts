@@ -54,8 +54,8 @@ export async function listProviders(
   const events = { address: c.addresses.StorageMarket, abi: storageMarketAbi } as const;
   const fromBlock = options.fromBlock ?? c.fromBlock;
   const [registered, missed] = await Promise.all([
-    c.publicClient.getContractEvents({ ...events, eventName: "ProviderRegistered", fromBlock }),
-    c.publicClient.getContractEvents({ ...events, eventName: "EpochMissed", fromBlock }),
+    c.getContractEvents({ ...events, eventName: "ProviderRegistered", fromBlock }),
+    c.getContractEvents({ ...events, eventName: "EpochMissed", fromBlock }),
   ]);
   const addresses = [...new Set(registered.map((e) => e.args.provider!))];
   const missedBy = new Map<string, number>();

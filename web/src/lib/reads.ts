@@ -70,11 +70,11 @@ export async function readMarketHistory(c: CoopContracts, head: bigint): Promise
   const recent = scanFrom(head, c.fromBlock);
   const [created, accepted, extended, cancelled, proven, missed] = await Promise.all([
     dealRecords(c),
-    c.publicClient.getContractEvents({ ...market, eventName: "ShardAccepted", fromBlock: c.fromBlock }),
-    c.publicClient.getContractEvents({ ...market, eventName: "DealExtended", fromBlock: c.fromBlock }),
-    c.publicClient.getContractEvents({ ...market, eventName: "DealCancelled", fromBlock: c.fromBlock }),
-    c.publicClient.getContractEvents({ ...market, eventName: "EpochProven", fromBlock: recent }),
-    c.publicClient.getContractEvents({ ...market, eventName: "EpochMissed", fromBlock: recent }),
+    c.getContractEvents({ ...market, eventName: "ShardAccepted", fromBlock: c.fromBlock }),
+    c.getContractEvents({ ...market, eventName: "DealExtended", fromBlock: c.fromBlock }),
+    c.getContractEvents({ ...market, eventName: "DealCancelled", fromBlock: c.fromBlock }),
+    c.getContractEvents({ ...market, eventName: "EpochProven", fromBlock: recent }),
+    c.getContractEvents({ ...market, eventName: "EpochMissed", fromBlock: recent }),
   ]);
   const ends = [...extended, ...cancelled].map((e) => ({
     dealId: e.args.dealId!,
@@ -119,12 +119,12 @@ export async function readTreasuryHistory(c: CoopContracts, head: bigint): Promi
   const [balance, free, ins, outs, declared, claimed, spent, swept] = await Promise.all([
     c.token.read.balanceOf([treasury], { blockNumber: head }),
     c.treasury.read.freeBalance({ blockNumber: head }),
-    c.publicClient.getContractEvents({ ...token, eventName: "Transfer", args: { to: treasury }, fromBlock, toBlock: head }),
-    c.publicClient.getContractEvents({ ...token, eventName: "Transfer", args: { from: treasury }, fromBlock, toBlock: head }),
-    c.publicClient.getContractEvents({ ...t, eventName: "DividendDeclared" }),
-    c.publicClient.getContractEvents({ ...t, eventName: "DividendClaimed" }),
-    c.publicClient.getContractEvents({ ...t, eventName: "FundsSpent" }),
-    c.publicClient.getContractEvents({ ...t, eventName: "DividendSwept" }),
+    c.getContractEvents({ ...token, eventName: "Transfer", args: { to: treasury }, fromBlock, toBlock: head }),
+    c.getContractEvents({ ...token, eventName: "Transfer", args: { from: treasury }, fromBlock, toBlock: head }),
+    c.getContractEvents({ ...t, eventName: "DividendDeclared" }),
+    c.getContractEvents({ ...t, eventName: "DividendClaimed" }),
+    c.getContractEvents({ ...t, eventName: "FundsSpent" }),
+    c.getContractEvents({ ...t, eventName: "DividendSwept" }),
   ]);
   const changes: BalanceChange[] = [
     ...ins.map((e) => ({ blockNumber: e.blockNumber, logIndex: e.logIndex, delta: e.args.value! })),

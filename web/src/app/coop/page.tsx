@@ -458,7 +458,7 @@ function MyVotes() {
   const { account } = useCoop();
   const votes = useLive(["my-votes", account], async (c, head) => {
     const fromBlock = scanFrom(head, c.fromBlock);
-    const logs = await c.publicClient.getContractEvents({
+    const logs = await c.getContractEvents({
       address: c.addresses.CoopGovernor,
       abi: coopGovernorAbi,
       eventName: "VoteCast",
