@@ -16,6 +16,8 @@ export default tseslint.config(
       "**/generated/**",
       "ignition/deployments/**",
       "lib/**",
+      // Scratch work of npm run bench / npm run mutate (a whole worktree of the repository).
+      "bench/tmp/**",
     ],
   },
   js.configs.recommended,
