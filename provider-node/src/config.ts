@@ -94,6 +94,12 @@ export const configSchema = z.strictObject(
         announce: z.array(z.string()).default([]),
         /** Bootstrap peers for public mode. @default libp2p's public list */
         bootstrap: z.array(z.string()).default([]),
+        /**
+         * Public mode: keep private and loopback addresses in DHT peer records, for an IPFS
+         * network of one's own on a LAN or one machine. Off, the DHT drops them (as the public
+         * network's peers do) and ignores peers reachable only at such addresses.
+         */
+        dhtPrivateAddresses: bool.default(false),
       })
       .default({
         mode: "local",
@@ -102,6 +108,7 @@ export const configSchema = z.strictObject(
         wsPort: 4002,
         announce: [],
         bootstrap: [],
+        dhtPrivateAddresses: false,
       }),
     /** Bytes this node offers (also its local limit for shards). */
     capacity: positiveInt("a number of bytes ≥ 1").default(10 * 2 ** 30),

@@ -13,7 +13,7 @@ import { bootstrap } from "@libp2p/bootstrap";
 import { withBitswap } from "@helia/bitswap";
 import { withLibp2pLight, type HeliaWithLibp2p } from "@helia/libp2p";
 import { identify } from "@libp2p/identify";
-import { kadDHT, removePrivateAddressesMapper } from "@libp2p/kad-dht";
+import { kadDHT, passthroughMapper, removePrivateAddressesMapper } from "@libp2p/kad-dht";
 import { noise } from "@libp2p/noise";
 import { ping } from "@libp2p/ping";
 import { tcp } from "@libp2p/tcp";
@@ -92,7 +92,15 @@ export async function startIpfsNode(config: ProviderConfig): Promise<IpfsNode> {
             identify: identify(),
             ping: ping(),
             autoNAT: autoNAT(),
-            dht: kadDHT({ clientMode: true, peerInfoMapper: removePrivateAddressesMapper }),
+            // The mapper also decides which peers enter the routing table: one left with no
+            // address after it is never added, so with private addresses dropped a DHT of
+            // loopback or LAN peers stays empty and nothing is announced.
+            dht: kadDHT({
+              clientMode: true,
+              peerInfoMapper: config.ipfs.dhtPrivateAddresses
+                ? passthroughMapper
+                : removePrivateAddressesMapper,
+            }),
           }
         : { identify: identify() }) as unknown as ServiceFactoryMap<ServiceMap>,
     }),
