@@ -4,7 +4,7 @@
 // JS call is made per hash. Runs wherever WebAssembly SIMD does (Node, workers, browsers).
 import {
   SHA256X4_DATA_OFFSET,
-  SHA256X4_WASM_BASE64,
+  SHA256X4_WASM_HEX,
   SHA256X4_WINDOW_SEGMENTS,
   SIMD_PROBE_WASM,
 } from "./generated/sha256x4-wasm.ts";
@@ -43,10 +43,9 @@ interface Exports {
 const globalWasm = (): WasmApi | null =>
   typeof WebAssembly === "object" && WebAssembly !== null ? WebAssembly : null;
 
-function decodeBase64(b64: string): Uint8Array<ArrayBuffer> {
-  const s = atob(b64);
-  const out = new Uint8Array(s.length);
-  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
+function decodeHex(hex: string): Uint8Array<ArrayBuffer> {
+  const out = new Uint8Array(hex.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
   return out;
 }
 
@@ -115,7 +114,7 @@ function wrap(instance: WebAssembly.Instance): Sha256x4 {
  */
 export function createSha256x4(wasm: WasmApi | null = globalWasm()): Sha256x4Loader | undefined {
   if (wasm === null || !simdSupported(wasm)) return undefined;
-  const bytes = decodeBase64(SHA256X4_WASM_BASE64);
+  const bytes = decodeHex(SHA256X4_WASM_HEX);
   let kernel: Sha256x4 | undefined;
   try {
     kernel = wrap(new wasm.Instance(new wasm.Module(bytes), {}));
