@@ -9,6 +9,7 @@ import {
   computeSegmentTree,
   getNodeHasher,
   getSegmentCount,
+  getSimdHasher,
   getSegmentTreeDepth,
   parseSegmentTreeCache,
   portableHasher,
@@ -47,7 +48,13 @@ const fromHex = (h: string): Uint8Array => Uint8Array.from(Buffer.from(h.slice(2
 const toHex = (b: Uint8Array): string => `0x${Buffer.from(b).toString("hex")}`;
 
 const nodeHasher = getNodeHasher() as SegmentHasher;
-const hashers: SegmentHasher[] = [nodeHasher, portableHasher];
+/** Both single-hash paths, without and with the SIMD kernel's batches. */
+const hashers: SegmentHasher[] = [
+  nodeHasher,
+  portableHasher,
+  getSimdHasher(nodeHasher)!,
+  getSimdHasher(portableHasher)!,
+];
 
 /** Independent reference: every level in memory, straight from the spec. */
 function referenceLevels(data: Uint8Array): Buffer[][] {

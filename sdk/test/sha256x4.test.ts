@@ -1,10 +1,25 @@
 // The 4-lane WebAssembly SIMD SHA-256 of the segment tree (src/merkle/sha256x4.ts), against
 // node:crypto; the generated module against its generator; the loader without SIMD or without
-// a synchronous compile.
+// a synchronous compile; and the tree built with it against the existing hashers.
 import { createHash, randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { generateSha256x4Source, generatedPath } from "../../scripts/gen-sha256x4.ts";
+import {
+  SegmentTreeBuilder,
+  computeSegmentTree,
+  getDefaultHasher,
+  getNodeHasher,
+  getSimdHasher,
+  hashParents,
+  hashSubtreeRoots,
+  parseSegmentTreeCache,
+  portableHasher,
+  proveFromCache,
+  serializeSegmentTreeCache,
+  verifySegmentProof,
+} from "../src/merkle/index.ts";
+import { withSha256x4 } from "../src/merkle/hasher.ts";
 import {
   createSha256x4,
   getSha256x4Loader,
@@ -192,3 +207,129 @@ function pick(w: typeof WebAssembly): WasmApi {
     instantiate: w.instantiate,
   };
 }
+
+describe("wired into the segment tree", () => {
+  const node = getNodeHasher()!;
+  const simd = getSimdHasher(node)!;
+  const MiB = 1024 * 1024;
+
+  it("is the default hasher here, and keeps the base's single hashes", () => {
+    expect(getDefaultHasher()).toBe(simd);
+    expect(getSimdHasher(node)).toBe(simd); // one per base: per-hasher caches stay warm
+    expect(simd.leaf).toBe(node.leaf);
+    expect(simd.node).toBe(node.node);
+    expect(getSimdHasher(portableHasher)!.leaf).toBe(portableHasher.leaf);
+  });
+
+  const sizes = [0, 1, 511, 512, 513, 4 * 512 - 1, 7 * 512, MiB - 1, MiB, MiB + 1, 3 * MiB + 517];
+  it("gives the existing code's roots and caches for shards of 0 B to 3 MiB, at every cache level", () => {
+    for (const size of sizes) {
+      const data = randomBytes(size);
+      for (const cacheLevel of [undefined, 0, 1, 2, 5, 6, 11, 12, 40]) {
+        const want = computeSegmentTree(data, { hasher: portableHasher, cacheLevel });
+        const got = computeSegmentTree(data, { hasher: simd, cacheLevel });
+        const what = `${size} bytes, cache level ${cacheLevel}`;
+        expect(hex(got.root), what).toBe(hex(want.root));
+        expect(got.leafCount, what).toBe(want.leafCount);
+        if (cacheLevel !== undefined)
+          expect(hex(serializeSegmentTreeCache(got.cache!)), what).toBe(
+            hex(serializeSegmentTreeCache(want.cache!)),
+          );
+      }
+    }
+  });
+
+  it("streams: chunks of any size and alignment, subtrees pushed between them", () => {
+    const data = randomBytes(5 * MiB + 12345);
+    const want = computeSegmentTree(data, { hasher: node, cacheLevel: 6 });
+    const chunkings = [
+      [MiB],
+      [64 * 1024],
+      [1000, 3 * 512, 700_000, 1, 511],
+      [512 * 2047, 512 * 3, 512 * 4093],
+    ];
+    for (const pattern of chunkings) {
+      const b = new SegmentTreeBuilder({ hasher: simd, cacheLevel: 6 });
+      for (let off = 0, i = 0; off < data.length; i++) {
+        const n = pattern[i % pattern.length];
+        b.update(data.subarray(off, off + n));
+        off += n;
+      }
+      const r = b.finish();
+      expect(hex(r.root), pattern.join(",")).toBe(hex(want.root));
+      expect(hex(serializeSegmentTreeCache(r.cache!))).toBe(
+        hex(serializeSegmentTreeCache(want.cache!)),
+      );
+    }
+    // 1 MiB blocks hashed elsewhere (a worker's subtreeRoots at the cache level), pushed in.
+    const b = new SegmentTreeBuilder({ hasher: simd, cacheLevel: 6 });
+    let off = 0;
+    for (; off + MiB <= data.length; off += MiB) {
+      const roots = hashSubtreeRoots(simd, data.subarray(off, off + MiB), 6);
+      for (let j = 0; j < roots.length; j += 32) b.pushSubtree(roots.subarray(j, j + 32), 6);
+    }
+    b.update(data.subarray(off));
+    expect(hex(b.finish().root)).toBe(hex(want.root));
+  });
+
+  it("proves and parses caches as the existing code does", async () => {
+    const data = randomBytes(512 * 1000 + 300);
+    const { root, leafCount, cache } = computeSegmentTree(data, { hasher: simd, cacheLevel: 6 });
+    const parsed = parseSegmentTreeCache(serializeSegmentTreeCache(cache!), { hasher: simd });
+    const read = (first: number, count: number) =>
+      data.subarray(first * 512, (first + count) * 512);
+    for (const index of [0, 1, 63, 64, 999, 1000]) {
+      const a = await proveFromCache(parsed, index, read, { hasher: simd });
+      const b = await proveFromCache(parsed, index, read, { hasher: portableHasher });
+      expect(a.path.map(hex)).toEqual(b.path.map(hex));
+      expect(verifySegmentProof(root, leafCount, index, a.segment, a.path)).toBe(true);
+    }
+  });
+
+  it("batch helpers fall back to one call per hash for hashers without batch forms", () => {
+    for (const n of [0, 1, 3, 4, 9, 64]) {
+      const data = randomBytes(512 * n);
+      expect(hex(hashSubtreeRoots(portableHasher, data, 0))).toBe(hex(referenceRoots(data, 0)));
+    }
+    const data = randomBytes(512 * 64);
+    expect(hex(hashSubtreeRoots(node, data, 6))).toBe(hex(referenceRoots(data, 6)));
+    const pairs = randomBytes(64 * 5);
+    expect(hex(hashParents(portableHasher, pairs))).toBe(hex(referenceParents(pairs)));
+    expect(() => hashSubtreeRoots(portableHasher, new Uint8Array(3 * 512), 1)).toThrow(RangeError);
+  });
+
+  it("falls back to the base hasher while the kernel is still compiling", () => {
+    let compiled: Sha256x4 | undefined = undefined;
+    const pending = withSha256x4(portableHasher, {
+      get: () => compiled,
+      ready: Promise.resolve(undefined),
+    });
+    const data = randomBytes(3 * MiB + 512 * 5);
+    const want = hex(computeSegmentTree(data, { hasher: node }).root);
+    expect(hex(computeSegmentTree(data, { hasher: pending }).root)).toBe(want);
+    compiled = getSha256x4Loader()!.get();
+    expect(hex(computeSegmentTree(data, { hasher: pending }).root)).toBe(want);
+  });
+
+  it("without SIMD, the default hasher is the existing one and trees are unchanged", async () => {
+    vi.resetModules();
+    const validate = vi.spyOn(WebAssembly, "validate").mockReturnValue(false);
+    try {
+      const fresh = await import("../src/merkle/index.ts");
+      expect(fresh.getSimdHasher()).toBeUndefined();
+      expect(validate).toHaveBeenCalled();
+      const h = fresh.getDefaultHasher();
+      expect(h.name).toBe("node:crypto");
+      expect(h.subtreeRoots).toBeUndefined();
+      const data = randomBytes(MiB + 1000);
+      expect(hex(fresh.computeSegmentTree(data).root)).toBe(
+        hex(computeSegmentTree(data, { hasher: simd }).root),
+      );
+      const pipelineHash = await import("../src/pipeline/hash.ts");
+      expect(pipelineHash.getSegmentHasher("portable").subtreeRoots).toBeUndefined();
+    } finally {
+      validate.mockRestore();
+      vi.resetModules();
+    }
+  });
+});

@@ -11,6 +11,8 @@ import {
   SEGMENT_SIZE,
   getDefaultHasher,
   getSegmentTreeDepth,
+  hashParents,
+  hashSubtreeRoots,
   type ReadSegments,
   type SegmentProof,
 } from "@coop-cloud/sdk";
@@ -70,26 +72,30 @@ export async function proveFromCacheFile(
     const bytes = await readSegments(first, count);
     const padded = new Uint8Array(count * SEGMENT_SIZE);
     padded.set(bytes.subarray(0, padded.length));
-    let nodes: Uint8Array[] = [];
-    for (let i = 0; i < count; i++)
-      nodes.push(hasher.leaf(padded.subarray(i * SEGMENT_SIZE, (i + 1) * SEGMENT_SIZE)));
+    // One batch per level (the SIMD kernel where it runs); an odd level is padded with Z[l].
+    let nodes = hashSubtreeRoots(hasher, padded, 0);
     const path: Uint8Array[] = [];
     let pos = index - first;
     for (let l = 0; l < Math.min(L, depth); l++) {
-      path.push(nodes[pos ^ 1] ?? Z[l]);
-      const next: Uint8Array[] = [];
-      for (let j = 0; j < nodes.length; j += 2)
-        next.push(hasher.node(nodes[j], nodes[j + 1] ?? Z[l]));
-      nodes = next;
+      const sib = pos ^ 1;
+      path.push(sib * 32 < nodes.length ? nodes.slice(32 * sib, 32 * sib + 32) : Z[l]);
+      if ((nodes.length / 32) % 2 === 1) {
+        const even = new Uint8Array(nodes.length + 32);
+        even.set(nodes);
+        even.set(Z[l], nodes.length);
+        nodes = even;
+      }
+      nodes = hashParents(hasher, nodes);
       pos >>= 1;
     }
+    const top = nodes.subarray(0, 32);
     if (L < depth) {
       const cached = await nodeAt(L, first / 2 ** L);
-      if (Buffer.compare(Buffer.from(cached), Buffer.from(nodes[0])) !== 0)
+      if (Buffer.compare(Buffer.from(cached), Buffer.from(top)) !== 0)
         throw new CacheFileError(
           `segments ${first}..${first + count - 1} do not match the tree cache`,
         );
-    } else if (Buffer.compare(Buffer.from(root), Buffer.from(nodes[0])) !== 0)
+    } else if (Buffer.compare(Buffer.from(root), Buffer.from(top)) !== 0)
       throw new CacheFileError("the shard does not match its root");
     for (let l = L; l < depth; l++) path.push(await nodeAt(l, Math.floor(index / 2 ** l) ^ 1));
     return {

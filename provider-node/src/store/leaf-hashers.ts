@@ -8,6 +8,7 @@ import { writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 
+import { SEGMENT_SIZE, getDefaultHasher, hashSubtreeRoots } from "@coop-cloud/sdk/merkle/hasher.ts";
 import { computeSegmentTree } from "@coop-cloud/sdk/merkle/tree.ts";
 
 /** A leaf to write and hash: `length` bytes at the start of `buffer`. */
@@ -36,11 +37,15 @@ export interface LeafHashes {
 /** Writes one full leaf to a new file and hashes it: what a worker does, or inline without workers. */
 export function writeAndHashLeaf(bytes: Uint8Array, path: string, height: number): LeafHashes {
   writeFileSync(path, bytes, { flag: "wx" });
+  const digest = new Uint8Array(hash("sha256", bytes, "buffer"));
+  // A full leaf is whole subtrees of this height: one batch call (the SIMD kernel where it runs).
+  if (bytes.length > 0 && bytes.length % (SEGMENT_SIZE * 2 ** height) === 0)
+    return { nodes: hashSubtreeRoots(getDefaultHasher(), bytes, height), digest };
   const t = computeSegmentTree(bytes, { cacheLevel: height });
   const c = t.cache!;
   // The nodes at `height`: the cache's lowest level, or the root when height is the leaf's depth.
   const nodes = c.levels.length > 0 ? c.levels[0] : t.root;
-  return { nodes, digest: new Uint8Array(hash("sha256", bytes, "buffer")) };
+  return { nodes, digest };
 }
 
 /**

@@ -3,6 +3,9 @@ export {
   SEGMENT_SIZE,
   getDefaultHasher,
   getNodeHasher,
+  getSimdHasher,
+  hashParents,
+  hashSubtreeRoots,
   portableHasher,
   type SegmentHasher,
 } from "./hasher.ts";

@@ -2,7 +2,13 @@
 // proofs exactly as contracts/libraries/SegmentMerkle.sol checks them, and the provider's tree
 // cache (levels at and above a cut) that makes a proof cost 2^L segment reads.
 import { InvalidFormatError, InvalidParametersError, ShardMismatchError } from "../errors.ts";
-import { SEGMENT_SIZE, getDefaultHasher, type SegmentHasher } from "./hasher.ts";
+import {
+  SEGMENT_SIZE,
+  getDefaultHasher,
+  hashParents,
+  hashSubtreeRoots,
+  type SegmentHasher,
+} from "./hasher.ts";
 
 const ZERO32 = new Uint8Array(32);
 
@@ -64,23 +70,31 @@ export interface SegmentTreeOptions {
 class NodeList {
   bytes = new Uint8Array(0);
   count = 0;
-  push(node: Uint8Array): void {
-    if ((this.count + 1) * 32 > this.bytes.length) {
-      const next = new Uint8Array(Math.max(32 * 64, this.bytes.length * 2));
+  /** Appends one node, or several (a multiple of 32 bytes). */
+  push(nodes: Uint8Array): void {
+    const need = this.count * 32 + nodes.length;
+    if (need > this.bytes.length) {
+      const next = new Uint8Array(Math.max(32 * 64, this.bytes.length * 2, need));
       next.set(this.bytes);
       this.bytes = next;
     }
-    this.bytes.set(node, this.count * 32);
-    this.count++;
+    this.bytes.set(nodes, this.count * 32);
+    this.count += nodes.length / 32;
   }
   toArray(): Uint8Array {
     return this.bytes.slice(0, this.count * 32);
   }
 }
 
+/** Segments hashed per batch: a 1 MiB window of the SIMD kernel, a subtree of height 11. */
+const BATCH_HEIGHT = 11;
+const BATCH = 2 ** BATCH_HEIGHT;
+
 /**
  * Builds a shard's segment tree from bytes fed in chunks of any size. Without a cache level it
- * holds one partial segment and one node per level.
+ * holds one partial segment and one node per level. Whole runs of segments are hashed in
+ * batches (the hasher's `subtreeRoots` and `parents`: the WebAssembly SIMD kernel by default),
+ * a lone segment or node one call at a time.
  */
 export class SegmentTreeBuilder {
   readonly #hasher: SegmentHasher;
@@ -103,6 +117,63 @@ export class SegmentTreeBuilder {
   /** Bytes fed so far. */
   get bytesIn(): number {
     return this.#leafCount * SEGMENT_SIZE + this.#partialLength;
+  }
+
+  /**
+   * Merges `nodes`, consecutive level-`level` nodes (32 bytes each) that start where the tree
+   * stands (leafCount a multiple of 2^level), into the stack one level at a time, hashing each
+   * level's pairs in one batch.
+   */
+  #mergeRun(nodes: Uint8Array, level: number): void {
+    const stack = this.#stack;
+    let run = nodes;
+    for (let l = level; run.length > 0; l++) {
+      if (l === this.#cacheLevel) this.#cached.push(run);
+      const left = stack[l];
+      if (left !== undefined) {
+        const joined = new Uint8Array(32 + run.length);
+        joined.set(left);
+        joined.set(run, 32);
+        run = joined;
+        stack[l] = undefined;
+      }
+      if ((run.length / 32) % 2 === 1) {
+        stack[l] = run.slice(run.length - 32);
+        run = run.subarray(0, run.length - 32);
+      }
+      run = run.length > 0 ? hashParents(this.#hasher, run) : run;
+    }
+    this.#leafCount += (nodes.length / 32) * 2 ** level;
+  }
+
+  /** Whole segments (a multiple of 512 bytes), at a segment boundary. */
+  #addSegments(bytes: Uint8Array): void {
+    const total = bytes.length / SEGMENT_SIZE;
+    let pos = 0;
+    while (pos < total) {
+      const c = this.#leafCount;
+      // Up to the next multiple of BATCH segments, as whole subtrees of the largest height
+      // that both the position and the run allow (and not above the cache level).
+      const m = Math.min(BATCH - (c % BATCH), total - pos);
+      let h = 0;
+      while (h < BATCH_HEIGHT && c % 2 ** (h + 1) === 0 && 2 ** (h + 1) <= m) h++;
+      if (this.#cacheLevel !== undefined) h = Math.min(h, this.#cacheLevel);
+      const k = m - (m % 2 ** h);
+      if (k < 2)
+        this.#addLeaf(
+          this.#hasher.leaf(bytes.subarray(pos * SEGMENT_SIZE, (pos + 1) * SEGMENT_SIZE)),
+        );
+      else
+        this.#mergeRun(
+          hashSubtreeRoots(
+            this.#hasher,
+            bytes.subarray(pos * SEGMENT_SIZE, (pos + k) * SEGMENT_SIZE),
+            h,
+          ),
+          h,
+        );
+      pos += Math.max(k, 1);
+    }
   }
 
   #addLeaf(leaf: Uint8Array): void {
@@ -146,18 +217,7 @@ export class SegmentTreeBuilder {
         height,
         `subtree must start at a multiple of ${2 ** height} segments (at ${this.bytesIn} bytes)`,
       );
-    const stack = this.#stack;
-    let h: Uint8Array = Uint8Array.from(root);
-    let l = height;
-    if (l === this.#cacheLevel) this.#cached.push(h);
-    while (stack[l] !== undefined) {
-      h = this.#hasher.node(stack[l] as Uint8Array, h);
-      stack[l] = undefined;
-      l++;
-      if (l === this.#cacheLevel) this.#cached.push(h);
-    }
-    stack[l] = h;
-    this.#leafCount += 2 ** height;
+    this.#mergeRun(Uint8Array.from(root), height);
   }
 
   update(chunk: Uint8Array): void {
@@ -173,9 +233,9 @@ export class SegmentTreeBuilder {
       this.#addLeaf(this.#hasher.leaf(this.#partial));
       this.#partialLength = 0;
     }
-    const leaf = this.#hasher.leaf;
-    for (; off + SEGMENT_SIZE <= chunk.length; off += SEGMENT_SIZE)
-      this.#addLeaf(leaf(chunk.subarray(off, off + SEGMENT_SIZE)));
+    const whole = Math.floor((chunk.length - off) / SEGMENT_SIZE) * SEGMENT_SIZE;
+    if (whole > 0) this.#addSegments(chunk.subarray(off, off + whole));
+    off += whole;
     if (off < chunk.length) {
       this.#partial.set(chunk.subarray(off));
       this.#partialLength = chunk.length - off;
@@ -219,12 +279,12 @@ export class SegmentTreeBuilder {
 /** Level l+1 from level l (count_l nodes; a missing right sibling is padding). */
 function parentLevel(hasher: SegmentHasher, nodes: Uint8Array, l: number): Uint8Array {
   const count = nodes.length / 32;
-  const out = new Uint8Array(Math.ceil(count / 2) * 32);
-  for (let j = 0; 2 * j < count; j++) {
-    const left = nodes.subarray(64 * j, 64 * j + 32);
-    const right = 2 * j + 1 < count ? nodes.subarray(64 * j + 32, 64 * j + 64) : zeros(hasher, l);
-    out.set(hasher.node(left, right), 32 * j);
-  }
+  const pairs = Math.floor(count / 2);
+  const even = hashParents(hasher, nodes.subarray(0, 64 * pairs));
+  if (count % 2 === 0) return even;
+  const out = new Uint8Array((pairs + 1) * 32);
+  out.set(even);
+  out.set(hasher.node(nodes.subarray(64 * pairs), zeros(hasher, l)), 32 * pairs);
   return out;
 }
 
@@ -276,20 +336,16 @@ function proveWithBytes(
   const padded = new Uint8Array(count * SEGMENT_SIZE);
   padded.set(bytes);
   // Rebuild the subtree under the level-L node, collecting the siblings on the way up.
-  let nodes: Uint8Array[] = [];
-  for (let i = 0; i < count; i++)
-    nodes.push(hasher.leaf(padded.subarray(i * SEGMENT_SIZE, (i + 1) * SEGMENT_SIZE)));
+  let nodes = hashSubtreeRoots(hasher, padded, 0);
   const path: Uint8Array[] = [];
   let pos = index - first;
   for (let l = 0; l < Math.min(L, depth); l++) {
-    path.push(nodes[pos ^ 1] ?? zeros(hasher, l));
-    const next: Uint8Array[] = [];
-    for (let j = 0; j < nodes.length; j += 2)
-      next.push(hasher.node(nodes[j], nodes[j + 1] ?? zeros(hasher, l)));
-    nodes = next;
+    const sib = pos ^ 1;
+    path.push(sib * 32 < nodes.length ? nodes.slice(32 * sib, 32 * sib + 32) : zeros(hasher, l));
+    nodes = parentLevel(hasher, nodes, l);
     pos >>= 1;
   }
-  const top = nodes[0];
+  const top = nodes.subarray(0, 32);
   const expected =
     L < depth
       ? cache.levels[0].subarray(32 * (first / 2 ** L), 32 * (first / 2 ** L) + 32)

@@ -6,15 +6,21 @@ import { sha256 as nobleSha256 } from "@noble/hashes/sha2.js";
 import {
   SEGMENT_SIZE,
   getNodeHasher,
+  getSimdHasher,
   portableHasher,
   type SegmentHasher,
 } from "../merkle/hasher.ts";
 
 export { SEGMENT_SIZE, type SegmentHasher };
 
-/** The segment hasher of an implementation (native falls back to portable where absent). */
+/**
+ * The segment hasher of an implementation (native falls back to portable where absent). Both
+ * hash whole runs of segments on the WebAssembly SIMD kernel where it runs (browsers included):
+ * the implementation only chooses the single-hash path of odd tails.
+ */
 export function getSegmentHasher(implementation: HashImplementation): SegmentHasher {
-  return (implementation === "native" ? getNodeHasher() : undefined) ?? portableHasher;
+  const base = (implementation === "native" ? getNodeHasher() : undefined) ?? portableHasher;
+  return getSimdHasher(base) ?? base;
 }
 
 /** One-shot SHA-256. */
