@@ -7,6 +7,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 
+import { getContractEventsInRanges, logScan } from "@coop-cloud/sdk/client/events.ts";
 import type { Address, Hex } from "viem";
 
 import type { ProviderConfig } from "../config.ts";
@@ -62,6 +63,7 @@ export class ChainLoop {
   readonly #log: Logger;
   readonly #file: string;
   readonly #abort = new AbortController();
+  readonly #logScan = logScan(2000);
   #state: LoopState;
   #running: Promise<void> | undefined;
   #lastEpoch = 0;
@@ -400,12 +402,17 @@ export class ChainLoop {
     let from = this.#state.cursor + 1;
     while (from <= head) {
       const to = Math.min(head, from + 1999);
-      const logs = await market.public.getContractEvents({
-        address: market.market,
-        abi: storageMarketAbi,
-        fromBlock: BigInt(from),
-        toBlock: BigInt(to),
-      });
+      // Split further (and remembered) when the RPC endpoint caps eth_getLogs below 2,000 blocks.
+      const logs = await getContractEventsInRanges(
+        market.public,
+        {
+          address: market.market,
+          abi: storageMarketAbi,
+          fromBlock: BigInt(from),
+          toBlock: BigInt(to),
+        },
+        this.#logScan,
+      );
       for (const log of logs)
         this.#onEvent(log as unknown as { eventName: string; args: Record<string, unknown> });
       this.#state.cursor = to;
