@@ -23,7 +23,7 @@ import {
   writeFileSync,
 } from "node:fs";
 import { open } from "node:fs/promises";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 
 import {
   type CoopContracts,
@@ -152,7 +152,9 @@ interface ChildRun {
 async function coop(args: string[], env: NodeJS.ProcessEnv): Promise<ChildRun> {
   const gnuTime = existsSync("/usr/bin/time");
   const timeFile = join(work, "time.txt");
-  const argv = [node, coopBin, ...args];
+  // Run as `npx coop` runs it: the file itself, so its shebang's Node flags apply.
+  const argv = [coopBin, ...args];
+  env = { ...env, PATH: `${dirname(node)}:${env.PATH ?? ""}` }; // its shebang finds this Node
   const t0 = performance.now();
   const child = gnuTime
     ? spawn("/usr/bin/time", ["-v", "-o", timeFile, ...argv], { env, cwd: work })
