@@ -7,6 +7,7 @@
 // go to bench/results.json and docs/benchmarks.md ("mutation score, contracts" / "…, sdk").
 //   --only contracts|sdk   one of the two
 //   --mutant ID            one contract mutant (and print the test output)
+//   --record-partial       with --only sdk: record what an interrupted Stryker run tested so far
 import { spawnSync } from "node:child_process";
 import {
   existsSync,
@@ -27,7 +28,11 @@ import { MUTANTS, type Mutant } from "./mutants/contracts.ts";
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const work = join(root, "bench/tmp/mutate");
 const { values: opts } = parseArgs({
-  options: { mutant: { type: "string" }, only: { type: "string" } },
+  options: {
+    mutant: { type: "string" },
+    only: { type: "string" },
+    "record-partial": { type: "boolean", default: false },
+  },
 });
 
 function sh(cmd: string, args: string[], cwd: string, quiet = true, timeoutMs = 3600_000): number {
@@ -136,25 +141,43 @@ interface StrykerReport {
 }
 
 function mutateSdk(): void {
-  // No time limit: a full run takes hours on two cores. Interrupted (Ctrl-C), Stryker keeps what
-  // it tested in its incremental file, and the next run tests only the rest.
-  if (sh("stryker", ["run", "sdk/stryker.config.json"], root, false, 0) !== 0)
-    throw new Error(
-      "stryker run failed or was interrupted: run `npm run mutate -- --only sdk` again to go on",
-    );
-  const report = JSON.parse(
-    readFileSync(join(root, "bench/tmp/stryker-report.json"), "utf8"),
-  ) as StrykerReport;
-  const counted = ["Killed", "Timeout", "Survived", "NoCoverage"];
+  if (!opts["record-partial"]) {
+    // No time limit: a full run takes hours on two cores. Interrupted (Ctrl-C), Stryker keeps
+    // what it tested in its incremental file, and the next run tests only the rest.
+    if (sh("stryker", ["run", "sdk/stryker.config.json"], root, false, 0) !== 0)
+      throw new Error(
+        "stryker run failed or was interrupted: run `npm run mutate -- --only sdk` again to go on, or `-- --only sdk --record-partial` to record what was tested so far",
+      );
+  }
+  // After a whole run the JSON report; after an interrupted one what its incremental file holds.
+  const file = opts["record-partial"] ? STRYKER_INCREMENTAL : STRYKER_REPORT;
+  if (!existsSync(file)) throw new Error(`no Stryker results at ${file}: run npm run mutate`);
+  recordSdkScore(JSON.parse(readFileSync(file, "utf8")) as StrykerReport, !opts["record-partial"]);
+}
+
+const STRYKER_REPORT = join(root, "bench/tmp/stryker-report.json");
+const STRYKER_INCREMENTAL = join(root, "bench/tmp/stryker-incremental.json");
+const SURVIVORS_DOC = join(root, "docs/mutation-sdk.md");
+
+/** The sdk score into bench/results.json and docs/benchmarks.md, every survivor into docs/mutation-sdk.md. */
+function recordSdkScore(report: StrykerReport, complete: boolean): void {
+  const tested = ["Killed", "Timeout", "Survived", "NoCoverage"];
+  const folders = new Map<string, { tested: number; killed: number }>();
+  const rows: string[] = [];
   let killed = 0;
   let total = 0;
-  const rows: string[] = [];
   for (const [file, { mutants }] of Object.entries(report.files)) {
+    const folder = file.replace(/^sdk\/src\//, "").split("/")[0]!;
+    const f = folders.get(folder) ?? { tested: 0, killed: 0 };
+    folders.set(folder, f);
     for (const m of mutants) {
-      if (!counted.includes(m.status)) continue;
+      if (!tested.includes(m.status)) continue;
       total++;
-      if (m.status === "Killed" || m.status === "Timeout") killed++;
-      else {
+      f.tested++;
+      if (m.status === "Killed" || m.status === "Timeout") {
+        killed++;
+        f.killed++;
+      } else {
         const what = (m.replacement ?? "").replace(/\s+/g, " ").replace(/\|/g, "\\|").slice(0, 60);
         rows.push(
           `| ${file}:${m.location.start.line} | ${m.mutatorName} | \`${what}\` | ${m.status} |`,
@@ -162,20 +185,36 @@ function mutateSdk(): void {
       }
     }
   }
-  const score = (100 * killed) / total;
-  const table = [
-    `${killed} of ${total} mutants killed (${score.toFixed(1)}%).`,
+  const pct = (a: number, b: number) => `${((100 * a) / b).toFixed(1)}%`;
+  const scope = complete ? "" : " (an interrupted run: the mutants tested so far)";
+  const summary = [
+    `${killed} of ${total} mutants killed (${pct(killed, total)})${scope}; the ${total - killed} survivors are listed in [mutation-sdk.md](mutation-sdk.md).`,
     "",
-    ...(rows.length
-      ? [
-          "| surviving mutant | mutator | replacement | status |",
-          "| --- | --- | --- | --- |",
-          ...rows,
-        ]
-      : []),
+    "| folder | mutants tested | killed | score |",
+    "| --- | ---: | ---: | ---: |",
+    ...[...folders]
+      .filter(([, f]) => f.tested > 0)
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([name, f]) => `| ${name} | ${f.tested} | ${f.killed} | ${pct(f.killed, f.tested)} |`),
   ].join("\n");
-  recordResults([{ name: "mutation score, sdk", value: score, unit: "%" }], {
-    "mutation-sdk": table,
+  writeFileSync(
+    SURVIVORS_DOC,
+    [
+      "# SDK mutants no test kills",
+      "",
+      `Written by \`npm run mutate\` (StrykerJS over the sdk's crypto, erasure, merkle, cid, keys, manifest and pipeline folders)${scope}: ${killed} of ${total} killed. Each row is a change to the code that every sdk test still passes: a test to write, or an equivalent mutant to explain. The score is in [benchmarks.md](benchmarks.md#mutation-testing).`,
+      "",
+      "| surviving mutant | mutator | replacement | status |",
+      "| --- | --- | --- | --- |",
+      ...rows,
+      "",
+    ].join("\n"),
+  );
+  spawnSync(join(root, "node_modules/.bin/prettier"), ["--write", SURVIVORS_DOC], {
+    stdio: "ignore",
+  });
+  recordResults([{ name: "mutation score, sdk", value: (100 * killed) / total, unit: "%" }], {
+    "mutation-sdk": summary,
   });
 }
 
