@@ -82,28 +82,59 @@ function applyMutant(m: Mutant): () => void {
   return () => writeFileSync(path, original);
 }
 
+/** Each contract mutant's outcome, kept as it is known: a run that stops goes on where it left. */
+const CONTRACT_RESULTS = join(root, "bench/tmp/mutate-contracts.json");
+interface ContractResults {
+  /** The contracts, their tests and the mutant list the outcomes hold for (git tree ids). */
+  key: string;
+  killed: Record<string, boolean>;
+}
+
+function contractResults(): ContractResults {
+  const key = spawnSync(
+    "git",
+    ["rev-parse", "HEAD:contracts", "HEAD:test/contracts", "HEAD:scripts/mutants/contracts.ts"],
+    { cwd: root, encoding: "utf8" },
+  ).stdout.trim();
+  if (existsSync(CONTRACT_RESULTS)) {
+    const saved = JSON.parse(readFileSync(CONTRACT_RESULTS, "utf8")) as ContractResults;
+    if (saved.key === key) return saved;
+  }
+  return { key, killed: {} };
+}
+
 function mutateContracts(): void {
   const mutants = opts.mutant ? MUTANTS.filter((m) => m.id === opts.mutant) : MUTANTS;
   if (mutants.length === 0) throw new Error(`no mutant ${opts.mutant}`);
-  prepareWorktree();
-  if (sh("hardhat", ["build", "--quiet"], work) !== 0 || !contractTestsPass(true)) {
-    throw new Error("the contract tests fail without any mutant: fix them first");
+  const results = contractResults();
+  const todo = opts.mutant ? mutants : mutants.filter((m) => !(m.id in results.killed));
+  if (todo.length < mutants.length)
+    console.log(
+      `${mutants.length - todo.length} mutants known from an earlier run of these contracts`,
+    );
+  if (todo.length > 0) {
+    prepareWorktree();
+    if (sh("hardhat", ["build", "--quiet"], work) !== 0 || !contractTestsPass(true)) {
+      throw new Error("the contract tests fail without any mutant: fix them first");
+    }
   }
-  const survivors: Mutant[] = [];
-  for (const [i, m] of mutants.entries()) {
+  for (const m of todo) {
     const restore = applyMutant(m);
     const started = Date.now();
     const killed = !contractTestsPass(!opts.mutant);
     restore();
-    if (!killed) survivors.push(m);
+    results.killed[m.id] = killed;
+    if (!opts.mutant) writeFileSync(CONTRACT_RESULTS, JSON.stringify(results, null, 2));
     const secs = Math.round((Date.now() - started) / 1000);
+    const done = mutants.filter((x) => x.id in results.killed).length;
     console.log(
-      `[${i + 1}/${mutants.length}] ${killed ? "killed  " : "SURVIVED"} ${m.id} (${secs} s)`,
+      `[${done}/${mutants.length}] ${killed ? "killed  " : "SURVIVED"} ${m.id} (${secs} s)`,
     );
   }
-  sh("git", ["worktree", "remove", "--force", work], root);
+  if (todo.length > 0) sh("git", ["worktree", "remove", "--force", work], root);
 
   if (!opts.mutant) {
+    const survivors = mutants.filter((m) => !results.killed[m.id]);
     const score = (100 * (mutants.length - survivors.length)) / mutants.length;
     const rows = survivors.map(
       (m) =>
