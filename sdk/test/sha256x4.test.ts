@@ -165,7 +165,7 @@ describe("loader", () => {
     expect(createSha256x4(throwing)).toBeUndefined();
   });
 
-  it("compiles asynchronously where a synchronous compile is refused (Chromium's main thread)", async () => {
+  it("compiles asynchronously where a synchronous compile is refused (a main thread's size limit)", async () => {
     const mainThread: WasmApi = {
       ...pick(real),
       Module: function () {

@@ -108,9 +108,11 @@ function wrap(instance: WebAssembly.Instance): Sha256x4 {
 }
 
 /**
- * Compiles the kernel: synchronously where allowed (Node, workers, Firefox, Safari), else
- * asynchronously (Chromium refuses a synchronous compile of over 4 KB on a page's main thread;
- * the module is ~50 KB), `get()` answering undefined until then. Undefined without SIMD.
+ * Compiles the kernel: synchronously where allowed, else asynchronously, `get()` answering
+ * undefined until then. Chromium long refused a synchronous compile of over 4 KB on a page's
+ * main thread (the module is ~50 KB); Chromium 156 compiles it synchronously there and in Web
+ * Workers alike (checked December 2026), the fallback stays for engines that still refuse.
+ * Undefined without SIMD.
  */
 export function createSha256x4(wasm: WasmApi | null = globalWasm()): Sha256x4Loader | undefined {
   if (wasm === null || !simdSupported(wasm)) return undefined;
@@ -120,7 +122,8 @@ export function createSha256x4(wasm: WasmApi | null = globalWasm()): Sha256x4Loa
     kernel = wrap(new wasm.Instance(new wasm.Module(bytes), {}));
     return { get: () => kernel, ready: Promise.resolve(kernel) };
   } catch {
-    // RangeError on Chromium's main thread; a CSP without 'wasm-unsafe-eval' fails both ways.
+    // RangeError where the main thread limits synchronous compiles; a CSP without
+    // 'wasm-unsafe-eval' fails both ways.
     const ready = wasm.instantiate(bytes, {}).then(
       (r) => (kernel = wrap(r.instance)),
       () => undefined,
