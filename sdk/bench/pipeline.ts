@@ -4,7 +4,8 @@
 // - encodeFile to null sinks (MB/s of plaintext) and its ratio to the baseline,
 // - encodeFile writing the shards to files, then decodeFile from 4 of the 6 (data shards 0 and 1
 //   missing, so Reed–Solomon rebuilds them) with root checks, and without,
-// - the browser path (noble + portable SHA-256, no node:crypto),
+// - the browser path (noble, the segment trees on the wasm SIMD SHA-256 with the portable one for
+//   lone segments, no node:crypto),
 // - peak RSS of a 4 GiB encode and a 4 GiB decode, each in its own child process.
 // Run: node_modules/.bin/node sdk/bench/pipeline.ts
 // Env: BENCH_MIB (default 1024), BENCH_PORTABLE_MIB (default 256), BENCH_RSS_MIB (default 4096;
@@ -209,7 +210,7 @@ try {
     rmSync(dir, { recursive: true, force: true });
   }
   reportRun(
-    `encodeFile browser path: noble XChaCha20-Poly1305 + portable SHA-256, no node:crypto (${portableTotal / MiB} MiB, k=${k} n=${n})`,
+    `encodeFile browser path: noble XChaCha20-Poly1305 + wasm SIMD / portable SHA-256, no node:crypto (${portableTotal / MiB} MiB, k=${k} n=${n})`,
     portableTotal,
     await timed(() =>
       encodeFile(randomPieces(portableTotal), { workers: pool, implementation: "portable" }),
