@@ -16,6 +16,7 @@ export default mergeConfig(
     root: fileURLToPath(new URL(".", import.meta.url)),
     test: {
       env: { COOP_QUICK_LAYOUTS: "1" },
+      setupFiles: ["test/mutation-setup.ts"],
       testTimeout: 600_000,
       exclude: ["test/crypto-large.test.ts", "test/pipeline-stream.test.ts", "**/node_modules/**"],
     },
