@@ -55,9 +55,9 @@ const KAD = "/ipfs/kad/1.0.0";
 const loopback = "/ip4/127.0.0.1/tcp/0";
 type DhtServer = Libp2p<{ dht: KadDHT }>;
 
-/** A DHT server of the stand-in network: TCP on loopback, identify, ping, kad-DHT server. */
-async function dhtServer(): Promise<DhtServer> {
-  return createLibp2p({
+/** A libp2p node of the stand-in network: TCP on loopback, identify, ping, kad-DHT (private addresses kept). */
+function loopbackOptions(dhtClientMode: boolean) {
+  return {
     addresses: { listen: [loopback] },
     transports: [tcp()],
     connectionEncrypters: [noise()],
@@ -65,9 +65,14 @@ async function dhtServer(): Promise<DhtServer> {
     services: {
       identify: identify(),
       ping: ping(),
-      dht: kadDHT({ clientMode: false, peerInfoMapper: passthroughMapper }),
+      dht: kadDHT({ clientMode: dhtClientMode, peerInfoMapper: passthroughMapper }),
     },
-  });
+  };
+}
+
+/** A DHT server of the stand-in network. */
+async function dhtServer(): Promise<DhtServer> {
+  return createLibp2p(loopbackOptions(false));
 }
 
 /** A node's TCP listen address, with its /p2p/ peer id. */
@@ -233,17 +238,11 @@ describe("public mode with ipfs.dhtPrivateAddresses, a real provider and chain",
  * too keeps private addresses: with them dropped, B would never enter its routing table either.
  */
 async function startFetcher(peer: Libp2p) {
+  const options = loopbackOptions(true);
   const helia = withBitswap(
     withLibp2pLight(createHeliaLight(), {
-      addresses: { listen: [loopback] },
-      transports: [tcp()],
-      connectionEncrypters: [noise()],
-      streamMuxers: [yamux()],
-      services: {
-        identify: identify(),
-        ping: ping(),
-        dht: kadDHT({ clientMode: true, peerInfoMapper: passthroughMapper }),
-      } as unknown as ServiceFactoryMap<ServiceMap>,
+      ...options,
+      services: options.services as unknown as ServiceFactoryMap<ServiceMap>,
     }),
   );
   await helia.start();
