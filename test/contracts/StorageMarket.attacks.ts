@@ -27,6 +27,7 @@ import {
   type TestDeal,
   type WalletClient,
   activeDeal,
+  bookOf,
   createTestDeal,
   deployMarket,
   drawnProof,
@@ -186,6 +187,82 @@ describe("StorageMarket under attack", async function () {
       // Anyone reports the misses once their windows close.
       await nextEpoch(f, 2n);
       await send(f, f.market.write.reportMissedEpoch([p0Addr, epoch - 2n]));
+    });
+
+    it("a shard settled in the epoch before cannot answer that epoch's challenges with the data its holder kept", async function () {
+      const f = await deployMarket(viem, networkHelpers, { capacity: 4n * GIB });
+      const p = f.providers[0];
+      const pAddr = p.account.address;
+      // Three one-shard deals with p, in set order: a (8 leaves), x (128 leaves, ends soon)
+      // and y (128 leaves, the shard the attacker deletes).
+      const a = await activeDeal(f, { n: 1, k: 1, providers: [p], duration: 20 });
+      const x = await activeDeal(f, {
+        n: 1,
+        k: 1,
+        providers: [p],
+        shardSize: 65_536n,
+        duration: 2,
+      });
+      const y = await activeDeal(f, {
+        n: 1,
+        k: 1,
+        providers: [p],
+        shardSize: 65_536n,
+        duration: 20,
+      });
+      // x is settled in the epoch after its end: it leaves the set during that epoch, E − 1.
+      const end = BigInt((await f.market.read.getDeal([x.dealId])).endEpoch);
+      const before = await nextEpoch(f, end + 1n - (await f.market.read.currentEpoch()));
+      await send(f, f.market.write.settleShard([x.dealId, 0n]));
+      const set = await f.market.read.getProofSet([pAddr, 0n, 3n]);
+      assert.deepEqual(
+        set.map((e) => [e.dealId, e.leafCount, e.removedEpoch]),
+        [
+          [a.dealId, 8, 0],
+          [x.dealId, 128, Number(before)],
+          [y.dealId, 128, 0],
+        ],
+      );
+      // E − 1 began with x live: its challenges there are still answered with x's data.
+      await proveEpoch(f, p, bookOf(a, x, y));
+      // Epoch E: only a and y are live, so a's 8 leaves and then y's 128 are drawn. Named for
+      // a challenge on y, the dead x would start where y starts (leavesBefore(x, E) = 8) and
+      // span y's 128 leaves: x's own segment at leaf − 8 is a proof that verifies against
+      // x's root, from data the holder kept after x's deal ended.
+      const epoch = await nextEpoch(f);
+      await fixSeed(f);
+      const challenges = await recomputeChallenges(f, pAddr, epoch);
+      const onY = challenges.flatMap((c, i) => (c.entry === 2n ? [i] : []));
+      assert.ok(onY.length > 0, "a challenge falls on y (chance (8/136)^5 that none does)");
+      const harness = await viem.deployContract("SegmentMerkleHarness");
+      const hole = [];
+      for (const c of challenges) {
+        if (c.entry === 0n) {
+          hole.push({ entry: 0n, ...segmentProof(a.trees[0], Number(c.segment)) });
+          continue;
+        }
+        // leaf = 8 + c.segment; x's position there is leaf − leavesBefore(x, E) = c.segment.
+        const proof = segmentProof(x.trees[0], Number(c.segment));
+        assert.ok(
+          await harness.read.verify([x.roots[0], 128n, c.segment, proof.segment, proof.path]),
+        );
+        hole.push({ entry: 1n, ...proof });
+      }
+      // Refused: x left the set before E began, so it holds no live leaf of E.
+      await assertions.revertWithCustomErrorWithArgs(
+        (await marketAs(f, p)).write.submitProof([epoch, hole]),
+        f.market,
+        "MarketWrongEntry",
+        [BigInt(onY[0]), 1n, 8n + challenges[onY[0]].segment],
+      );
+      // The honest answer, naming y with y's data, proves E.
+      const honest = challenges.map((c) =>
+        c.entry === 0n
+          ? { entry: 0n, ...segmentProof(a.trees[0], Number(c.segment)) }
+          : { entry: 2n, ...segmentProof(y.trees[0], Number(c.segment)) },
+      );
+      await send(f, (await marketAs(f, p)).write.submitProof([epoch, honest]));
+      assert.equal(BigInt((await f.market.read.getProvider([pAddr])).lastProvenEpoch), epoch);
     });
 
     it("a provider that keeps a fraction f of its live leaves passes an epoch with probability ≈ f^c", async function () {
