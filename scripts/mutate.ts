@@ -7,7 +7,7 @@
 // go to bench/results.json and docs/benchmarks.md ("mutation score, contracts" / "…, sdk").
 //   --only contracts|sdk   one of the two
 //   --mutant ID            one contract mutant (and print the test output)
-//   --record-partial       with --only sdk: record what an interrupted Stryker run tested so far
+//   --record-partial       record what an unfinished run tested so far, without running more
 import { spawnSync } from "node:child_process";
 import {
   existsSync,
@@ -107,7 +107,11 @@ function mutateContracts(): void {
   const mutants = opts.mutant ? MUTANTS.filter((m) => m.id === opts.mutant) : MUTANTS;
   if (mutants.length === 0) throw new Error(`no mutant ${opts.mutant}`);
   const results = contractResults();
-  const todo = opts.mutant ? mutants : mutants.filter((m) => !(m.id in results.killed));
+  const todo = opts.mutant
+    ? mutants
+    : opts["record-partial"]
+      ? []
+      : mutants.filter((m) => !(m.id in results.killed));
   if (todo.length < mutants.length)
     console.log(
       `${mutants.length - todo.length} mutants known from an earlier run of these contracts`,
@@ -134,14 +138,19 @@ function mutateContracts(): void {
   if (todo.length > 0) sh("git", ["worktree", "remove", "--force", work], root);
 
   if (!opts.mutant) {
-    const survivors = mutants.filter((m) => !results.killed[m.id]);
-    const score = (100 * (mutants.length - survivors.length)) / mutants.length;
+    const tested = mutants.filter((m) => m.id in results.killed);
+    const survivors = tested.filter((m) => !results.killed[m.id]);
+    const score = (100 * (tested.length - survivors.length)) / tested.length;
+    const scope =
+      tested.length < mutants.length
+        ? ` (a run not finished: ${tested.length} of the ${mutants.length} mutants tested so far)`
+        : "";
     const rows = survivors.map(
       (m) =>
         `| \`${m.id}\` | ${m.file} | ${m.why} | ${m.equivalent ?? "**not equivalent: add a test**"} |`,
     );
     const table = [
-      `${mutants.length - survivors.length} of ${mutants.length} mutants killed (${score.toFixed(1)}%).`,
+      `${tested.length - survivors.length} of ${tested.length} mutants killed (${score.toFixed(1)}%)${scope}.`,
       "",
       ...(rows.length
         ? [
