@@ -88,7 +88,8 @@ async function roundTrip(
   }
 }
 
-const quickLayouts = process.env.COOP_QUICK_LAYOUTS === "1";
+// Mutation runs (vitest.mutation.config.ts) leave out the slowest layouts.
+const quickLayouts = process.env.COOP_MUTATION_RUN === "1";
 
 describe("every layout decodes bit-exact, in order", () => {
   // Small stripes (k·B from 512 bytes to 4 MiB) against chunk sizes from the minimum to the

@@ -221,7 +221,11 @@ describe("wired into the segment tree", () => {
     expect(getSimdHasher(portableHasher)!.leaf).toBe(portableHasher.leaf);
   });
 
-  const sizes = [0, 1, 511, 512, 513, 4 * 512 - 1, 7 * 512, MiB - 1, MiB, MiB + 1, 3 * MiB + 517];
+  // Mutation runs (vitest.mutation.config.ts) stop at 64 KiB + 1: under Stryker's
+  // instrumentation the portable reference takes minutes per MiB.
+  const sizes = [0, 1, 511, 512, 513, 4 * 512 - 1, 7 * 512, 64 * 1024 + 1].concat(
+    process.env.COOP_MUTATION_RUN === "1" ? [] : [MiB - 1, MiB, MiB + 1, 3 * MiB + 517],
+  );
   it("gives the existing code's roots and caches for shards of 0 B to 3 MiB, at every cache level", () => {
     for (const size of sizes) {
       const data = randomBytes(size);
