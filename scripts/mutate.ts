@@ -72,12 +72,14 @@ function contractTestsPass(quiet: boolean): boolean {
   return sh("hardhat", ["test", "solidity"], work, quiet) === 0;
 }
 
-function applyMutant(m: Mutant): () => void {
-  const path = join(work, m.file);
+/** Applies `m` in the worktree and returns its undo; with `checkOnly`, only checks it applies. */
+function applyMutant(m: Mutant, dir = work, checkOnly = false): () => void {
+  const path = join(dir, m.file);
   const original = readFileSync(path, "utf8");
   const count = original.split(m.from).length - 1;
   if (count !== 1)
     throw new Error(`mutant ${m.id}: expected its text once in ${m.file}, found ${count}`);
+  if (checkOnly) return () => undefined;
   writeFileSync(path, original.replace(m.from, m.to));
   return () => writeFileSync(path, original);
 }
@@ -116,6 +118,8 @@ function mutateContracts(): void {
     console.log(
       `${mutants.length - todo.length} mutants known from an earlier run of these contracts`,
     );
+  // Every mutant's text must be found before the hours of tests (a stale one stopped a run).
+  for (const m of todo) applyMutant(m, root, true);
   if (todo.length > 0) {
     prepareWorktree();
     if (sh("hardhat", ["build", "--quiet"], work) !== 0 || !contractTestsPass(true)) {

@@ -156,7 +156,7 @@ export const MUTANTS: Mutant[] = [
   {
     id: "report-not-owed",
     file: EXT,
-    from: "tree.totalAt(epoch) == 0 ||",
+    from: "_trees[provider].totalAt(epoch) == 0 ||",
     to: "false ||",
     why: "a provider is slashed for an epoch in which it held nothing",
   },
