@@ -265,6 +265,54 @@ describe("StorageMarket under attack", async function () {
       assert.equal(BigInt((await f.market.read.getProvider([pAddr])).lastProvenEpoch), epoch);
     });
 
+    it("a challenge on the first leaf after an entry's range cannot be answered by naming that entry", async function () {
+      const f = await deployMarket(viem, networkHelpers);
+      const p = f.providers[0];
+      const pAddr = p.account.address;
+      // Two one-shard deals with p, in set order: a, then b, each a single leaf (512 bytes).
+      // a's range is leaf 0 only; b's first (and only) leaf is 1 = start(a) + a.leafCount, so
+      // every challenge on b falls on the first leaf after a's range.
+      const a = await activeDeal(f, { n: 1, k: 1, providers: [p], shardSize: 512n, duration: 20 });
+      const b = await activeDeal(f, { n: 1, k: 1, providers: [p], shardSize: 512n, duration: 20 });
+      const set = await f.market.read.getProofSet([pAddr, 0n, 2n]);
+      assert.deepEqual(
+        set.map((e) => [e.dealId, e.leafCount]),
+        [
+          [a.dealId, 1],
+          [b.dealId, 1],
+        ],
+      );
+      // Each challenge falls on b with chance 1/2: an epoch draws none on b with chance 2^-5.
+      // Epochs without one are proven honestly; none in 6 has chance 2^-30 ≈ 1e-9.
+      let epoch = 0n;
+      let challenges: { entry: bigint; segment: bigint }[] = [];
+      let onB: number[] = [];
+      for (let tries = 0; tries < 6 && onB.length === 0; tries++) {
+        if (tries > 0) await proveEpoch(f, p, bookOf(a, b));
+        epoch = await nextEpoch(f);
+        await fixSeed(f);
+        challenges = await recomputeChallenges(f, pAddr, epoch);
+        onB = challenges.flatMap((c, i) => (c.entry === 1n ? [i] : []));
+      }
+      assert.ok(onB.length > 0, "a challenge falls on b (chance 2^-30 that none does in 6 epochs)");
+      // The first challenge on b names a, with a's own segment and path: leaf 1 lies past a's
+      // range [0, 1), so the market refuses the entry before it looks at the proof.
+      const wrong = challenges.map((c, i) =>
+        i === onB[0] || c.entry === 0n
+          ? { entry: 0n, ...segmentProof(a.trees[0], 0) }
+          : { entry: 1n, ...segmentProof(b.trees[0], Number(c.segment)) },
+      );
+      await assertions.revertWithCustomErrorWithArgs(
+        (await marketAs(f, p)).write.submitProof([epoch, wrong]),
+        f.market,
+        "MarketWrongEntry",
+        [BigInt(onB[0]), 0n, 1n],
+      );
+      // The honest answer, naming b with b's data, proves the epoch.
+      await proveEpoch(f, p, bookOf(a, b), epoch);
+      assert.equal(BigInt((await f.market.read.getProvider([pAddr])).lastProvenEpoch), epoch);
+    });
+
     it("a provider that keeps a fraction f of its live leaves passes an epoch with probability ≈ f^c", async function () {
       const { f, d, p0 } = await loadFixture(oneShardFixture);
       const p0Addr = p0.account.address;
