@@ -205,16 +205,21 @@ const SURVIVORS_DOC = join(root, "docs/mutation-sdk.md");
 
 /** The sdk score into bench/results.json and docs/benchmarks.md, every survivor into docs/mutation-sdk.md. */
 function recordSdkScore(report: StrykerReport, complete: boolean): void {
-  const tested = ["Killed", "Timeout", "Survived", "NoCoverage"];
-  const folders = new Map<string, { tested: number; killed: number }>();
+  // An unfinished run has tested only some mutants; those no test reaches are known from the
+  // start, so they are counted apart there (else a folder not reached yet scores 0%).
+  const tested = complete
+    ? ["Killed", "Timeout", "Survived", "NoCoverage"]
+    : ["Killed", "Timeout", "Survived"];
+  const folders = new Map<string, { tested: number; killed: number; uncovered: number }>();
   const rows: string[] = [];
   let killed = 0;
   let total = 0;
   for (const [file, { mutants }] of Object.entries(report.files)) {
     const folder = file.replace(/^sdk\/src\//, "").split("/")[0]!;
-    const f = folders.get(folder) ?? { tested: 0, killed: 0 };
+    const f = folders.get(folder) ?? { tested: 0, killed: 0, uncovered: 0 };
     folders.set(folder, f);
     for (const m of mutants) {
+      if (m.status === "NoCoverage") f.uncovered++;
       if (!tested.includes(m.status)) continue;
       total++;
       f.tested++;
@@ -234,12 +239,14 @@ function recordSdkScore(report: StrykerReport, complete: boolean): void {
   const summary = [
     `${killed} of ${total} mutants killed (${pct(killed, total)})${scope}; the ${total - killed} survivors are listed in [mutation-sdk.md](mutation-sdk.md).`,
     "",
-    "| folder | mutants tested | killed | score |",
-    "| --- | ---: | ---: | ---: |",
+    "| folder | mutants tested | killed | score | reached by no test |",
+    "| --- | ---: | ---: | ---: | ---: |",
     ...[...folders]
-      .filter(([, f]) => f.tested > 0)
       .sort(([a], [b]) => a.localeCompare(b))
-      .map(([name, f]) => `| ${name} | ${f.tested} | ${f.killed} | ${pct(f.killed, f.tested)} |`),
+      .map(
+        ([name, f]) =>
+          `| ${name} | ${f.tested} | ${f.killed} | ${f.tested ? pct(f.killed, f.tested) : "–"} | ${f.uncovered} |`,
+      ),
   ].join("\n");
   writeFileSync(
     SURVIVORS_DOC,
