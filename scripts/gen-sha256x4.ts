@@ -43,6 +43,18 @@ const PAGES = 17;
 const K = Array.from(SHA256_K, (x) => x >>> 0);
 const IV = Array.from(SHA256_IV, (x) => x >>> 0);
 
+/** An exported loop calling `$kernel` on four messages at a time (`step` input bytes) until `$count` is used up. */
+function batchLoop(name: string, count: string, kernel: string, step: number): string {
+  return `(func $${name} (export "${name}") (param $src i32) (param $${count} i32) (param $dst i32)
+    (block $done (loop $next
+      (br_if $done (i32.le_s (local.get $${count}) (i32.const 0)))
+      (call $${kernel} (local.get $src) (local.get $dst))
+      (local.set $src (i32.add (local.get $src) (i32.const ${step})))
+      (local.set $dst (i32.add (local.get $dst) (i32.const 128)))
+      (local.set $${count} (i32.sub (local.get $${count}) (i32.const 4)))
+      (br $next))))`;
+}
+
 // --- 32-bit helpers for constant folding ---------------------------------------------------
 const u32 = (x: number): number => x >>> 0;
 const rotr32 = (x: number, n: number): number => u32((x >>> n) | (x << (32 - n)));
@@ -292,22 +304,8 @@ export function sha256x4Wat(): string {
     (call $compress (local.get $p) (i32.const 64) ${lo24} ${nodePrefix})
     (call $finalNode ${gather(60, 64)})
     (call $output (local.get $dst)))`,
-    `(func $leaves (export "leaves") (param $src i32) (param $n i32) (param $dst i32)
-    (block $done (loop $next
-      (br_if $done (i32.le_s (local.get $n) (i32.const 0)))
-      (call $leaf4 (local.get $src) (local.get $dst))
-      (local.set $src (i32.add (local.get $src) (i32.const 2048)))
-      (local.set $dst (i32.add (local.get $dst) (i32.const 128)))
-      (local.set $n (i32.sub (local.get $n) (i32.const 4)))
-      (br $next))))`,
-    `(func $parents (export "parents") (param $src i32) (param $pairs i32) (param $dst i32)
-    (block $done (loop $next
-      (br_if $done (i32.le_s (local.get $pairs) (i32.const 0)))
-      (call $node4 (local.get $src) (local.get $dst))
-      (local.set $src (i32.add (local.get $src) (i32.const 256)))
-      (local.set $dst (i32.add (local.get $dst) (i32.const 128)))
-      (local.set $pairs (i32.sub (local.get $pairs) (i32.const 4)))
-      (br $next))))`,
+    batchLoop("leaves", "n", "leaf4", 2048),
+    batchLoop("parents", "pairs", "node4", 256),
     `(func (export "roots") (param $src i32) (param $n i32) (param $height i32) (param $dst i32)
     (call $leaves (local.get $src) (local.get $n) (local.get $dst))
     (block $done (loop $up

@@ -109,24 +109,24 @@ function mutateContracts(): void {
   const mutants = opts.mutant ? MUTANTS.filter((m) => m.id === opts.mutant) : MUTANTS;
   if (mutants.length === 0) throw new Error(`no mutant ${opts.mutant}`);
   const results = contractResults();
-  const todo = opts.mutant
+  const untested = opts.mutant
     ? mutants
     : opts["record-partial"]
       ? []
       : mutants.filter((m) => !(m.id in results.killed));
-  if (todo.length < mutants.length)
+  if (untested.length < mutants.length)
     console.log(
-      `${mutants.length - todo.length} mutants known from an earlier run of these contracts`,
+      `${mutants.length - untested.length} mutants known from an earlier run of these contracts`,
     );
   // Every mutant's text must be found before the hours of tests (a stale one stopped a run).
-  for (const m of todo) applyMutant(m, root, true);
-  if (todo.length > 0) {
+  for (const m of untested) applyMutant(m, root, true);
+  if (untested.length > 0) {
     prepareWorktree();
     if (sh("hardhat", ["build", "--quiet"], work) !== 0 || !contractTestsPass(true)) {
       throw new Error("the contract tests fail without any mutant: fix them first");
     }
   }
-  for (const m of todo) {
+  for (const m of untested) {
     const restore = applyMutant(m);
     const started = Date.now();
     const killed = !contractTestsPass(!opts.mutant);
@@ -139,7 +139,7 @@ function mutateContracts(): void {
       `[${done}/${mutants.length}] ${killed ? "killed  " : "SURVIVED"} ${m.id} (${secs} s)`,
     );
   }
-  if (todo.length > 0) sh("git", ["worktree", "remove", "--force", work], root);
+  if (untested.length > 0) sh("git", ["worktree", "remove", "--force", work], root);
 
   if (!opts.mutant) {
     const tested = mutants.filter((m) => m.id in results.killed);
