@@ -109,6 +109,38 @@ describe("GF(2^8)", () => {
       expect(acc.every((x) => x === 0)).toBe(true);
     }
   });
+
+  it("mulRegion overwrites or accumulates into dst[0, src.length) only, whatever dst held", () => {
+    const rand = rng(2);
+    const before = randomBytes(44, rand);
+    // A 36-byte source at offset 0 may take the word path; 37 bytes or offset 1 cannot.
+    for (const [len, offset] of [
+      [36, 0],
+      [37, 0],
+      [36, 1],
+    ]) {
+      const src = randomBytes(len, rand);
+      for (const c of [0, 1, 2, 0x8e]) {
+        const at = (): Uint8Array => {
+          const d = new Uint8Array(before.length + offset).subarray(offset);
+          d.set(before);
+          return d;
+        };
+        const over = at();
+        mulRegion(over, src, c, false);
+        const acc = at();
+        mulRegion(acc, src, c, true);
+        const where = `c=${c} len=${len} offset=${offset}`;
+        expect([...over.subarray(0, len)], where).toEqual([...src].map((x) => gfMul(c, x)));
+        expect([...acc.subarray(0, len)], where).toEqual(
+          [...src].map((x, i) => before[i] ^ gfMul(c, x)),
+        );
+        // Bytes past src.length belong to someone else.
+        expect([...over.subarray(len)], where).toEqual([...before.subarray(len)]);
+        expect([...acc.subarray(len)], where).toEqual([...before.subarray(len)]);
+      }
+    }
+  });
 });
 
 describe("parityMatrix", () => {
