@@ -175,15 +175,16 @@ describe("parityMatrix", () => {
 
 describe("createReedSolomon", () => {
   it("rejects invalid parameters with InvalidParametersError", () => {
-    const bad: [number, number, string][] = [
-      [0, 4, "dataShards"],
-      [-1, 4, "dataShards"],
-      [1.5, 4, "dataShards"],
-      [5, 4, "totalShards"],
-      [4, 33, "totalShards"],
-      [4, Number.NaN, "totalShards"],
+    // The message names the parameter, the value given and what is allowed.
+    const bad: [number, number, string, RegExp][] = [
+      [0, 4, "dataShards", /^dataShards = 0: .*integer ≥ 1/],
+      [-1, 4, "dataShards", /^dataShards = -1: .*integer ≥ 1/],
+      [1.5, 4, "dataShards", /^dataShards = 1.5: .*integer ≥ 1/],
+      [5, 4, "totalShards", /^totalShards = 4: .*integer ≥ dataShards \(5\)/],
+      [4, 33, "totalShards", /^totalShards = 33: .*≤ 32/],
+      [4, Number.NaN, "totalShards", /^totalShards = NaN: .*integer ≥ dataShards \(4\)/],
     ];
-    for (const [k, n, parameter] of bad) {
+    for (const [k, n, parameter, message] of bad) {
       let err: unknown;
       try {
         createReedSolomon({ dataShards: k, totalShards: n });
@@ -193,6 +194,7 @@ describe("createReedSolomon", () => {
       expect(err).toBeInstanceOf(InvalidParametersError);
       expect((err as InvalidParametersError).name).toBe("InvalidParametersError");
       expect((err as InvalidParametersError).parameter).toBe(parameter);
+      expect((err as InvalidParametersError).message).toMatch(message);
     }
     expect(() => createReedSolomon({ dataShards: 32, totalShards: 32 })).not.toThrow();
     expect(() => createReedSolomon({ dataShards: 1, totalShards: 1 })).not.toThrow();
@@ -225,7 +227,11 @@ describe("createReedSolomon", () => {
   it("rejects blocks of different lengths", () => {
     const rs = createReedSolomon({ dataShards: 2, totalShards: 3 });
     expect(() => rs.encode([new Uint8Array(8), new Uint8Array(9)])).toThrow(InvalidParametersError);
+    expect(() => rs.encode([new Uint8Array(8), new Uint8Array(9)])).toThrow(
+      /^data = 9: .*differ in length \(8\)/,
+    );
     expect(() => rs.encode([new Uint8Array(8)])).toThrow(InvalidParametersError);
+    expect(() => rs.encode([new Uint8Array(8)])).toThrow(/^data = 1: .*2 data blocks/);
   });
 
   // (k, n): exhaustive over every k-subset while C(n, k) is small, sampled beyond.
@@ -350,7 +356,13 @@ describe("stripe layout", () => {
       dataOffset: 8 * mib,
       dataBytes: 2 * mib,
     });
-    expect(() => getStripeRange(layout, 3)).toThrow(InvalidParametersError);
+    // Past the end, before the start, between stripes, not a number: the message gives the range.
+    for (const stripe of [3, -1, 0.5, Number.NaN, Number.POSITIVE_INFINITY]) {
+      expect(() => getStripeRange(layout, stripe), `${stripe}`).toThrow(InvalidParametersError);
+      expect(() => getStripeRange(layout, stripe), `${stripe}`).toThrow(
+        new RegExp(`^stripe = ${stripe}: .*\\[0, 3\\)`),
+      );
+    }
   });
 
   it("rejects invalid block sizes (the one rule: a power of two, 512 to 64 MiB) and lengths", () => {
@@ -370,10 +382,22 @@ describe("stripe layout", () => {
       expect(() =>
         getStripeLayout({ dataShards: 2, totalShards: 3, dataLength: 1, blockSize }),
       ).toThrow(InvalidParametersError);
+      expect(() =>
+        getStripeLayout({ dataShards: 2, totalShards: 3, dataLength: 1, blockSize }),
+      ).toThrow(new RegExp(`^blockSize = ${blockSize}: .*power of two from 512 to 67108864`));
+      // The splitter applies the same rule.
+      expect(() => new StripeSplitter({ dataShards: 2, blockSize }), `${blockSize}`).toThrow(
+        /^blockSize = .*power of two/,
+      );
     }
-    expect(() => getStripeLayout({ dataShards: 2, totalShards: 3, dataLength: -1 })).toThrow(
-      InvalidParametersError,
-    );
+    for (const dataLength of [-1, 0.5, Number.NaN, 2 ** 53]) {
+      expect(() => getStripeLayout({ dataShards: 2, totalShards: 3, dataLength })).toThrow(
+        InvalidParametersError,
+      );
+      expect(() => getStripeLayout({ dataShards: 2, totalShards: 3, dataLength })).toThrow(
+        new RegExp(`^dataLength = ${dataLength}: .*safe integer ≥ 0`),
+      );
+    }
     expect(() => getStripeLayout({ dataShards: 0, totalShards: 3, dataLength: 1 })).toThrow(
       InvalidParametersError,
     );
@@ -390,6 +414,16 @@ describe("stripe layout", () => {
     expect(last.data.length).toBe(1024);
     expect(concat([...stripes.map((x) => x.data), last.data.subarray(0, 700)])).toEqual(data);
     expect(last.data.subarray(700).every((x) => x === 0)).toBe(true);
+  });
+
+  it("splitter: bytes pushed after finish() are refused, not silently dropped", () => {
+    for (const filled of [0, 700]) {
+      const s = new StripeSplitter({ dataShards: 2, blockSize: 1024 });
+      s.push(new Uint8Array(filled));
+      s.finish();
+      expect(() => s.push(new Uint8Array(5))).toThrow(InvalidParametersError);
+      expect(() => s.push(new Uint8Array(5))).toThrow(/^chunk = 5: .*after finish/);
+    }
   });
 });
 
