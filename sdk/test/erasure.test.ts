@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { mulberry32 as rng } from "../bench/_util.ts";
 import { InvalidParametersError, NotEnoughShardsError, ShardMismatchError } from "../src/errors.ts";
 import {
@@ -311,6 +311,43 @@ describe("createReedSolomon", () => {
     expect(e.missing).toEqual([1, 3, 4, 5]);
     expect(e.have).toBe(2);
     expect(e.need).toBe(4);
+  });
+
+  it("a long-lived codec keeps at most 64 decode matrices, however many loss patterns it meets", () => {
+    // A repairing provider runs one codec for days and meets a new loss pattern with every
+    // repair: C(12, 4) = 495 here, C(32, 16) ≈ 6·10^8 at n = 32. The cache of inverted
+    // matrices (a Map, watched through Map.prototype.set) must stay bounded.
+    const k = 4;
+    const n = 12;
+    const rand = rng(9);
+    const rs = createReedSolomon({ dataShards: k, totalShards: n });
+    const stripe = Array.from({ length: k }, () => randomBytes(16, rand));
+    stripe.push(...rs.encode(stripe));
+    const patterns = [...subsets(n, k)].slice(0, 200);
+    const set = Map.prototype.set;
+    let sets = 0;
+    let largest = 0;
+    const spy = vi.spyOn(Map.prototype, "set").mockImplementation(function (
+      this: Map<unknown, unknown>,
+      key: unknown,
+      value: unknown,
+    ) {
+      set.call(this, key, value);
+      sets++;
+      largest = Math.max(largest, this.size);
+      return this;
+    });
+    const rebuilt: (Uint8Array | undefined)[][] = [];
+    try {
+      for (const keep of [...patterns, ...patterns])
+        rebuilt.push(rs.reconstruct(stripe.map((b, i) => (keep.includes(i) ? b : undefined))));
+    } finally {
+      spy.mockRestore();
+    }
+    expect(sets).toBeGreaterThanOrEqual(patterns.length);
+    expect(largest).toBeLessThanOrEqual(64);
+    // Evicted patterns are recomputed, to the same blocks.
+    for (const full of rebuilt) expect(full).toEqual(stripe);
   });
 });
 
