@@ -2,7 +2,7 @@
 // found each could change with only that one test to notice): computed here from the
 // protocol's words with other code (node:crypto, GF(2^8) by hand, a dag-pb decoder), not
 // through the sdk's own helpers.
-import { hkdfSync } from "node:crypto";
+import { createHash, hkdfSync } from "node:crypto";
 
 import * as dagPb from "@ipld/dag-pb";
 import { privateKeyToAccount } from "viem/accounts";
@@ -11,6 +11,7 @@ import { describe, expect, it } from "vitest";
 import { computeUnixfsCid } from "../src/cid/index.ts";
 import { parityMatrix } from "../src/erasure/index.ts";
 import { deriveKeyEncryptionKey, getKeyDerivationTypedData } from "../src/keys/index.ts";
+import { verifySegmentProof } from "../src/merkle/index.ts";
 
 const N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
 const hexToBytes = (h: string) => Uint8Array.from(Buffer.from(h.replace(/^0x/, ""), "hex"));
@@ -116,5 +117,49 @@ describe("UnixFS shard DAG width, read back from the root node", () => {
     expect(root.Links).toHaveLength(2);
     const first = dagPb.decode(nodes.get(root.Links[0].Hash.toString())!);
     expect(first.Links).toHaveLength(1024);
+  });
+});
+
+describe("segment proofs: the path has exactly depth(leafCount) siblings, on a tree built with node:crypto", () => {
+  // Eight 512-byte segments, a full tree of depth 3: leaf = sha256(0x00 ‖ segment),
+  // node = sha256(0x01 ‖ left ‖ right).
+  const sha = (...parts: Uint8Array[]) => {
+    const h = createHash("sha256");
+    for (const p of parts) h.update(p);
+    return new Uint8Array(h.digest());
+  };
+  const segments = Array.from({ length: 8 }, (_, i) => new Uint8Array(512).fill(0x30 + i));
+  const levels: Uint8Array[][] = [segments.map((s) => sha(Uint8Array.of(0), s))];
+  while (levels[levels.length - 1].length > 1) {
+    const below = levels[levels.length - 1];
+    levels.push(
+      Array.from({ length: below.length / 2 }, (_, i) =>
+        sha(Uint8Array.of(1), below[2 * i], below[2 * i + 1]),
+      ),
+    );
+  }
+  const root = levels[3][0];
+  const index = 2;
+  const path = [0, 1, 2].map((l) => levels[l][(index >> l) ^ 1]);
+
+  it("the three-sibling path verifies for 8 leaves, whose depth is 3", () => {
+    expect(verifySegmentProof(root, 8, index, segments[index], path)).toBe(true);
+  });
+
+  it("the same path is refused for a leaf count of another depth, though it reaches the root", () => {
+    // One sibling short of 9 or 16 leaves (depth 4); one too many for 3 or 4 (depth 2).
+    for (const leafCount of [9, 16, 3, 4])
+      expect(
+        verifySegmentProof(root, leafCount, index, segments[index], path),
+        `${leafCount}`,
+      ).toBe(false);
+  });
+
+  it("a path one sibling short of depth 3 is refused when its end is claimed as the root", () => {
+    // Two siblings reach the level-2 node over leaves 0..3; a verifier that hashed whatever
+    // path it got would accept that node as the root of an 8-leaf tree.
+    const half = levels[2][0];
+    expect(verifySegmentProof(half, 8, index, segments[index], path.slice(0, 2))).toBe(false);
+    expect(verifySegmentProof(half, 4, index, segments[index], path.slice(0, 2))).toBe(true);
   });
 });
