@@ -220,3 +220,65 @@ describe("file nodes of 2 GiB and more (ipfs-unixfs writes sizes in [2^31, 2^32)
     );
   });
 });
+
+describe("UnixfsCidBuilder refusals say what is wrong", () => {
+  it("refuses a chunk size below 1 or a node width below 2, naming the parameter and the minimum", () => {
+    for (const chunkSize of [0, 1.5]) {
+      const make = () => new UnixfsCidBuilder({ chunkSize });
+      expect(make).toThrow(InvalidParametersError);
+      expect(make).toThrow(new RegExp(`^chunkSize = ${chunkSize}: must be an integer ≥ 1$`));
+    }
+    for (const maxChildrenPerNode of [1, 2.5]) {
+      const make = () => new UnixfsCidBuilder({ maxChildrenPerNode });
+      expect(make).toThrow(InvalidParametersError);
+      expect(make).toThrow(
+        new RegExp(`^maxChildrenPerNode = ${maxChildrenPerNode}: must be an integer ≥ 2$`),
+      );
+    }
+  });
+
+  it("refuses bytes after finish() and after a short pushed leaf, but takes empty chunks after the last leaf", () => {
+    const finished = new UnixfsCidBuilder({ chunkSize: 1024 });
+    finished.update(Uint8Array.of(1, 2, 3));
+    const cid = finished.finish().cid.toString();
+    expect(() => finished.update(Uint8Array.of(4))).toThrow(
+      /^chunk = 1: update\(\) after finish\(\)$/,
+    );
+    expect(() => finished.finish()).toThrow(/^finish = 2: finish\(\) called twice$/);
+    expect(() => finished.pushLeaf(new Uint8Array(32), 1)).toThrow(
+      /^leaf = 1: pushLeaf\(\) after finish\(\)$/,
+    );
+
+    const digest = new Uint8Array(
+      createHash("sha256")
+        .update(Uint8Array.of(1, 2, 3))
+        .digest(),
+    );
+    const pushed = new UnixfsCidBuilder({ chunkSize: 1024 });
+    pushed.pushLeaf(digest, 3);
+    // A stream may end with empty pieces: they add nothing after the last leaf.
+    pushed.update(new Uint8Array(0));
+    expect(() => pushed.update(Uint8Array.of(4, 5))).toThrow(InvalidParametersError);
+    expect(() => pushed.update(Uint8Array.of(4, 5))).toThrow(
+      /^chunk = 2: update\(\) after the last leaf$/,
+    );
+    expect(() => pushed.pushLeaf(digest, 3)).toThrow(
+      /^leaf = 3: a leaf shorter than chunkSize must be the last$/,
+    );
+    expect(pushed.finish().cid.toString()).toBe(cid);
+  });
+
+  it("refuses a pushed leaf while update() has part of one, a leaf size outside 0..chunkSize, and a digest not of 32 bytes", () => {
+    const partly = new UnixfsCidBuilder({ chunkSize: 1024 });
+    partly.update(Uint8Array.of(1));
+    expect(() => partly.pushLeaf(new Uint8Array(32), 1024)).toThrow(
+      /^leaf = 1024: pushLeaf\(\) while a leaf is partly fed by update\(\)$/,
+    );
+    const b = new UnixfsCidBuilder({ chunkSize: 1024 });
+    for (const size of [-1, 1025, 0.5])
+      expect(() => b.pushLeaf(new Uint8Array(32), size)).toThrow(
+        new RegExp(`^size = ${size}: a leaf holds 0\\.\\.1024 bytes$`),
+      );
+    expect(() => b.pushLeaf(new Uint8Array(31), 1024)).toThrow(/^digest = 31: must be 32 bytes$/);
+  });
+});
