@@ -281,4 +281,23 @@ describe("UnixfsCidBuilder refusals say what is wrong", () => {
       );
     expect(() => b.pushLeaf(new Uint8Array(31), 1024)).toThrow(/^digest = 31: must be 32 bytes$/);
   });
+
+  it("a pushed empty last leaf after whole ones changes nothing: the CID and leaf count of the bytes", async () => {
+    const chunkSize = 1024;
+    for (const leaves of [1, 2, 5]) {
+      const data = randomBytes(leaves * chunkSize);
+      const expected = await importerCid(data, { chunkSize, maxChildrenPerNode: 4 });
+      const b = new UnixfsCidBuilder({ chunkSize, maxChildrenPerNode: 4 });
+      for (let off = 0; off < data.length; off += chunkSize) {
+        const leaf = data.subarray(off, off + chunkSize);
+        b.pushLeaf(new Uint8Array(createHash("sha256").update(leaf).digest()), chunkSize);
+      }
+      b.pushLeaf(new Uint8Array(createHash("sha256").digest()), 0);
+      expect(() => b.pushLeaf(new Uint8Array(32), 0)).toThrow(/must be the last/);
+      const r = b.finish();
+      expect(r.cid.toString(), `${leaves} leaves`).toBe(expected);
+      expect(r.leafCount).toBe(leaves);
+      expect(r.size).toBe(leaves * chunkSize);
+    }
+  });
 });

@@ -183,6 +183,8 @@ export class UnixfsCidBuilder {
     if (digest.length !== 32)
       throw new InvalidParametersError("digest", digest.length, "must be 32 bytes");
     if (size < this.chunkSize) this.#lastLeafPushed = true;
+    // The chunker emits an empty chunk only for an empty file: after data, an empty leaf is none.
+    if (size === 0 && this.#leafCount > 0) return;
     this.#addLeaf(digest.slice(), size);
     this.#size += size;
   }
