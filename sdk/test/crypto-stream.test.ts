@@ -4,6 +4,8 @@ import {
   STREAM_HEADER_LENGTH,
   TAG_LENGTH,
   StreamDecryptor,
+  StreamEncryptor,
+  chunkNonceTail,
   createDecryptionStream,
   createEncryptionStream,
   createStreamHeader,
@@ -29,6 +31,7 @@ import {
 } from "../src/errors.ts";
 // Chunk sealing under a given header is internal (it could reuse a nonce): tested from its module.
 import { createChunkCipher, encryptChunk } from "../src/crypto/stream.ts";
+import { createChunkSession } from "../src/crypto/backend.ts";
 import { withNoncePrefix } from "./fixed-nonce.ts";
 
 const IMPLEMENTATIONS = ["native", "noble"] as const;
@@ -257,6 +260,37 @@ describe("chunk-level functions (for worker pools)", () => {
     expect(() => createStreamHeader(key, { chunkSize: 10 })).toThrow(InvalidParametersError);
   });
 
+  it("a chunk that does not authenticate is named in the error", () => {
+    const cipher = createChunkCipher(key, header);
+    const sealed = cipher.encryptChunk(2, false, chunks[2]!);
+    let error: unknown;
+    try {
+      cipher.decryptChunk(3, false, sealed);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(TamperedDataError);
+    expect(error).toMatchObject({ part: "chunk", chunkIndex: 3 });
+    expect((error as Error).message).toMatch(/chunk 3 does not authenticate/);
+  });
+
+  it("a chunk of the wrong length is refused with its length and what the format allows", () => {
+    for (const [isLast, length, allowed] of [
+      [false, 63, /every chunk but the last holds exactly 64 bytes/],
+      [true, 65, /the last chunk holds at most 64 bytes/],
+    ] as const) {
+      let error: unknown;
+      try {
+        encryptChunk(key, header, 0, isLast, new Uint8Array(length));
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toBeInstanceOf(InvalidParametersError);
+      expect(error).toMatchObject({ parameter: "plaintext", value: `${length} bytes` });
+      expect((error as Error).message).toMatch(allowed);
+    }
+  });
+
   it("verifyStreamKey tells the right key from a wrong one by the header alone", () => {
     expect(verifyStreamKey(key, header.bytes)).toBe(true);
     expect(verifyStreamKey(generateFileKey(), header.bytes)).toBe(false);
@@ -416,6 +450,159 @@ describe.each(IMPLEMENTATIONS)("tampering is detected and named (%s)", (implemen
     expect(empty.error).toBeInstanceOf(TruncatedDataError);
   });
 
+  it("each failure's message says what went wrong and at which chunk", async () => {
+    const cutInside = ciphertext.subarray(0, H + 2 * unit + 30);
+    const cases: [Uint8Array, number | undefined, typeof Error, RegExp][] = [
+      [
+        ciphertext.subarray(0, H + 2 * unit),
+        undefined,
+        TruncatedDataError,
+        /ended after chunk 1, which is not the last/,
+      ],
+      [
+        concat([alignedCt, chunkAt(alignedCt, 1)]),
+        undefined,
+        ExtendedDataError,
+        /continues after chunk 3, which is the last/,
+      ],
+      [
+        ciphertext.subarray(0, H + 2 * unit + 5),
+        undefined,
+        TruncatedDataError,
+        /ended inside chunk 2/,
+      ],
+      [
+        cutInside,
+        undefined,
+        TamperedDataError,
+        /chunk 2 does not authenticate: .*cut short inside it/,
+      ],
+      [
+        flip(ciphertext, H + 2 * unit + 10),
+        undefined,
+        TamperedDataError,
+        /chunk 2 does not authenticate: it was altered, moved or replaced/,
+      ],
+      // a full last chunk altered: nothing was cut from it
+      [
+        flip(alignedCt, alignedCt.length - 1),
+        undefined,
+        TamperedDataError,
+        /chunk 3 does not authenticate: it was altered, moved or replaced/,
+      ],
+      [
+        flip(ciphertext, H + 5),
+        undefined,
+        TamperedDataError,
+        /chunk 0 does not authenticate: the header or the chunk was altered/,
+      ],
+      [
+        ciphertext.subarray(0, H),
+        undefined,
+        TruncatedDataError,
+        /ended right after the header, before any chunk/,
+      ],
+      [
+        ciphertext.subarray(0, 20),
+        undefined,
+        TruncatedDataError,
+        /ended inside the 41-byte header/,
+      ],
+      [
+        concat([ciphertext, new Uint8Array(1)]),
+        plaintext.length,
+        ExtendedDataError,
+        new RegExp(`longer than the expected ${ciphertext.length} bytes`),
+      ],
+      [
+        cutInside,
+        plaintext.length,
+        TruncatedDataError,
+        new RegExp(`ended after ${cutInside.length} of the expected ${ciphertext.length} bytes`),
+      ],
+    ];
+    for (const [bytes, expectedPlaintextLength, type, message] of cases) {
+      const { error } = await decryptExpectingError(
+        bytes,
+        key,
+        implementation,
+        expectedPlaintextLength,
+      );
+      expect(error, String(message)).toBeInstanceOf(type);
+      expect((error as Error).message).toMatch(message);
+      if (error instanceof TamperedDataError) expect(error.part).toBe("chunk");
+    }
+  });
+
+  it("altered key-check bytes are named, even in a one-chunk stream, and nothing is released", async () => {
+    const oneChunk = encryptBytes(plaintext.subarray(0, 10), key, { implementation, chunkSize });
+    for (const ct of [oneChunk, ciphertext]) {
+      const { error, released } = await decryptExpectingError(flip(ct, 30), key, implementation);
+      expect(error).toBeInstanceOf(TamperedDataError);
+      expect((error as TamperedDataError).part).toBe("header");
+      expect((error as Error).message).toMatch(/key-check bytes were altered/);
+      expect(released.length).toBe(0);
+    }
+  });
+
+  it("altered key-check bytes on data cut after chunk 0: truncation, not a wrong key (chunk 0 opens)", async () => {
+    const cut = flip(ciphertext.subarray(0, H + unit), 30);
+    const { error } = await decryptExpectingError(cut, key, implementation);
+    expect(error).toBeInstanceOf(TruncatedDataError);
+  });
+
+  it("only the header, under a wrong key: WrongKeyError", async () => {
+    const { error } = await decryptExpectingError(
+      ciphertext.subarray(0, H),
+      generateFileKey(),
+      implementation,
+    );
+    expect(error).toBeInstanceOf(WrongKeyError);
+  });
+
+  it("a final piece as long as a tag could be an empty last chunk, so it is judged by authentication; a shorter one is truncation", async () => {
+    const tagLong = await decryptExpectingError(
+      ciphertext.subarray(0, H + 2 * unit + TAG_LENGTH),
+      key,
+      implementation,
+    );
+    expect(tagLong.error).toBeInstanceOf(TamperedDataError);
+    expect((tagLong.error as TamperedDataError).chunkIndex).toBe(2);
+    const shorter = await decryptExpectingError(
+      ciphertext.subarray(0, H + 2 * unit + TAG_LENGTH - 1),
+      key,
+      implementation,
+    );
+    expect(shorter.error).toBeInstanceOf(TruncatedDataError);
+  });
+
+  it("a short chunk sealed as non-last (no encoder writes one) is tampering, not data cut after it", async () => {
+    const header = createStreamHeader(key, { chunkSize });
+    const session = createChunkSession(key, header.noncePrefix, header.aad, implementation);
+    const malformed = concat([
+      header.bytes,
+      ...session.seal(chunkNonceTail(0, false), plaintext.subarray(0, 10)),
+    ]);
+    const { error } = await decryptExpectingError(malformed, key, implementation);
+    expect(error).toBeInstanceOf(TamperedDataError);
+    expect((error as TamperedDataError).chunkIndex).toBe(0);
+  });
+
+  it("bytes that cannot start a stream header are refused as soon as they arrive", () => {
+    expect(() =>
+      new StreamDecryptor(key, { implementation }).push(new TextEncoder().encode("%PDF")),
+    ).toThrow(UnsupportedFormatError);
+    expect(() =>
+      new StreamDecryptor(key, { implementation }).push(Uint8Array.of(0x43, 0x43, 0x53, 0x54, 2)),
+    ).toThrow(/version 2 is not supported/);
+  });
+
+  it("with the expected length, push releases each chunk once it authenticates, a full last chunk too", () => {
+    const d = new StreamDecryptor(key, { implementation, expectedPlaintextLength: aligned.length });
+    expect(concat(d.push(alignedCt))).toEqual(aligned);
+    expect(d.finish()).toEqual([]);
+  });
+
   it("the decryptor can be fed one byte at a time", () => {
     const d = new StreamDecryptor(key, { implementation });
     const out: Uint8Array[] = [];
@@ -492,6 +679,69 @@ describe("producers that reuse their buffer, and known lengths", () => {
     expect(() => encryptBytes(randomBytes(10), key, { plaintextLength: 11 })).toThrow(
       InvalidParametersError,
     );
+  });
+});
+
+describe("StreamEncryptor and StreamDecryptor check their inputs and their use", () => {
+  const key = generateFileKey();
+
+  /** The error `f` throws (fails the test when it throws none). */
+  function thrown(f: () => unknown): Error {
+    try {
+      f();
+    } catch (e) {
+      return e as Error;
+    }
+    throw new Error("expected an error");
+  }
+
+  it("declared lengths must be non-negative safe integers, checked when the encryptor or decryptor is made", () => {
+    for (const bad of [-1, 1.5, Number.NaN, 2 ** 53]) {
+      const e = thrown(() => new StreamEncryptor(key, { plaintextLength: bad }));
+      expect(e).toBeInstanceOf(InvalidParametersError);
+      expect(e).toMatchObject({ parameter: "plaintextLength" });
+      expect(e.message).toMatch(/non-negative safe integer/);
+      const d = thrown(() => new StreamDecryptor(key, { expectedPlaintextLength: bad }));
+      expect(d).toBeInstanceOf(InvalidParametersError);
+      expect(d).toMatchObject({ parameter: "expectedPlaintextLength" });
+      expect(d.message).toMatch(/non-negative safe integer/);
+    }
+  });
+
+  it("a decryptor refuses a key of the wrong length when it is made, before any data", () => {
+    const e = thrown(() => new StreamDecryptor(new Uint8Array(16)));
+    expect(e).toBeInstanceOf(InvalidParametersError);
+    expect(e).toMatchObject({ parameter: "key" });
+    expect(e.message).toMatch(/32 bytes/);
+  });
+
+  it("more plaintext than declared is refused by the push that brings it, naming both lengths", () => {
+    const encryptor = new StreamEncryptor(key, { plaintextLength: 100, chunkSize: 64 });
+    encryptor.push(new Uint8Array(60));
+    const e = thrown(() => encryptor.push(new Uint8Array(50)));
+    expect(e).toBeInstanceOf(InvalidParametersError);
+    expect(e).toMatchObject({ parameter: "plaintext", value: "110 bytes" });
+    expect(e.message).toMatch(/more than the declared plaintextLength 100/);
+  });
+
+  it("less plaintext than declared is refused by finish, naming both lengths", () => {
+    const encryptor = new StreamEncryptor(key, { plaintextLength: 100, chunkSize: 64 });
+    encryptor.push(new Uint8Array(60));
+    const e = thrown(() => encryptor.finish());
+    expect(e).toBeInstanceOf(InvalidParametersError);
+    expect(e).toMatchObject({ parameter: "plaintext", value: "60 bytes" });
+    expect(e.message).toMatch(/fewer than the declared plaintextLength 100/);
+  });
+
+  it("a finished decryptor refuses more data, and finishing again returns nothing more", () => {
+    const plaintext = randomBytes(100);
+    const decryptor = new StreamDecryptor(key);
+    const out = [...decryptor.push(encryptBytes(plaintext, key)), ...decryptor.finish()];
+    expect(concat(out)).toEqual(plaintext);
+    expect(decryptor.finish()).toEqual([]);
+    const e = thrown(() => decryptor.push(new Uint8Array(1)));
+    expect(e).toBeInstanceOf(InvalidParametersError);
+    expect(e.message).toMatch(/finished/);
   });
 });
 
