@@ -88,8 +88,14 @@ export function resolveImplementation(
   );
 }
 
-/** The runner to use and whether the call owns it (must close it). */
-export function resolveRunner(workers: PipelineOptions["workers"]): {
+/**
+ * The runner to use and whether the call owns it (must close it). A pool created here (from a
+ * worker count) gives its workers `maxOldGenerationSizeMb` (Node) when set.
+ */
+export function resolveRunner(
+  workers: PipelineOptions["workers"],
+  maxOldGenerationSizeMb?: number,
+): {
   runner: TaskRunner;
   owned: boolean;
 } {
@@ -97,17 +103,18 @@ export function resolveRunner(workers: PipelineOptions["workers"]): {
   if (workers === "inline" || workers === 0) return { runner: createInlineRunner(), owned: true };
   if (typeof workers === "number") {
     // Imported lazily so this module stays free of worker set-up cost when a runner is given.
-    return { runner: createPipelinePoolSync(workers), owned: true };
+    return { runner: createPipelinePoolSync(workers, maxOldGenerationSizeMb), owned: true };
   }
   return { runner: workers, owned: false };
 }
 
-let poolFactory: ((size: number) => TaskRunner) | undefined;
+type PoolFactory = (size: number, maxOldGenerationSizeMb?: number) => TaskRunner;
+let poolFactory: PoolFactory | undefined;
 /** Set by pipeline/index.ts (kept out of here to avoid an import cycle). */
-export function setPoolFactory(f: (size: number) => TaskRunner): void {
+export function setPoolFactory(f: PoolFactory): void {
   poolFactory = f;
 }
-function createPipelinePoolSync(size: number): TaskRunner {
+function createPipelinePoolSync(size: number, maxOldGenerationSizeMb?: number): TaskRunner {
   if (!Number.isInteger(size) || size < 0)
     throw new InvalidParametersError(
       "workers",
@@ -115,7 +122,7 @@ function createPipelinePoolSync(size: number): TaskRunner {
       'must be an integer ≥ 0, a runner or "inline"',
     );
   if (poolFactory === undefined) throw new Error("pipeline pool factory not registered");
-  return poolFactory(size);
+  return poolFactory(size, maxOldGenerationSizeMb);
 }
 
 /** Validates (k, n, B) and returns the layout plus the per-block tree height. */

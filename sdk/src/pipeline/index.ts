@@ -32,7 +32,9 @@ export function createPipelinePool(options: CreatePipelinePoolOptions = {}): Tas
   return createWorkerPool({ factory, size });
 }
 
-setPoolFactory((size) => createPipelinePool({ size }));
+setPoolFactory((size, maxOldGenerationSizeMb) =>
+  createPipelinePool({ size, factory: getNodeWorkerFactory(maxOldGenerationSizeMb) }),
+);
 
 export { encodeFile, type EncodeFileOptions, type EncodeFileResult } from "./encode.ts";
 export {

@@ -156,7 +156,10 @@ interface NodeWorker {
   terminate(): Promise<number>;
 }
 interface WorkerThreadsModule {
-  Worker: new (url: URL, options?: { resourceLimits?: Record<string, number> }) => NodeWorker;
+  Worker: new (
+    url: URL,
+    options?: { resourceLimits?: Record<string, number | undefined> },
+  ) => NodeWorker;
 }
 
 function getBuiltin<T>(id: string): T | undefined {
@@ -164,8 +167,12 @@ function getBuiltin<T>(id: string): T | undefined {
   return proc?.getBuiltinModule?.(id) as T | undefined;
 }
 
-/** worker_threads factory, or undefined outside Node. Reached through getBuiltinModule (no static node: import). */
-export function getNodeWorkerFactory(): WorkerFactory | undefined {
+/**
+ * worker_threads factory, or undefined outside Node. Reached through getBuiltinModule (no static
+ * node: import). `maxOldGenerationSizeMb` caps each worker's old generation (V8's default if
+ * unset).
+ */
+export function getNodeWorkerFactory(maxOldGenerationSizeMb?: number): WorkerFactory | undefined {
   const wt = getBuiltin<WorkerThreadsModule>("node:worker_threads");
   if (wt === undefined) return undefined;
   const url = new URL("./workers/node.ts", import.meta.url);
@@ -176,7 +183,9 @@ export function getNodeWorkerFactory(): WorkerFactory | undefined {
     // trees run in WebAssembly, little else is allocated, scavenges were rare and each worker
     // held ~40 MB of dead buffers. With 2 MB, encoding and decoding 1 GiB peaked at ~255 and
     // ~270 MB of RSS instead of ~330, using ~15% less CPU (December 2026).
-    const w = new wt.Worker(url, { resourceLimits: { maxYoungGenerationSizeMb: 2 } });
+    const w = new wt.Worker(url, {
+      resourceLimits: { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb },
+    });
     let exited = false;
     return {
       postMessage: (m, t) => w.postMessage(m, t),
