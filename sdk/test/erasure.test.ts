@@ -6,6 +6,7 @@ import {
   createReedSolomon,
   decodeStream,
   encodeStream,
+  encodeStripe,
   getStripeLayout,
   isValidBlockSize,
   getStripeRange,
@@ -232,6 +233,58 @@ describe("createReedSolomon", () => {
     );
     expect(() => rs.encode([new Uint8Array(8)])).toThrow(InvalidParametersError);
     expect(() => rs.encode([new Uint8Array(8)])).toThrow(/^data = 1: .*2 data blocks/);
+  });
+
+  it("encode into the caller's parity blocks: refuses the wrong count or length, naming what it must be", () => {
+    const rs = createReedSolomon({ dataShards: 2, totalShards: 4 });
+    const data = [Uint8Array.of(1, 2, 3, 4), Uint8Array.of(5, 6, 7, 8)];
+    const bad: [Uint8Array[], RegExp][] = [
+      [[new Uint8Array(4)], /^parity = 1: .*2 parity blocks/],
+      [[new Uint8Array(4), new Uint8Array(4), new Uint8Array(4)], /^parity = 3: .*2 parity blocks/],
+      [[new Uint8Array(4), new Uint8Array(3)], /^parity = 3: .*length must be 4/],
+      [[new Uint8Array(5), new Uint8Array(4)], /^parity = 5: .*length must be 4/],
+    ];
+    for (const [parity, message] of bad) {
+      expect(() => rs.encode(data, parity)).toThrow(InvalidParametersError);
+      expect(() => rs.encode(data, parity)).toThrow(message);
+    }
+    const out = [new Uint8Array(4), new Uint8Array(4)];
+    const parity = rs.encode(data, out);
+    expect(parity[0]).toBe(out[0]);
+    expect(parity[1]).toBe(out[1]);
+    expect(parity).toEqual(rs.encode(data));
+  });
+
+  it("reconstruct refuses a stripe of the wrong size, wanted indexes outside [0, n), blocks of different lengths", () => {
+    const rs = createReedSolomon({ dataShards: 2, totalShards: 4 });
+    const b = new Uint8Array(8);
+    const bad: [() => unknown, RegExp][] = [
+      [() => rs.reconstruct([b, b, b]), /^shards = 3: .*4 blocks/],
+      [() => rs.reconstruct([b, b, b, b, b]), /^shards = 5: .*4 blocks/],
+      [() => rs.reconstruct([b, undefined, b, b], { wanted: [4] }), /^wanted = 4: .*\[0, 4\)/],
+      [() => rs.reconstruct([b, undefined, b, b], { wanted: [1, -1] }), /^wanted = -1: .*\[0, 4\)/],
+      [() => rs.reconstruct([b, undefined, b, b], { wanted: [0.5] }), /^wanted = 0.5: .*\[0, 4\)/],
+      [
+        () => rs.reconstruct([b, undefined, new Uint8Array(9), b]),
+        /^shards\[2\] = 9: .*differ in length \(8\)/,
+      ],
+      [
+        () => rs.reconstruct([undefined, b, b, new Uint8Array(7)]),
+        /^shards\[3\] = 7: .*differ in length \(8\)/,
+      ],
+    ];
+    for (const [call, message] of bad) {
+      expect(call).toThrow(InvalidParametersError);
+      expect(call).toThrow(message);
+    }
+  });
+
+  it("reconstruct asked only for shards it was given returns them, however few the others", () => {
+    const rs = createReedSolomon({ dataShards: 3, totalShards: 5 });
+    const b = Uint8Array.of(7, 7);
+    const result = rs.reconstruct([undefined, b, undefined, undefined, null], { wanted: [1] });
+    expect(result).toEqual([undefined, b, undefined, undefined, undefined]);
+    expect(result[1]).toBe(b);
   });
 
   // (k, n): exhaustive over every k-subset while C(n, k) is small, sampled beyond.
@@ -565,11 +618,49 @@ describe("encodeStream / decodeStream / rebuildShards", () => {
     const e2 = await collect(decodeStream(layout, short)).catch((e: unknown) => e);
     expect(e2).toBeInstanceOf(ShardMismatchError);
     expect((e2 as ShardMismatchError).shardIndex).toBe(4);
+    expect((e2 as ShardMismatchError).message).toMatch(/shard 4 ended early/);
+    expect(e2).toMatchObject({ expected: layout.shardSize, actual: layout.shardSize - 1 });
 
     const long = shards.map((s, i) => (i === 2 ? [s, Uint8Array.of(0)] : [s]));
     const e3 = await collect(decodeStream(layout, long)).catch((e: unknown) => e);
     expect(e3).toBeInstanceOf(ShardMismatchError);
     expect((e3 as ShardMismatchError).shardIndex).toBe(2);
+    expect((e3 as ShardMismatchError).message).toMatch(/shard 2 is longer than the layout/);
+    expect(e3).toMatchObject({ expected: layout.shardSize, actual: layout.shardSize + 1 });
+  });
+
+  it("argument errors: a shard array of the wrong size, a wanted shard outside [0, n), a stripe of the wrong size", async () => {
+    const layout = getStripeLayout({ dataShards: k, totalShards: n, blockSize, dataLength: 10 });
+    const shards = Array.from({ length: n }, () => [new Uint8Array(512)]);
+    for (const count of [n - 1, n + 1]) {
+      const e = await collect(
+        decodeStream(layout, shards.slice(0, count).concat(count > n ? [[]] : [])),
+      ).catch((e: unknown) => e);
+      expect(e).toBeInstanceOf(InvalidParametersError);
+      expect((e as Error).message).toMatch(
+        new RegExp(`^shards = ${count}: .*array of ${n} entries`),
+      );
+    }
+    // rebuildShards refuses before reading any shard, even of an empty stream (no stripes).
+    const empty = getStripeLayout({ dataShards: k, totalShards: n, blockSize, dataLength: 0 });
+    for (const at of [layout, empty])
+      for (const wanted of [n, -1, 1.5]) {
+        const e = await collect(
+          (async function* () {
+            for await (const blocks of rebuildShards(at, shards, [0, wanted])) yield* blocks;
+          })(),
+        ).catch((e: unknown) => e);
+        expect(e, `${at.dataLength} bytes, wanted ${wanted}`).toBeInstanceOf(
+          InvalidParametersError,
+        );
+        expect((e as Error).message).toMatch(new RegExp(`^wanted = ${wanted}: .*\\[0, ${n}\\)`));
+      }
+    const codec = createReedSolomon({ dataShards: k, totalShards: n });
+    const stripe = { index: 0, blockSize: 512, dataBytes: 10, data: new Uint8Array(k * 512 - 1) };
+    expect(() => encodeStripe(codec, stripe)).toThrow(InvalidParametersError);
+    expect(() => encodeStripe(codec, stripe)).toThrow(
+      new RegExp(`^stripe.data = ${k * 512 - 1}: .*k·blockSize = ${k * 512}`),
+    );
   });
 });
 
