@@ -14,7 +14,7 @@ import {
   rebuildShards,
   type StripeLayout,
 } from "../src/erasure/index.ts";
-import { gfMul, invertMatrix, mulRegion } from "../src/erasure/gf256.ts";
+import { gfInv, gfMul, invertMatrix, mulRegion } from "../src/erasure/gf256.ts";
 
 function randomBytes(len: number, rand: () => number): Uint8Array {
   const b = new Uint8Array(len);
@@ -93,6 +93,22 @@ describe("GF(2^8)", () => {
       const inv = invertMatrix([Uint8Array.of(a)]);
       expect(gfMul(a, inv![0][0])).toBe(1);
     }
+  });
+
+  it("0 has no inverse; a singular matrix has none either (undefined, not a wrong matrix)", () => {
+    expect(() => gfInv(0)).toThrow(RangeError);
+    expect(() => gfInv(0)).toThrow(/0 has no inverse/);
+    expect(gfMul(gfInv(0x53), 0x53)).toBe(1);
+    expect(invertMatrix([Uint8Array.of(0)])).toBeUndefined();
+    expect(invertMatrix([Uint8Array.of(1, 2), Uint8Array.of(2, 4)])).toBeUndefined(); // row 2 = 2·row 1
+    expect(
+      invertMatrix([Uint8Array.of(1, 0, 1), Uint8Array.of(0, 1, 1), Uint8Array.of(1, 1, 0)]),
+    ).toBeUndefined(); // row 3 = row 1 ⊕ row 2
+    // A zero on the diagonal is not singularity: rows are swapped to find a pivot.
+    expect(invertMatrix([Uint8Array.of(0, 1), Uint8Array.of(1, 0)])?.map((r) => [...r])).toEqual([
+      [0, 1],
+      [1, 0],
+    ]);
   });
 
   it("word (aligned) and byte (unaligned) kernels agree for every coefficient", () => {
