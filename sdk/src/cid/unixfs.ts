@@ -219,7 +219,6 @@ export class UnixfsCidBuilder {
     let tsize = 0;
     let fileSize = 0;
     for (const c of children) {
-      if (c.fileSize === 0) continue; // the importer drops empty children
       blockSizes.push(c.fileSize);
       links.push({ Name: "", Tsize: c.tsize, Hash: c.cid });
       tsize += c.tsize;
