@@ -558,6 +558,69 @@ describe("encodeStream / decodeStream / rebuildShards", () => {
     });
   }
 
+  it("shards delivered as async streams (as from the network) decode and rebuild", async () => {
+    const rand = rng(14);
+    const data = randomBytes(2 * stripe + 700, rand);
+    const layout = getStripeLayout({
+      dataShards: k,
+      totalShards: n,
+      blockSize,
+      dataLength: data.length,
+    });
+    const shards = await encodeToShards(data, k, n, blockSize, rand);
+    async function* network(bytes: Uint8Array, seed: number): AsyncGenerator<Uint8Array> {
+      await Promise.resolve();
+      yield* chunked(bytes, rng(seed), 600);
+    }
+    const given = (lost: number[]) =>
+      shards.map((s, i) => (lost.includes(i) ? undefined : network(s, i)));
+    expect(await collect(decodeStream(layout, given([0, 3])))).toEqual(data);
+    const parts: Uint8Array[] = [];
+    for await (const [block] of rebuildShards(layout, given([2, 5]), [5]))
+      parts.push(block.slice());
+    expect(concat(parts)).toEqual(shards[5]);
+  });
+
+  it("decodeStream yields only data bytes: no empty chunks for the padding blocks", async () => {
+    const rand = rng(15);
+    // 1 byte, and a last stripe of 1 block + 1 byte: most blocks of the last stripe are padding.
+    for (const size of [1, stripe + blockSize + 1]) {
+      const data = randomBytes(size, rand);
+      const layout = getStripeLayout({
+        dataShards: k,
+        totalShards: n,
+        blockSize,
+        dataLength: size,
+      });
+      const shards = await encodeToShards(data, k, n, blockSize, rand);
+      const chunks: Uint8Array[] = [];
+      for await (const c of decodeStream(
+        layout,
+        shards.map((s, i) => (i === 1 ? undefined : [s])),
+      ))
+        chunks.push(c.slice());
+      expect(
+        chunks.map((c) => c.length),
+        `${size} bytes`,
+      ).not.toContain(0);
+      expect(concat(chunks)).toEqual(data);
+    }
+  });
+
+  it("an empty stream is no stripe at all, not an empty one", async () => {
+    const splitter = new StripeSplitter({ dataShards: k, blockSize });
+    expect(splitter.push(new Uint8Array(0))).toEqual([]);
+    expect(splitter.finish()).toBeUndefined();
+    const stripes = [];
+    for await (const s of encodeStream([new Uint8Array(0)], {
+      dataShards: k,
+      totalShards: n,
+      blockSize,
+    }))
+      stripes.push(s);
+    expect(stripes).toEqual([]);
+  });
+
   it("data shards alone are the padded stream, block by block (systematic)", async () => {
     const rand = rng(11);
     const data = randomBytes(2 * stripe + 10, rand);
