@@ -452,7 +452,12 @@ describe.each(IMPLEMENTATIONS)("tampering is detected and named (%s)", (implemen
 
   it("each failure's message says what went wrong and at which chunk", async () => {
     const cutInside = ciphertext.subarray(0, H + 2 * unit + 30);
-    const cases: [Uint8Array, number | undefined, typeof Error, RegExp][] = [
+    const cases: [
+      Uint8Array,
+      number | undefined,
+      abstract new (...args: never[]) => Error,
+      RegExp,
+    ][] = [
       [
         ciphertext.subarray(0, H + 2 * unit),
         undefined,
@@ -601,6 +606,50 @@ describe.each(IMPLEMENTATIONS)("tampering is detected and named (%s)", (implemen
     const d = new StreamDecryptor(key, { implementation, expectedPlaintextLength: aligned.length });
     expect(concat(d.push(alignedCt))).toEqual(aligned);
     expect(d.finish()).toEqual([]);
+  });
+
+  it("a decryptor that failed stays failed: finish() never reports success after an error", () => {
+    // Appended data refused by push: the last real chunk, held back, would open as the last.
+    const extended = concat([alignedCt, chunkAt(alignedCt, 1)]);
+    const d = new StreamDecryptor(key, { implementation });
+    let error: unknown;
+    try {
+      d.push(extended);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ExtendedDataError);
+    expect(() => d.finish()).toThrow(error as Error);
+    expect(() => d.push(new Uint8Array(1))).toThrow(error as Error);
+    // A finish that threw throws again.
+    const headerOnly = new StreamDecryptor(key, { implementation });
+    headerOnly.push(ciphertext.subarray(0, H));
+    expect(() => headerOnly.finish()).toThrow(TruncatedDataError);
+    expect(() => headerOnly.finish()).toThrow(TruncatedDataError);
+  });
+
+  it("finish() does not report success when chunks were never opened (pushing() abandoned)", () => {
+    for (const opened of [1, 3]) {
+      const d = new StreamDecryptor(key, {
+        implementation,
+        expectedPlaintextLength: aligned.length,
+      });
+      const chunks = d.pushing(alignedCt);
+      for (let i = 0; i < opened; i++) expect(chunks.next().done).toBe(false);
+      chunks.return();
+      expect(() => d.finish()).toThrow();
+    }
+  });
+
+  it("data cut inside the header's magic or chunk size is truncation, not another format", async () => {
+    for (const length of [3, 6]) {
+      const { error } = await decryptExpectingError(
+        ciphertext.subarray(0, length),
+        key,
+        implementation,
+      );
+      expect(error).toBeInstanceOf(TruncatedDataError);
+    }
   });
 
   it("the decryptor can be fed one byte at a time", () => {

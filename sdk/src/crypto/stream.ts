@@ -340,7 +340,8 @@ export class StreamEncryptor {
  * Push-style STREAM decryptor: feed ciphertext pieces, collect authenticated plaintext. No
  * byte of a chunk is released before that chunk authenticates; but earlier chunks are released
  * before later ones are checked, so treat the output as untrusted until `finish()` returns
- * (write to a temporary file, rename on success).
+ * (write to a temporary file, rename on success). Once `push` or `finish` has thrown, every later
+ * call throws the same error.
  */
 export class StreamDecryptor {
   private readonly key: Uint8Array;
@@ -358,6 +359,8 @@ export class StreamDecryptor {
   private index = 0;
   private finished = false;
   private received = 0;
+  /** The first error push or finish threw: every later call throws it again. */
+  private failure: { error: unknown } | undefined;
 
   constructor(key: Uint8Array, options: DecryptOptions = {}) {
     assertKey(key);
@@ -469,8 +472,20 @@ export class StreamDecryptor {
    * when a later chunk fails the earlier ones have already been handed out.
    */
   *pushing(piece: Uint8Array): Generator<Uint8Array, void, undefined> {
+    if (this.failure !== undefined) throw this.failure.error;
     if (this.finished)
       throw new InvalidParametersError("push", "after finish", "the stream is finished");
+    try {
+      yield* this.take(piece);
+    } catch (error) {
+      // A failed decryptor stays failed: a caller that catches this and calls finish() must not
+      // see success (the units of the piece after the failing one were never opened).
+      this.failure = { error };
+      throw error;
+    }
+  }
+
+  private *take(piece: Uint8Array): Generator<Uint8Array, void, undefined> {
     if (piece.length === 0) return;
     this.received += piece.length;
     if (this.header === undefined) {
@@ -514,8 +529,18 @@ export class StreamDecryptor {
 
   /** Like {@link finish}, yielding each chunk's plaintext as soon as it authenticates. */
   *finishing(): Generator<Uint8Array, void, undefined> {
+    if (this.failure !== undefined) throw this.failure.error;
     if (this.finished) return;
     this.finished = true;
+    try {
+      yield* this.end();
+    } catch (error) {
+      this.failure = { error };
+      throw error;
+    }
+  }
+
+  private *end(): Generator<Uint8Array, void, undefined> {
     if (this.header === undefined) {
       if (
         this.headerFilled > 0 &&
