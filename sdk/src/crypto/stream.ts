@@ -541,15 +541,9 @@ export class StreamDecryptor {
   }
 
   private *end(): Generator<Uint8Array, void, undefined> {
-    if (this.header === undefined) {
-      if (
-        this.headerFilled > 0 &&
-        !isStreamHeaderPrefix(this.headerBytes!.subarray(0, this.headerFilled))
-      ) {
-        parseStreamHeader(this.headerBytes!);
-      }
+    // Bytes that cannot start a header were refused by the push that brought them.
+    if (this.header === undefined)
       throw new TruncatedDataError(0, `data ended inside the ${STREAM_HEADER_LENGTH}-byte header`);
-    }
     if (
       this.expectedCiphertextLength !== undefined &&
       this.received < this.expectedCiphertextLength
