@@ -183,7 +183,10 @@ interface StrykerReport {
         mutatorName: string;
         replacement?: string;
         status: string;
-        location: { start: { line: number } };
+        location: {
+          start: { line: number; column: number };
+          end: { line: number; column: number };
+        };
       }[];
     }
   >;
@@ -241,13 +244,17 @@ function recordSdkScore(report: StrykerReport, complete: boolean): void {
         killed++;
         f.killed++;
       } else {
-        const line = lines[m.location.start.line - 1] ?? "";
+        const { start, end } = m.location;
+        const line = lines[start.line - 1] ?? "";
+        const span =
+          start.line === end.line ? line.slice(start.column - 1, end.column - 1) : undefined;
         const equivalent = EQUIVALENT.find(
           (e) =>
             e.file === file &&
             e.mutator === m.mutatorName &&
             e.replacement === m.replacement &&
-            line.includes(e.code),
+            line.includes(e.code) &&
+            (e.span === undefined || e.span === span),
         );
         if (equivalent) explained++;
         const what = (m.replacement ?? "").replace(/\s+/g, " ").replace(/\|/g, "\\|").slice(0, 60);
