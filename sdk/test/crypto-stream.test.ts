@@ -773,6 +773,18 @@ describe("StreamEncryptor and StreamDecryptor check their inputs and their use",
     expect(e.message).toMatch(/more than the declared plaintextLength 100/);
   });
 
+  it("a push refused for going past the declared length takes nothing: the stream goes on whole", () => {
+    const plaintext = randomBytes(100);
+    const encryptor = new StreamEncryptor(key, { plaintextLength: 100, chunkSize: 64 });
+    // Refused as the very first push: the header must still come out with the next one.
+    expect(() => encryptor.push(new Uint8Array(101))).toThrow(InvalidParametersError);
+    const first = encryptor.push(plaintext.subarray(0, 60));
+    expect(() => encryptor.push(new Uint8Array(41))).toThrow(/101 bytes|more than the declared/);
+    expect(thrown(() => encryptor.finish()).message).toMatch(/fewer than the declared/);
+    const out = [...first, ...encryptor.push(plaintext.subarray(60)), ...encryptor.finish()];
+    expect(decryptBytes(concat(out), key)).toEqual(plaintext);
+  });
+
   it("less plaintext than declared is refused by finish, naming both lengths", () => {
     const encryptor = new StreamEncryptor(key, { plaintextLength: 100, chunkSize: 64 });
     encryptor.push(new Uint8Array(60));

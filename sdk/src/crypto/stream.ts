@@ -275,16 +275,17 @@ export class StreamEncryptor {
   push(piece: Uint8Array): Uint8Array[] {
     if (this.finished)
       throw new InvalidParametersError("push", "after finish", "the stream is finished");
-    const out: Uint8Array[] = [];
-    this.start(out);
-    this.received += piece.length;
-    if (this.plaintextLength !== undefined && this.received > this.plaintextLength) {
+    // Refused before anything changes: the stream goes on as before (the header included).
+    if (this.plaintextLength !== undefined && this.received + piece.length > this.plaintextLength) {
       throw new InvalidParametersError(
         "plaintext",
-        `${this.received} bytes`,
+        `${this.received + piece.length} bytes`,
         `more than the declared plaintextLength ${this.plaintextLength}`,
       );
     }
+    const out: Uint8Array[] = [];
+    this.start(out);
+    this.received += piece.length;
     for (const chunk of this.rechunker.push(piece)) {
       if (this.lastIndex !== undefined) {
         this.seal(out, chunk, this.index === this.lastIndex);
@@ -302,17 +303,18 @@ export class StreamEncryptor {
   /** Ends the plaintext; returns the last ciphertext pieces (at least the last chunk). */
   finish(): Uint8Array[] {
     if (this.finished) return [];
+    // Refused before anything changes, as a push past the length is: more bytes may follow.
+    if (this.plaintextLength !== undefined && this.received !== this.plaintextLength) {
+      throw new InvalidParametersError(
+        "plaintext",
+        `${this.received} bytes`,
+        `fewer than the declared plaintextLength ${this.plaintextLength}`,
+      );
+    }
     const out: Uint8Array[] = [];
     this.start(out);
     const rest = this.rechunker.rest();
     if (this.plaintextLength !== undefined) {
-      if (this.received !== this.plaintextLength) {
-        throw new InvalidParametersError(
-          "plaintext",
-          `${this.received} bytes`,
-          `fewer than the declared plaintextLength ${this.plaintextLength}`,
-        );
-      }
       if (this.index === this.lastIndex) this.seal(out, rest, true); // else the last chunk was full and is sealed
     } else if (rest.length > 0 || this.pending === undefined) {
       if (this.pending !== undefined) this.seal(out, this.pending, false);
