@@ -581,6 +581,32 @@ describe("encodeStream / decodeStream / rebuildShards", () => {
     expect(concat(parts)).toEqual(shards[5]);
   });
 
+  it("decodeStream reads only k shards, data shards first: the others are never pulled", async () => {
+    const rand = rng(16);
+    const data = randomBytes(3 * stripe + 100, rand);
+    const layout = getStripeLayout({
+      dataShards: k,
+      totalShards: n,
+      blockSize,
+      dataLength: data.length,
+    });
+    const shards = await encodeToShards(data, k, n, blockSize, rand);
+    for (const lost of [[], [1], [0, 2]]) {
+      const pulled = new Set<number>();
+      const given = shards.map((s, i) =>
+        lost.includes(i)
+          ? undefined
+          : (function* () {
+              pulled.add(i);
+              yield s;
+            })(),
+      );
+      expect(await collect(decodeStream(layout, given))).toEqual(data);
+      const present = Array.from({ length: n }, (_, i) => i).filter((i) => !lost.includes(i));
+      expect([...pulled].sort(), `lost ${lost}`).toEqual(present.slice(0, k));
+    }
+  });
+
   it("decodeStream yields only data bytes: no empty chunks for the padding blocks", async () => {
     const rand = rng(15);
     // 1 byte, and a last stripe of 1 block + 1 byte: most blocks of the last stripe are padding.
