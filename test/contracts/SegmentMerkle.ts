@@ -94,6 +94,20 @@ describe("SegmentMerkle", async function () {
     });
   });
 
+  describe("verify: the path has exactly depth(leafCount) siblings", function () {
+    it("refuses a valid 8-leaf path for a leaf count of another depth, though it reaches the root", async function () {
+      const t = buildSegmentTree(randomBytes(8 * vectors.segmentSize));
+      const { segment, path } = segmentProof(t, 2);
+      assert.equal(path.length, 3);
+      const verify = (leafCount: number) =>
+        harness.read.verify([t.root, BigInt(leafCount), 2n, segment, path]);
+      assert.equal(await verify(8), true);
+      // One sibling short of 9 or 16 leaves (depth 4); one too many for 3 or 4 (depth 2).
+      for (const leafCount of [9, 16, 3, 4])
+        assert.equal(await verify(leafCount), false, `${leafCount}`);
+    });
+  });
+
   describe("verify: random round trips", function () {
     it("accepts helper proofs for random data at random indexes and rejects them elsewhere", async function () {
       for (let round = 0; round < 12; round++) {
