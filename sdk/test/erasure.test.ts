@@ -522,6 +522,13 @@ describe("stripe layout", () => {
     expect(last.data.subarray(700).every((x) => x === 0)).toBe(true);
   });
 
+  it("splitter: a second finish() gives no stripe (the last one is not handed out twice)", () => {
+    const s = new StripeSplitter({ dataShards: 2, blockSize: 1024 });
+    s.push(new Uint8Array(700).fill(1));
+    expect(s.finish()).toMatchObject({ index: 0, dataBytes: 700 });
+    expect(s.finish()).toBeUndefined();
+  });
+
   it("splitter: bytes pushed after finish() are refused, not silently dropped", () => {
     for (const filled of [0, 700]) {
       const s = new StripeSplitter({ dataShards: 2, blockSize: 1024 });

@@ -176,8 +176,9 @@ export class StripeSplitter {
     return out;
   }
 
-  /** Ends the stream; returns the last stripe, or nothing for an empty stream. */
+  /** Ends the stream; returns the last stripe, or nothing for an empty stream (or a second call). */
   finish(): Stripe | undefined {
+    if (this.#finished) return undefined;
     this.#finished = true;
     if (this.#filled === 0) return undefined;
     const b = blockSizeFor(this.#filled, this.dataShards);
