@@ -283,10 +283,11 @@ async function get(cli: Cli, what: string, o: { output?: string; force?: boolean
       onProgress: getProgress(bars),
       signal: stop.signal,
       fallback,
-      // One decode worker of its own: a get waits on the providers, not on decoding (~160 MB/s
-      // a core), and a second worker's isolate and buffers cost ~50 MB (1 GiB get: 37.9 MB/s
-      // and 269 MB peak RSS with one, 36.1 MB/s and 324 MB with two, same machine and hour).
-      workers: 1,
+      // Decoded on this thread: a get waits on the providers, not on decoding, and a worker's
+      // isolate and the buffers handed to it cost ~100 MB (512 MiB rebuilt from a parity
+      // shard: 150-159 MB peak RSS and 346-406 MB/s inline, 253 MB and 256-263 MB/s with one
+      // worker, alternating runs; a second worker cost ~50 MB more).
+      workers: 0,
     });
     const m = file.manifest;
     const hash = createHash("sha256");
