@@ -1,6 +1,8 @@
 // The `coop` command tree: global flags and every command, each in its own module.
 import { Command, Option } from "commander";
 
+import pkg from "../package.json" with { type: "json" };
+
 import { registerFiles } from "./commands/files.ts";
 import { registerGovernance } from "./commands/governance.ts";
 import { registerMember } from "./commands/member.ts";
@@ -15,6 +17,7 @@ export function buildProgram(): Command {
     .description(
       "Co-operative Cloud from the command line: store files encrypted on member-run providers, join the co-op, vote, claim dividends.",
     )
+    .version(pkg.version, "-V, --version", "print the version of coop (the sdk's)")
     .showHelpAfterError("(run coop --help, or coop <command> --help, for usage)")
     .option("--json", "machine output: one JSON document on stdout, nothing else there")
     .option("-v, --verbose", "print the full error with its causes and stack")

@@ -422,6 +422,14 @@ describe("usage errors", () => {
     expect(runs[3]!.stderr).toContain('"many" is not a whole number');
   });
 
+  it("--version prints the sdk's version and exits 0", async () => {
+    const r = await coop(["--version"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout.trim()).toBe(
+      JSON.parse(readFileSync(join(repoRoot, "sdk/package.json"), "utf8")).version,
+    );
+  });
+
   it("an unreachable chain exits 4 with a sentence that says what to do", async () => {
     const r = await coop(["member", "status", "--json"], {
       env: { COOP_RPC_URL: "http://127.0.0.1:9" },
