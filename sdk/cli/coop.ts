@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=1
+#!/usr/bin/env -S MALLOC_ARENA_MAX=2 node --max-semi-space-size=1
 // coop: the Co-operative Cloud command line (docs/cli.md). Exit codes: errors.ts (EXIT).
 // A young generation of 1 MiB semi-spaces: put and get stream gigabytes through short-lived
 // chunks, and V8's default (up to 16 MiB semi-spaces) let ~50 MB of them wait between
