@@ -298,3 +298,183 @@ describe("file key wrapping", () => {
     ).toThrow(InvalidParametersError);
   });
 });
+
+describe("signature parsing at its boundaries (a KEK must never come from a malformed signature)", () => {
+  const chainId = 31337;
+  const valid = vectors.keyDerivation.signature; // 0x + 130 hex digits, v = 0x1c
+  const compactHex = `0x${valid.slice(2, 130)}`; // r ‖ s, s below 2^255 and the parity bit 0
+  /** 65 bytes r ‖ s ‖ v from numbers, written big-endian by hand. */
+  const rsv = (r: bigint, s: bigint, v = 27): Uint8Array =>
+    unhex(r.toString(16).padStart(64, "0") + s.toString(16).padStart(64, "0") + v.toString(16));
+  const twoTo256 = 1n << 256n;
+  /** (n − 1) / 2, the largest low s, and (n + 1) / 2 = n − (n − 1) / 2, the smallest high one. */
+  const halfN = 0x7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0n;
+  const halfNPlus1 = 0x7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a1n;
+
+  it("a hex signature is exactly 0x and whole bytes: a stray character, a leading space, a trailing newline, an extra digit or a non-string is refused, naming the format", () => {
+    const notHex = valid.slice(0, 100) + "g" + valid.slice(101); // a typo inside s
+    const bad: unknown[] = [
+      notHex,
+      ` ${valid}`,
+      ` ${compactHex}`,
+      `${valid}\n`,
+      `${valid}zz`,
+      `${valid}0`, // 131 digits: half a byte too many
+      `${compactHex}0`,
+      valid.slice(2), // no 0x
+      `0X${valid.slice(2)}`,
+      [valid], // a JavaScript caller passing an array that holds the signature
+    ];
+    for (const signature of bad) {
+      const derive = () => deriveKeyEncryptionKey(signature as `0x${string}`);
+      expect(derive, JSON.stringify(signature)).toThrow(InvalidKeySignatureError);
+      expect(derive, JSON.stringify(signature)).toThrow(/0x-prefixed hex or bytes/);
+    }
+    // Either letter case of the digits is the same signature.
+    expect(deriveKeyEncryptionKey(`0x${valid.slice(2).toUpperCase()}`)).toEqual(
+      deriveKeyEncryptionKey(unhex(valid)),
+    );
+  });
+
+  it("v may be 0, 1, 27 or 28 (the same KEK for each); any other v is refused naming it and the four allowed", () => {
+    const sig = unhex(valid);
+    const kek = hex(deriveKeyEncryptionKey(sig));
+    for (const v of [0, 1, 27, 28]) {
+      const b = sig.slice();
+      b[64] = v;
+      expect(hex(deriveKeyEncryptionKey(b)), `v = ${v}`).toBe(kek);
+    }
+    for (const v of [2, 26, 29, 255]) {
+      const b = sig.slice();
+      b[64] = v;
+      expect(() => deriveKeyEncryptionKey(b)).toThrow(InvalidKeySignatureError);
+      expect(() => deriveKeyEncryptionKey(b)).toThrow(
+        new RegExp(`v = ${v}: expected 0, 1, 27 or 28`),
+      );
+    }
+  });
+
+  it("a signature of another length than 65 or 64 bytes is refused naming its length and both accepted forms", () => {
+    for (const length of [0, 63, 66]) {
+      const derive = () => deriveKeyEncryptionKey(new Uint8Array(length).fill(1));
+      expect(derive).toThrow(InvalidKeySignatureError);
+      expect(derive).toThrow(new RegExp(`signature is ${length} bytes`));
+      expect(derive).toThrow(/65-byte \(r, s, v\)/);
+      expect(derive).toThrow(/64-byte EIP-2098/);
+    }
+  });
+
+  it("r and s must lie in 1..n-1: 1 and n-1 are accepted, 0, n and 2^256-1 are refused naming which one", () => {
+    const one = 1n;
+    expect(hex(normalizeKeySignature(rsv(one, one)))).toBe(
+      "00".repeat(31) + "01" + "00".repeat(31) + "01",
+    );
+    expect(normalizeKeySignature(rsv(N - 1n, one))).toEqual(rsv(N - 1n, one).subarray(0, 64));
+    // s = n - 1 is the high twin of s = 1.
+    expect(normalizeKeySignature(rsv(one, N - 1n))).toEqual(rsv(one, one).subarray(0, 64));
+    for (const r of [0n, N, N + 1n, twoTo256 - 1n]) {
+      const derive = () => deriveKeyEncryptionKey(rsv(r, one));
+      expect(derive, `r = ${r}`).toThrow(InvalidKeySignatureError);
+      expect(derive, `r = ${r}`).toThrow(/signature r is outside 1\.\.n-1/);
+    }
+    for (const s of [0n, N, N + 1n, twoTo256 - 1n]) {
+      const derive = () => deriveKeyEncryptionKey(rsv(one, s));
+      expect(derive, `s = ${s}`).toThrow(InvalidKeySignatureError);
+      expect(derive, `s = ${s}`).toThrow(/signature s is outside 1\.\.n-1/);
+    }
+  });
+
+  it("folds s only above n/2: s = (n-1)/2 is kept, s = (n+1)/2 becomes (n-1)/2, and both derive one KEK", () => {
+    expect(halfN * 2n + 1n).toBe(N);
+    expect(halfNPlus1).toBe(N - halfN);
+    const r = 0x1234n;
+    expect(normalizeKeySignature(rsv(r, halfN))).toEqual(rsv(r, halfN).subarray(0, 64));
+    expect(normalizeKeySignature(rsv(r, halfNPlus1))).toEqual(rsv(r, halfN).subarray(0, 64));
+    expect(normalizeKeySignature(rsv(r, halfNPlus1 + 1n))).toEqual(
+      rsv(r, halfN - 1n).subarray(0, 64),
+    );
+    expect(deriveKeyEncryptionKey(rsv(r, halfNPlus1, 28))).toEqual(
+      deriveKeyEncryptionKey(rsv(r, halfN, 27)),
+    );
+    expect(keySignaturesMatch(rsv(r, halfN), rsv(r, halfNPlus1))).toBe(true);
+    expect(keySignaturesMatch(rsv(r, halfN), rsv(r, halfN - 1n))).toBe(false);
+  });
+
+  it("for either y parity, the compact form and the high-s twin verify and the wrong parity does not", async () => {
+    const signers = [
+      privateKeyToAccount(`0x${"01".repeat(32)}`),
+      privateKeyToAccount(`0x${"02".repeat(32)}`),
+    ];
+    const seen = new Set<number>();
+    for (const signer of signers) {
+      const account = signer.address;
+      const sig = unhex(
+        await signer.signTypedData(getKeyDerivationTypedData({ account, chainId })),
+      );
+      const v = sig[64]!;
+      seen.add(v);
+      const parity = v - 27;
+      const s = BigInt(toHex(sig.subarray(32, 64)));
+      expect(s * 2n < N).toBe(true); // viem signs with low s
+      // EIP-2098: the top bit of the second word is the y parity.
+      const compact = sig.slice(0, 64);
+      compact[32]! |= parity << 7;
+      const compactWrong = sig.slice(0, 64);
+      compactWrong[32]! |= (1 - parity) << 7;
+      // The malleated twin: s' = n - s with the other parity.
+      const twin = sig.slice();
+      twin.set(unhex((N - s).toString(16).padStart(64, "0")), 32);
+      twin[64] = 27 + (1 - parity);
+      const twinWrong = twin.slice();
+      twinWrong[64] = v;
+      const verify = (form: Uint8Array) =>
+        verifyKeySignature({ account, chainId, signature: toHex(form) });
+      expect(await verify(compact), `compact, v = ${v}`).toBe(true);
+      expect(await verify(twin), `twin, v = ${v}`).toBe(true);
+      expect(await verify(compactWrong), `compact wrong parity, v = ${v}`).toBe(false);
+      expect(await verify(twinWrong), `twin wrong parity, v = ${v}`).toBe(false);
+      const kek = deriveKeyEncryptionKey(sig);
+      expect(deriveKeyEncryptionKey(compact)).toEqual(kek);
+      expect(deriveKeyEncryptionKey(twin)).toEqual(kek);
+    }
+    expect([...seen].sort()).toEqual([27, 28]); // both parities were exercised
+  });
+
+  it("getKeyEncryptionKey refuses another's signature naming the account and the chain", async () => {
+    const owner = privateKeyToAccount(`0x${"01".repeat(32)}`);
+    const other = privateKeyToAccount(`0x${"02".repeat(32)}`);
+    const signature = await other.signTypedData(
+      getKeyDerivationTypedData({ account: owner.address, chainId }),
+    );
+    const get = getKeyEncryptionKey({ account: owner.address, chainId, signature });
+    await expect(get).rejects.toThrow(InvalidKeySignatureError);
+    await expect(get).rejects.toThrow(
+      new RegExp(`not ${owner.address}'s signature .* on chain ${chainId}`),
+    );
+  });
+});
+
+describe("key-derivation typed data: the account parameter", () => {
+  const checksummed = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266";
+
+  it("takes the address in any letter case, even a mixed case that is not its checksum, and checksums it", () => {
+    const wrongChecksum = checksummed.replace("Fd6", "fD6"); // still the same 20 bytes
+    for (const account of [
+      checksummed.toLowerCase(),
+      `0x${checksummed.slice(2).toUpperCase()}`,
+      wrongChecksum,
+    ]) {
+      const td = getKeyDerivationTypedData({ account: account as `0x${string}`, chainId: 1 });
+      expect(td.message.account, account).toBe(checksummed);
+    }
+  });
+
+  it("refuses a malformed or non-string account with InvalidParametersError naming the parameter", () => {
+    for (const account of ["0x1234", `${checksummed}00`, [checksummed], 42]) {
+      const build = () =>
+        getKeyDerivationTypedData({ account: account as `0x${string}`, chainId: 1 });
+      expect(build, String(account)).toThrow(InvalidParametersError);
+      expect(build, String(account)).toThrow(/^account = .*: must be a 20-byte hex address$/);
+    }
+  });
+});
