@@ -2,6 +2,9 @@ import { createHash, randomBytes } from "node:crypto";
 import { MemoryBlockstore } from "blockstore-core";
 import * as dagPb from "@ipld/dag-pb";
 import { UnixFS } from "ipfs-unixfs";
+import { CID } from "multiformats/cid";
+import * as raw from "multiformats/codecs/raw";
+import * as Digest from "multiformats/hashes/digest";
 import { importer, type ImporterOptions } from "ipfs-unixfs-importer";
 import { fixedSize } from "ipfs-unixfs-importer/chunker";
 import { balanced } from "ipfs-unixfs-importer/layout";
@@ -141,6 +144,20 @@ describe("pushLeaf: leaves hashed elsewhere (workers, WebCrypto)", () => {
         off += chunkSize;
       } while (off < size);
       expect(b.finish().cid.toString(), `${size} bytes`).toBe(expected);
+    }
+  });
+
+  it("names each leaf by the digest it was given, an empty file's only leaf included (never re-hashed)", () => {
+    // Any 32 bytes: the builder cannot see the leaf's bytes, so the digest pushed is the one named.
+    const digest = new Uint8Array(32).fill(0xab);
+    const named = CID.createV1(raw.code, Digest.create(0x12, digest)).toString();
+    for (const size of [0, 1, 1024]) {
+      const b = new UnixfsCidBuilder({ chunkSize: 1024 });
+      b.pushLeaf(digest, size);
+      const r = b.finish();
+      expect(r.cid.toString(), `${size} bytes`).toBe(named);
+      expect(r.leafCount).toBe(1);
+      expect(r.size).toBe(size);
     }
   });
 
