@@ -220,4 +220,25 @@ export const EQUIVALENT: EquivalentMutant[] = [
     span: "take === block.length",
     why: "a full-length subarray holds the same bytes",
   },
+  {
+    file: "sdk/src/keys/kek.ts",
+    mutator: "CallExpression",
+    replacement: ";",
+    code: "ikm.fill(0);",
+    why: "wipes a local copy of the signature that is never returned or kept: no output or error changes, only how long the secret stays in memory",
+  },
+  {
+    file: "sdk/src/keys/kek.ts",
+    mutator: "EqualityOperator",
+    replacement: "i <= 64",
+    code: "for (let i = 0; i < 64; i++) diff |= a[i]! ^ b[i]!;",
+    why: "both arrays are exactly 64 bytes: the extra step XORs undefined with undefined (0) and leaves diff as it was",
+  },
+  {
+    file: "sdk/src/erasure/stripes.ts",
+    mutator: "UpdateOperator",
+    replacement: "this.#index--",
+    code: "return { index: this.#index++, blockSize: b, dataBytes: this.#filled, data };",
+    why: "both hand back the old value as the last stripe's index, and the index is never read after finish()",
+  },
 ];
