@@ -58,7 +58,13 @@ export async function startDevProviders(o: DevProvidersOptions): Promise<DevProv
   // A fresh chain every run: last run's provider state would point at a chain that is gone.
   rmSync(base, { recursive: true, force: true });
   mkdirSync(base, { recursive: true });
-  const env = { ...o.env, COOP_PROVIDER_PASSWORD: "local dev only", COOP_PROVIDER_POLL_MS: "500" };
+  // Two glibc malloc arenas: hash worker threads' own arenas kept freed upload memory (docs/provider.md).
+  const env = {
+    ...o.env,
+    MALLOC_ARENA_MAX: "2",
+    COOP_PROVIDER_PASSWORD: "local dev only",
+    COOP_PROVIDER_POLL_MS: "500",
+  };
   const out: DevProvider[] = [];
   for (let i = 0; i < o.count; i++) {
     const name = `provider-${i + 1}`;

@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S MALLOC_ARENA_MAX=2 node --max-semi-space-size=1
 // coop-provider: init, register, start, status, leave. Settings come from the data folder's
 // config.json, the environment (COOP_PROVIDER_*) and these flags, validated once (config.ts).
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
