@@ -546,17 +546,16 @@ describe("encodeStream / decodeStream / rebuildShards", () => {
   const blockSize = 1024;
   const stripe = k * blockSize;
   const sizes = [0, 1, 511, stripe - 1, stripe, stripe + 1, 3 * stripe + 2049, 7 * stripe];
+  /** `size` bytes drawn from `rand`, their layout and their n shards. */
+  async function encoded(size: number, rand: () => number) {
+    const data = randomBytes(size, rand);
+    const layout = getStripeLayout({ dataShards: k, totalShards: n, blockSize, dataLength: size });
+    return { data, layout, shards: await encodeToShards(data, k, n, blockSize, rand) };
+  }
   for (const size of sizes) {
     it(`${size} bytes: every k-subset of shards decodes to the same bytes`, async () => {
       const rand = rng(size + 1);
-      const data = randomBytes(size, rand);
-      const layout = getStripeLayout({
-        dataShards: k,
-        totalShards: n,
-        blockSize,
-        dataLength: size,
-      });
-      const shards = await encodeToShards(data, k, n, blockSize, rand);
+      const { data, layout, shards } = await encoded(size, rand);
       for (const s of shards) expect(s.length).toBe(layout.shardSize);
       for (const keep of subsets(n, k)) {
         const given = shards.map((s, i) => (keep.includes(i) ? chunked(s, rand, 700) : undefined));
@@ -567,14 +566,7 @@ describe("encodeStream / decodeStream / rebuildShards", () => {
 
   it("shards delivered as async streams (as from the network) decode and rebuild", async () => {
     const rand = rng(14);
-    const data = randomBytes(2 * stripe + 700, rand);
-    const layout = getStripeLayout({
-      dataShards: k,
-      totalShards: n,
-      blockSize,
-      dataLength: data.length,
-    });
-    const shards = await encodeToShards(data, k, n, blockSize, rand);
+    const { data, layout, shards } = await encoded(2 * stripe + 700, rand);
     async function* network(bytes: Uint8Array, seed: number): AsyncGenerator<Uint8Array> {
       await Promise.resolve();
       yield* chunked(bytes, rng(seed), 600);
@@ -590,14 +582,7 @@ describe("encodeStream / decodeStream / rebuildShards", () => {
 
   it("decodeStream reads only k shards, data shards first: the others are never pulled", async () => {
     const rand = rng(16);
-    const data = randomBytes(3 * stripe + 100, rand);
-    const layout = getStripeLayout({
-      dataShards: k,
-      totalShards: n,
-      blockSize,
-      dataLength: data.length,
-    });
-    const shards = await encodeToShards(data, k, n, blockSize, rand);
+    const { data, layout, shards } = await encoded(3 * stripe + 100, rand);
     for (const lost of [[], [1], [0, 2]]) {
       const pulled = new Set<number>();
       const given = shards.map((s, i) =>
@@ -618,14 +603,7 @@ describe("encodeStream / decodeStream / rebuildShards", () => {
     const rand = rng(15);
     // 1 byte, and a last stripe of 1 block + 1 byte: most blocks of the last stripe are padding.
     for (const size of [1, stripe + blockSize + 1]) {
-      const data = randomBytes(size, rand);
-      const layout = getStripeLayout({
-        dataShards: k,
-        totalShards: n,
-        blockSize,
-        dataLength: size,
-      });
-      const shards = await encodeToShards(data, k, n, blockSize, rand);
+      const { data, layout, shards } = await encoded(size, rand);
       const chunks: Uint8Array[] = [];
       for await (const c of decodeStream(
         layout,
@@ -669,14 +647,7 @@ describe("encodeStream / decodeStream / rebuildShards", () => {
 
   it("a repairing provider rebuilds a lost shard from any k others", async () => {
     const rand = rng(12);
-    const data = randomBytes(5 * stripe + 3333, rand);
-    const layout = getStripeLayout({
-      dataShards: k,
-      totalShards: n,
-      blockSize,
-      dataLength: data.length,
-    });
-    const shards = await encodeToShards(data, k, n, blockSize, rand);
+    const { layout, shards } = await encoded(5 * stripe + 3333, rand);
     for (let lost = 0; lost < n; lost++) {
       const given = shards.map((s, i) => (i === lost || (i + lost) % n === 1 ? undefined : [s]));
       const parts: Uint8Array[] = [];
@@ -710,14 +681,7 @@ describe("encodeStream / decodeStream / rebuildShards", () => {
 
   it("typed errors: not enough shards, a short shard, a long shard", async () => {
     const rand = rng(13);
-    const data = randomBytes(stripe + 5, rand);
-    const layout = getStripeLayout({
-      dataShards: k,
-      totalShards: n,
-      blockSize,
-      dataLength: data.length,
-    });
-    const shards = await encodeToShards(data, k, n, blockSize, rand);
+    const { layout, shards } = await encoded(stripe + 5, rand);
 
     const three = shards.map((s, i) => (i === 0 || i === 2 || i === 5 ? [s] : undefined));
     const err = await collect(decodeStream(layout, three)).catch((e: unknown) => e);
