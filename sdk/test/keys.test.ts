@@ -478,3 +478,88 @@ describe("key-derivation typed data: the account parameter", () => {
     }
   });
 });
+
+describe("file key wrapping: what a caller is told when a parameter is wrong", () => {
+  const kek = unhex("11".repeat(32));
+  const fileKey = unhex("22".repeat(32));
+  const context = { fileId, manifestVersion: 1, manifestDigest };
+
+  /** The InvalidParametersError `fn` throws: its parameter name and message. */
+  function refusal(fn: () => unknown): { parameter: string; message: string } {
+    try {
+      fn();
+    } catch (error) {
+      expect(error).toBeInstanceOf(InvalidParametersError);
+      const { parameter, message } = error as InvalidParametersError;
+      return { parameter, message };
+    }
+    throw new Error("expected InvalidParametersError");
+  }
+
+  it("a key of the wrong size or type is refused naming which key, the size given and the 32 bytes required", () => {
+    for (const [fn, parameter, given] of [
+      [() => wrapFileKey(new Uint8Array(31), fileKey, context), "kek", "31 bytes"],
+      [() => wrapFileKey(kek, new Uint8Array(33), context), "fileKey", "33 bytes"],
+      [
+        () => wrapFileKey("k".repeat(32) as unknown as Uint8Array, fileKey, context),
+        "kek",
+        "string",
+      ],
+      [() => unwrapFileKey(new Uint8Array(16), new Uint8Array(72), context), "kek", "16 bytes"],
+    ] as const) {
+      const r = refusal(fn);
+      expect(r.parameter).toBe(parameter);
+      expect(r.message).toContain(`${parameter} = ${given}`);
+      expect(r.message).toMatch(/must be 32 bytes/);
+    }
+  });
+
+  it("a wrapped key of the wrong size is refused naming its size and the 72 bytes required", () => {
+    const r = refusal(() => unwrapFileKey(kek, new Uint8Array(71), context));
+    expect(r.parameter).toBe("wrappedKey");
+    expect(r.message).toContain("wrappedKey = 71 bytes");
+    expect(r.message).toMatch(/must be 72 bytes/);
+    expect(
+      refusal(() => unwrapFileKey(kek, [] as unknown as Uint8Array, context)).message,
+    ).toContain("wrappedKey = object");
+  });
+
+  it("a file id or manifest digest of the wrong size is refused naming it, the size given and the size required", () => {
+    const id = refusal(() => wrapAssociatedData({ ...context, fileId: new Uint8Array(15) }));
+    expect(id.parameter).toBe("fileId");
+    expect(id.message).toContain("fileId = 15 bytes");
+    expect(id.message).toMatch(/must be 16 bytes/);
+    const digest = refusal(() =>
+      wrapFileKey(kek, fileKey, { ...context, manifestDigest: new Uint8Array(31) }),
+    );
+    expect(digest.parameter).toBe("manifestDigest");
+    expect(digest.message).toContain("manifestDigest = 31 bytes");
+    expect(digest.message).toMatch(/must be 32 bytes \(SHA-256 of the encrypted manifest\)/);
+  });
+
+  it("the manifest version is a u32: 0 and 2^32-1 are bound, -1, 2^32, 1.5 and NaN are refused (not wrapped around into another version's AAD)", () => {
+    for (const manifestVersion of [0, 1, 0xffffffff]) {
+      const wrapped = wrapFileKey(kek, fileKey, { ...context, manifestVersion });
+      expect(unwrapFileKey(kek, wrapped, { ...context, manifestVersion })).toEqual(fileKey);
+    }
+    const top = wrapAssociatedData({ ...context, manifestVersion: 0xffffffff });
+    expect(hex(top)).toContain(`ffffffff${hex(fileId)}`);
+    for (const manifestVersion of [-1, 0x100000000, 1.5, Number.NaN]) {
+      const r = refusal(() => wrapAssociatedData({ ...context, manifestVersion }));
+      expect(r.parameter).toBe("manifestVersion");
+      expect(r.message).toMatch(/must be a 32-bit unsigned integer/);
+    }
+  });
+
+  it("a KEK that does not open the wrapped key: WrongKeyError naming the wrapped file key and saying the key is wrong", () => {
+    const wrapped = wrapFileKey(kek, fileKey, context);
+    try {
+      unwrapFileKey(unhex("33".repeat(32)), wrapped, context);
+      throw new Error("expected WrongKeyError");
+    } catch (error) {
+      expect(error).toBeInstanceOf(WrongKeyError);
+      expect((error as WrongKeyError).target).toBe("wrapped file key");
+      expect((error as WrongKeyError).message).toMatch(/^wrong key: .*key-encryption key/);
+    }
+  });
+});
