@@ -13,6 +13,7 @@ import {
 import { getStripeLayout } from "../src/erasure/index.ts";
 import {
   InvalidManifestError,
+  InvalidParametersError,
   InvalidShareLinkError,
   ManifestCidMismatchError,
   TamperedDataError,
@@ -28,6 +29,7 @@ import {
 } from "../src/keys/index.ts";
 import {
   ENVELOPE_PREFIX_LENGTH,
+  MAX_ENVELOPE_LENGTH,
   type Manifest,
   canonicalJson,
   decryptManifest,
@@ -38,6 +40,7 @@ import {
   fromBase64Url,
   generateFileId,
   manifestCid,
+  paddedManifestLength,
   parseManifest,
   parseShareLink,
   readManifestEnvelope,
@@ -498,5 +501,241 @@ describe("share links", () => {
     // and the link carries nothing derived from the KEK
     expect(a.link).not.toContain(toBase64Url(kek));
     expect(fileKey).not.toEqual(kek);
+  });
+});
+
+/** The error `fn` throws (the test fails if it returns). */
+function thrown(fn: () => unknown): Error {
+  try {
+    fn();
+  } catch (error) {
+    return error as Error;
+  }
+  throw new Error("expected an error");
+}
+
+describe("canonical JSON: what it refuses and what it leaves out", () => {
+  it("refuses a number that is not a safe integer naming the value, and anything that is not JSON", () => {
+    expect(canonicalJson({ n: 2 ** 53 - 1 })).toBe(`{"n":${2 ** 53 - 1}}`);
+    for (const n of [1.5, 2 ** 53, Number.NaN]) {
+      const error = thrown(() => canonicalJson({ n }));
+      expect(error).toBeInstanceOf(InvalidParametersError);
+      expect((error as InvalidParametersError).parameter).toBe("value");
+      expect(error.message).toContain(`value = ${n}: canonical JSON holds only safe integers`);
+    }
+    for (const value of [undefined, () => 1, 1n, Symbol("s")]) {
+      const error = thrown(() => canonicalJson({ a: [value as never] }));
+      expect(error).toBeInstanceOf(InvalidParametersError);
+      expect(error.message).toMatch(/is not JSON/);
+    }
+  });
+
+  it("leaves out members whose value is undefined (absent optional fields), as JSON.stringify does", () => {
+    expect(canonicalJson({ b: 1, a: undefined as never, c: { d: undefined as never } })).toBe(
+      '{"b":1,"c":{}}',
+    );
+  });
+});
+
+/**
+ * An envelope as the owner would write it around `padded` exactly (no padding added): encrypted
+ * under the manifest key, the file key wrapped and bound to it.
+ */
+function sealedEnvelope(
+  padded: Uint8Array,
+  fileId: `0x${string}`,
+  fileKey: Uint8Array,
+  kek: Uint8Array,
+): Uint8Array {
+  const body = encryptBytes(padded, deriveManifestKey(fileKey));
+  const id = unhex(fileId.slice(2));
+  const wrapped = wrapFileKey(kek, fileKey, {
+    fileId: id,
+    manifestVersion: 1,
+    manifestDigest: createHash("sha256").update(body).digest(),
+  });
+  return new Uint8Array([0x43, 0x43, 0x4d, 0x46, 1, ...id, ...wrapped, ...body]);
+}
+
+/** A valid manifest whose canonical JSON is exactly `length` bytes (its name made to fit). */
+function manifestOfJsonLength(length: number): Manifest {
+  const base = serializeManifest(makeManifest(1_000_000, { name: "a" })).length - 1;
+  const nameBytes = length - base;
+  const name = "€".repeat(Math.floor(nameBytes / 3)) + "a".repeat(nameBytes % 3);
+  const manifest = makeManifest(1_000_000, { name });
+  expect(serializeManifest(manifest).length).toBe(length);
+  return manifest;
+}
+
+describe("the manifest's padding: 4 KiB or a larger power of two, zero bytes after the JSON", () => {
+  it("paddedManifestLength: up to 4 KiB pads to 4 KiB, above it to the next power of two", () => {
+    expect([0, 1, 4095, 4096, 4097, 8192, 8193, 100_000].map(paddedManifestLength)).toEqual([
+      4096, 4096, 4096, 4096, 8192, 8192, 16384, 131072,
+    ]);
+  });
+
+  it("a manifest of exactly 4 KiB fills its padding without a zero byte, one of 4 KiB + 1 is padded to 8 KiB: both open", async () => {
+    const kek = await ownerKek();
+    for (const [length, padded] of [
+      [4096, 4096],
+      [4097, 8192],
+    ] as const) {
+      const manifest = manifestOfJsonLength(length);
+      const fileKey = generateFileKey();
+      const envelope = encryptManifest({ manifest, fileKey, kek });
+      const body = readManifestEnvelope(envelope).body;
+      expect(body.length).toBe(encryptBytes(new Uint8Array(padded), fileKey).length);
+      expect(decryptManifest(envelope, { kek }).manifest).toEqual(manifest);
+      expect(decryptManifest(envelope, { fileKey }).manifest).toEqual(manifest);
+    }
+  });
+
+  it("a body padded to no size class is refused naming its length: 2 KiB (under 4 KiB), 4 KiB + 1 and 6 KiB (no power of two); 8 KiB opens", async () => {
+    const kek = await ownerKek();
+    const fileKey = generateFileKey();
+    const manifest = makeManifest();
+    const json = serializeManifest(manifest);
+    const padTo = (length: number): Uint8Array => {
+      const padded = new Uint8Array(length);
+      padded.set(json);
+      return padded;
+    };
+    for (const length of [2048, 4097, 6144]) {
+      const error = thrown(() =>
+        decryptManifest(sealedEnvelope(padTo(length), manifest.fileId, fileKey, kek), { kek }),
+      );
+      expect(error).toBeInstanceOf(InvalidManifestError);
+      expect((error as InvalidManifestError).field).toBe("");
+      expect(error.message).toMatch(new RegExp(`padded to ${length} bytes, not a size class`));
+    }
+    const envelope = sealedEnvelope(padTo(8192), manifest.fileId, fileKey, kek);
+    expect(decryptManifest(envelope, { kek }).manifest).toEqual(manifest);
+  });
+
+  it("padding holding a non-zero byte, or a zero byte before the JSON, is refused as non-zero padding", async () => {
+    const kek = await ownerKek();
+    const fileKey = generateFileKey();
+    const manifest = makeManifest();
+    const json = serializeManifest(manifest);
+    const late = new Uint8Array(4096);
+    late.set(json);
+    late[4095] = 0x20;
+    const early = new Uint8Array(4096);
+    early.set(json, 1);
+    for (const padded of [late, early]) {
+      const error = thrown(() =>
+        decryptManifest(sealedEnvelope(padded, manifest.fileId, fileKey, kek), { kek }),
+      );
+      expect(error).toBeInstanceOf(InvalidManifestError);
+      expect((error as InvalidManifestError).field).toBe("");
+      expect(error.message).toMatch(/padding holds non-zero bytes/);
+    }
+  });
+});
+
+describe("manifest keys and file ids", () => {
+  it("the manifest key comes only from a 32-byte file key: another size or a string is refused naming the file key", async () => {
+    const envelope = encryptManifest({
+      manifest: makeManifest(),
+      fileKey: generateFileKey(),
+      kek: await ownerKek(),
+    });
+    for (const [fileKey, given] of [
+      [new Uint8Array(31), "31 bytes"],
+      [new Uint8Array(33), "33 bytes"],
+      ["k".repeat(32), "string"],
+    ] as const) {
+      for (const fn of [
+        () => deriveManifestKey(fileKey as Uint8Array),
+        () => decryptManifest(envelope, { fileKey: fileKey as Uint8Array }),
+      ]) {
+        const error = thrown(fn);
+        expect(error).toBeInstanceOf(InvalidParametersError);
+        expect((error as InvalidParametersError).parameter).toBe("fileKey");
+        expect(error.message).toContain(`fileKey = ${given}: must be 32 bytes`);
+      }
+    }
+  });
+
+  it("generateFileId gives 16 random bytes as 0x and 32 lowercase hex digits, a new one each time", () => {
+    const ids = new Set(Array.from({ length: 8 }, () => generateFileId()));
+    expect(ids.size).toBe(8);
+    for (const id of ids) {
+      expect(id).toMatch(/^0x[0-9a-f]{32}$/);
+      expect(id).not.toBe(`0x${"0".repeat(32)}`);
+    }
+  });
+});
+
+describe("envelope bytes from an untrusted provider, at every boundary", () => {
+  const P = ENVELOPE_PREFIX_LENGTH;
+  /** A well-formed prefix (magic, version 1, file id, wrapped key) followed by `total - P` bytes. */
+  const envelopeOf = (total: number): Uint8Array => {
+    const bytes = new Uint8Array(total);
+    bytes.set([0x43, 0x43, 0x4d, 0x46, 1]);
+    bytes.fill(0xaa, 5, 5 + 16);
+    bytes.fill(0xbb, 5 + 16, P);
+    return bytes;
+  };
+
+  it("the prefix is 93 bytes: exactly 93 is an envelope with an empty body, 92 is cut short naming both lengths", () => {
+    expect(P).toBe(93);
+    const parts = readManifestEnvelope(envelopeOf(P));
+    expect(parts.version).toBe(1);
+    expect(parts.fileId).toBe(`0x${"aa".repeat(16)}`);
+    expect(parts.wrappedKey).toEqual(new Uint8Array(72).fill(0xbb));
+    expect(parts.body.length).toBe(0);
+    const error = thrown(() => readManifestEnvelope(envelopeOf(P - 1)));
+    expect(error).toBeInstanceOf(TruncatedDataError);
+    expect(error.message).toContain(`${P - 1} bytes is shorter than its ${P}-byte prefix`);
+  });
+
+  it("exactly MAX_ENVELOPE_LENGTH bytes is read; one byte more is refused before anything else, naming both lengths", () => {
+    expect(readManifestEnvelope(envelopeOf(MAX_ENVELOPE_LENGTH)).body.length).toBe(
+      MAX_ENVELOPE_LENGTH - P,
+    );
+    const over = envelopeOf(MAX_ENVELOPE_LENGTH + 1);
+    for (const fn of [
+      () => readManifestEnvelope(over),
+      () => decryptManifest(over, { fileKey: generateFileKey() }),
+    ]) {
+      const error = thrown(fn);
+      expect(error).toBeInstanceOf(UnsupportedFormatError);
+      expect((error as UnsupportedFormatError).format).toBe("manifest envelope");
+      expect(error.message).toContain(
+        `${MAX_ENVELOPE_LENGTH + 1} bytes is larger than the ${MAX_ENVELOPE_LENGTH}-byte limit`,
+      );
+    }
+  });
+
+  it("each of the four magic bytes is checked: any one wrong is a bad magic, however long the data", () => {
+    for (let i = 0; i < 4; i++)
+      for (const total of [i + 1, P, P + 100]) {
+        const bytes = envelopeOf(Math.max(total, 5)).subarray(0, total);
+        bytes[i]! ^= 0x20; // "c" for "C": a near miss
+        const error = thrown(() => readManifestEnvelope(bytes));
+        expect(error).toBeInstanceOf(UnsupportedFormatError);
+        expect((error as UnsupportedFormatError).version).toBeUndefined();
+        expect(error.message).toMatch(/bad magic \(expected "CCMF"\)/);
+      }
+  });
+
+  it("data that ends inside the magic or right after it is cut short, not a bad magic or a bad version", () => {
+    for (const total of [0, 1, 2, 3, 4]) {
+      const error = thrown(() => readManifestEnvelope(envelopeOf(5).subarray(0, total)));
+      expect(error).toBeInstanceOf(TruncatedDataError);
+      expect(error.message).toContain(`${total} bytes is shorter than its ${P}-byte prefix`);
+    }
+  });
+
+  it("another version is refused naming it and the version this SDK reads, even when the rest is missing", () => {
+    for (const total of [5, P]) {
+      const bytes = envelopeOf(total);
+      bytes[4] = 2;
+      const error = thrown(() => readManifestEnvelope(bytes));
+      expect(error).toBeInstanceOf(UnsupportedFormatError);
+      expect((error as UnsupportedFormatError).version).toBe(2);
+      expect(error.message).toMatch(/version 2 is not supported \(this SDK reads version 1\)/);
+    }
   });
 });
