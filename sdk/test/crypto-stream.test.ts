@@ -862,3 +862,46 @@ describe("no public API can reuse a nonce (issue 11.5)", () => {
     expect(typeof sdk.decryptChunk).toBe("function"); // opening chunks is safe and stays
   });
 });
+
+describe("what a decryptor's caller is told", () => {
+  const key = generateFileKey();
+
+  it("pushing into a finished decryptor is refused naming the push and saying the stream is finished", () => {
+    const plaintext = randomBytes(100);
+    const decryptor = new StreamDecryptor(key);
+    expect(
+      concat([...decryptor.push(encryptBytes(plaintext, key)), ...decryptor.finish()]),
+    ).toEqual(plaintext);
+    for (const push of [
+      () => decryptor.push(new Uint8Array(1)),
+      () => [...decryptor.pushing(new Uint8Array(1))],
+    ]) {
+      let error: unknown;
+      try {
+        push();
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toBeInstanceOf(InvalidParametersError);
+      expect(error).toMatchObject({ parameter: "push", value: "after finish" });
+      expect((error as Error).message).toBe("push = after finish: the stream is finished");
+    }
+  });
+
+  it.each(IMPLEMENTATIONS)(
+    "a header alone under another key: WrongKeyError saying the key does not match the data's key check (%s)",
+    (implementation) => {
+      const header = encryptBytes(randomBytes(10), key).subarray(0, STREAM_HEADER_LENGTH);
+      const decryptor = new StreamDecryptor(generateFileKey(), { implementation });
+      expect(decryptor.push(header)).toEqual([]);
+      let error: unknown;
+      try {
+        decryptor.finish();
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toBeInstanceOf(WrongKeyError);
+      expect((error as Error).message).toMatch(/^wrong key: .*key check/);
+    },
+  );
+});
