@@ -764,3 +764,39 @@ describe("default block size (1 MiB)", () => {
     expect(Buffer.from(out.buffer, out.byteOffset, out.length).equals(data)).toBe(true);
   });
 });
+
+describe("fewer than k shards: refused before any shard is read", () => {
+  it("decodeStream and rebuildShards name the missing shards without pulling a byte from the sources given, even when only a present shard is wanted", async () => {
+    const rand = rng(307);
+    const data = randomBytes(3 * 4 * 512 + 100, rand);
+    const layout = getStripeLayout({
+      dataShards: 4,
+      totalShards: 6,
+      blockSize: 512,
+      dataLength: data.length,
+    });
+    const shards = await encodeToShards(data, 4, 6, 512, rand);
+    let pulled = 0;
+    /** Shard i as a source that counts the chunks taken from it (a download, say). */
+    function* source(i: number): Generator<Uint8Array> {
+      pulled++;
+      yield shards[i]!;
+    }
+    const three = (): (Iterable<Uint8Array> | undefined)[] =>
+      shards.map((_, i) => (i === 0 || i === 2 || i === 5 ? source(i) : undefined));
+    for (const run of [
+      () => collect(decodeStream(layout, three())),
+      async () => {
+        for await (const blocks of rebuildShards(layout, three(), [0])) void blocks;
+      },
+    ]) {
+      const error = await run().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(NotEnoughShardsError);
+      expect(error).toMatchObject({ missing: [1, 3, 4], have: 3, need: 4 });
+      expect(pulled).toBe(0);
+    }
+  });
+});
