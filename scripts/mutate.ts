@@ -266,7 +266,9 @@ function recordSdkScore(report: StrykerReport, complete: boolean): void {
     }
   }
   const pct = (a: number, b: number) => `${((100 * a) / b).toFixed(1)}%`;
-  const scope = complete ? "" : " (an interrupted run: the mutants tested so far)";
+  const scope = complete
+    ? ""
+    : " (an interrupted run: the mutants tested so far, each as of the tests when it ran; a mutant whose tests changed since is tested again by the next run)";
   const summary = [
     `${killed} of ${total} mutants killed (${pct(killed, total)})${scope}; the ${total - killed} survivors are listed in [mutation-sdk.md](mutation-sdk.md), ${explained} of them explained as equivalent (scripts/mutants/sdk.ts).`,
     "",
