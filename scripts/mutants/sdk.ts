@@ -241,4 +241,32 @@ export const EQUIVALENT: EquivalentMutant[] = [
     code: "return { index: this.#index++, blockSize: b, dataBytes: this.#filled, data };",
     why: "both hand back the old value as the last stripe's index, and the index is never read after finish()",
   },
+  {
+    file: "sdk/src/cid/unixfs.ts",
+    mutator: "ArrayDeclaration",
+    replacement: '["Stryker was here"]',
+    code: "levels[l] = [];",
+    why: "finish() has already ended the builder and the loop only moves up: the reset level is never read again",
+  },
+  {
+    file: "sdk/src/erasure/stripes.ts",
+    mutator: "BlockStatement",
+    replacement: "{}",
+    code: "if (this.#pending.length >= len) {",
+    why: "without the fast path the general loop copies the same bytes from the held chunk and advances the same way: a copy instead of a view",
+  },
+  {
+    file: "sdk/src/erasure/stripes.ts",
+    mutator: "ObjectLiteral",
+    replacement: "{}",
+    code: "const full = codec.reconstruct(blocks, { wanted });",
+    why: "without wanted the codec rebuilds every missing block, a superset, with the same rows: the wanted ones are the same bytes, only more parity work",
+  },
+  {
+    file: "sdk/src/manifest/envelope.ts",
+    mutator: "EqualityOperator",
+    replacement: "length < MIN_MANIFEST_PADDING",
+    code: "return length <= MIN_MANIFEST_PADDING",
+    why: "differs only at length 4096, where the other branch gives 2 ** ceil(log2(4096)) = 4096 too",
+  },
 ];
