@@ -1,11 +1,12 @@
-// The member's Helia node: persistent FsBlockstore + FsDatastore under the data folder (the
+// The member's Helia node: persistent FsBlockstore + LevelDB datastore under the data folder (the
 // libp2p key lives in the datastore, so the PeerId survives restarts), TCP + WebSockets, Noise,
 // Yamux, identify and bitswap. Local mode dials only the peers it is given (registered
 // multiaddrs); public mode also bootstraps into the IPFS network, runs autoNAT and a DHT client
 // that announces the CIDs it holds.
 import { mkdirSync } from "node:fs";
 
-import { ipfsPaths } from "./peer-id.ts";
+import { ipfsPaths, openDatastore } from "./datastore.ts";
+import { writePeerIdFile } from "./peer-id.ts";
 import { join } from "node:path";
 
 import { autoNAT } from "@libp2p/autonat";
@@ -22,7 +23,6 @@ import { yamux } from "@libp2p/yamux";
 import { multiaddr } from "@multiformats/multiaddr";
 import { FsBlockstore } from "blockstore-fs";
 import { NextToLast } from "blockstore-fs/sharding";
-import { FsDatastore } from "datastore-fs";
 import { createHeliaLight } from "helia";
 import type { ServiceMap } from "@libp2p/interface";
 import type { ServiceFactoryMap } from "libp2p";
@@ -54,17 +54,17 @@ export interface IpfsNode {
   stop(): Promise<void>;
 }
 
-export { ipfsPaths, loadPeerId } from "./peer-id.ts";
+export { ipfsPaths } from "./datastore.ts";
+export { loadPeerId } from "./peer-id.ts";
 
 /** Starts the Helia node of a data folder. */
 export async function startIpfsNode(config: ProviderConfig): Promise<IpfsNode> {
   const log = createLogger("provider:ipfs");
   const paths = ipfsPaths(config.dataDir);
   mkdirSync(paths.blocks, { recursive: true });
-  mkdirSync(paths.datastore, { recursive: true });
   const sharding = new NextToLast();
   const blockstore = new FsBlockstore(paths.blocks, { shardingStrategy: sharding });
-  const datastore = new FsDatastore(paths.datastore);
+  const datastore = await openDatastore(config.dataDir);
   const { host, tcpPort, wsPort, mode } = config.ipfs;
   const ip = host.includes(":") ? "ip6" : "ip4";
   const isPublic = mode === "public";
@@ -105,8 +105,14 @@ export async function startIpfsNode(config: ProviderConfig): Promise<IpfsNode> {
         : { identify: identify() }) as unknown as ServiceFactoryMap<ServiceMap>,
     }),
   );
-  await helia.start();
+  try {
+    await helia.start();
+  } catch (e) {
+    await datastore.close();
+    throw e;
+  }
   const peerId = helia.libp2p.peerId.toString();
+  writePeerIdFile(config.dataDir, peerId);
   // Provider records expire (48 h on the public DHT): re-announce what is held.
   const announced = new Set<string>();
   const reannounce = setInterval(
@@ -155,6 +161,7 @@ export async function startIpfsNode(config: ProviderConfig): Promise<IpfsNode> {
     async stop() {
       clearInterval(reannounce);
       await helia.stop();
+      await datastore.close();
       log.info("IPFS node stopped");
     },
   };
