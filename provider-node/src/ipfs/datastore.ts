@@ -48,16 +48,19 @@ export async function openDatastore(dataDir: string): Promise<LevelDatastore> {
   }
   const ds = new LevelDatastore(db);
   if (existsSync(old)) {
-    const files = new FsDatastore(old, { createIfMissing: false });
-    await files.open();
-    let n = 0;
-    for await (const { key, value } of files.query({})) {
-      await ds.put(key, value);
-      n++;
+    try {
+      const files = new FsDatastore(old, { createIfMissing: false });
+      let n = 0;
+      for await (const { key, value } of files.query({})) {
+        await ds.put(key, value);
+        n++;
+      }
+      rmSync(old, { recursive: true, force: true });
+      createLogger("provider:ipfs").info({ entries: n }, "datastore moved from files to LevelDB");
+    } catch (e) {
+      await db.close(); // the old folder stays: the next start copies again
+      throw e;
     }
-    await files.close();
-    rmSync(old, { recursive: true, force: true });
-    createLogger("provider:ipfs").info({ entries: n }, "datastore moved from files to LevelDB");
   }
   return ds;
 }
