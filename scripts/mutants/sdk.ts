@@ -269,4 +269,11 @@ export const EQUIVALENT: EquivalentMutant[] = [
     code: "return length <= MIN_MANIFEST_PADDING",
     why: "differs only at length 4096, where the other branch gives 2 ** ceil(log2(4096)) = 4096 too",
   },
+  {
+    file: "sdk/src/merkle/tree.ts",
+    mutator: "StringLiteral",
+    replacement: '""',
+    code: 'if (levels.length === 0 && level !== depth) fail("no levels stored below the root");',
+    why: "levels is empty only when level >= depth, and a level above depth failed just before, so level === depth whenever levels is empty: this message is never built",
+  },
 ];

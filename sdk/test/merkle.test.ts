@@ -2,7 +2,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { sha256 as nobleSha256 } from "@noble/hashes/sha2.js";
 import { describe, expect, it } from "vitest";
-import { InvalidFormatError, ShardMismatchError } from "../src/errors.ts";
+import { InvalidFormatError, InvalidParametersError, ShardMismatchError } from "../src/errors.ts";
 import {
   SEGMENT_SIZE,
   SegmentTreeBuilder,
@@ -11,6 +11,7 @@ import {
   getSegmentCount,
   getSimdHasher,
   getSegmentTreeDepth,
+  hashParents,
   parseSegmentTreeCache,
   portableHasher,
   proveFromCache,
@@ -330,5 +331,149 @@ describe("a 64 MiB shard", () => {
       );
       expect(proof.path.map(toHex)).toEqual(reference.path.map(toHex));
     }
+  });
+});
+
+describe("misuse and malformed input get typed errors that say what is wrong", () => {
+  it("hashParents refuses nodes that are not whole 64-byte pairs", () => {
+    expect(() => hashParents(portableHasher, new Uint8Array(96))).toThrow(
+      new RangeError("96 bytes is not whole pairs"),
+    );
+    expect(toHex(hashParents(portableHasher, new Uint8Array(64)))).toBe(
+      toHex(portableHasher.node(new Uint8Array(32), new Uint8Array(32))),
+    );
+  });
+
+  it("a cache level outside [0, 52] is refused", () => {
+    for (const cacheLevel of [-1, 53, 1.5])
+      expect(() => new SegmentTreeBuilder({ cacheLevel })).toThrow(
+        `cacheLevel = ${cacheLevel}: must be an integer in [0, 52]`,
+      );
+    expect(computeSegmentTree(new Uint8Array(512), { cacheLevel: 52 }).cache?.level).toBe(0);
+  });
+
+  it("pushSubtree refuses a bad height or root, and every call after finish()", () => {
+    const b = new SegmentTreeBuilder();
+    expect(() => b.pushSubtree(new Uint8Array(32), 53)).toThrow(
+      "height = 53: must be an integer in [0, 52]",
+    );
+    expect(() => b.pushSubtree(new Uint8Array(32), -1)).toThrow(
+      "height = -1: must be an integer in [0, 52]",
+    );
+    expect(() => b.pushSubtree(new Uint8Array(31), 0)).toThrow("root = 31: must be 32 bytes");
+    b.pushSubtree(new Uint8Array(32), 0);
+    b.finish();
+    expect(() => b.pushSubtree(new Uint8Array(32), 0)).toThrow(
+      "subtree = 0: pushSubtree() after finish()",
+    );
+    expect(() => b.update(new Uint8Array(7))).toThrow("chunk = 7: update() after finish()");
+    expect(() => b.finish()).toThrow("finish = 2: finish() called twice");
+    for (const f of [() => b.update(new Uint8Array(1)), () => b.finish()])
+      expect(f).toThrow(InvalidParametersError);
+  });
+
+  it("a segment index outside [0, leafCount) is refused", async () => {
+    const data = randomBytes(512 * 20);
+    const { cache } = computeSegmentTree(data, { cacheLevel: 2 });
+    const read = (first: number, count: number): Uint8Array =>
+      data.subarray(first * 512, (first + count) * 512);
+    for (const index of [-1, 20, 0.5])
+      await expect(proveFromCache(cache!, index, read)).rejects.toThrow(
+        `index = ${index}: segment index must be in [0, 20)`,
+      );
+    expect(() => proveSegment(data, 20)).toThrow("index = 20: segment index must be in [0, 20)");
+    await expect(proveFromCache(cache!, 19, read)).resolves.toBeDefined();
+  });
+
+  it("proveFromCache says which segments a short or long read was for", async () => {
+    const data = randomBytes(512 * 200);
+    const { cache } = computeSegmentTree(data, { cacheLevel: 4 }); // blocks of 16 segments
+    for (const got of [100, 15 * 512, 16 * 512 + 1, 0]) {
+      const err = await proveFromCache(cache!, 37, () => new Uint8Array(got)).catch(
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(ShardMismatchError);
+      expect(err).toMatchObject({
+        message: `read ${got} bytes for segments 32..47`,
+        expected: 16 * 512,
+        actual: got,
+      });
+    }
+    // A shard of 199 segments and 1 byte: its last block is 8 segments, the last one 1 byte.
+    const tail = randomBytes(512 * 199 + 1);
+    const t = computeSegmentTree(tail, { cacheLevel: 4 }).cache!;
+    const err = await proveFromCache(t, 199, () => tail.subarray(192 * 512, 199 * 512)).catch(
+      (e: unknown) => e,
+    );
+    expect(err).toMatchObject({ message: "read 3584 bytes for segments 192..199", expected: 4096 });
+    await expect(proveFromCache(t, 199, () => tail.subarray(192 * 512))).resolves.toBeDefined();
+  });
+
+  it("a cache whose root is not 32 bytes proves nothing", async () => {
+    const data = randomBytes(512 * 4);
+    const { cache } = computeSegmentTree(data, { cacheLevel: 2 }); // level 2 = depth: root only
+    const read = (first: number, count: number): Uint8Array =>
+      data.subarray(first * 512, (first + count) * 512);
+    await expect(proveFromCache(cache!, 1, read)).resolves.toBeDefined();
+    const longRoot = { ...cache!, root: Uint8Array.of(...cache!.root, 0) };
+    await expect(proveFromCache(longRoot, 1, read)).rejects.toThrow(ShardMismatchError);
+  });
+
+  it("verifySegmentProof is false when a sibling hash is not 32 bytes", () => {
+    const data = randomBytes(512 * 5);
+    const { root } = computeSegmentTree(data);
+    const proof = proveSegment(data, 2);
+    expect(verifySegmentProof(root, 5, 2, proof.segment, proof.path)).toBe(true);
+    for (const cut of [31, 33]) {
+      const path = proof.path.map((p, i) =>
+        i === 1 ? (cut < 32 ? p.subarray(0, cut) : Uint8Array.of(...p, 0)) : p,
+      );
+      expect(verifySegmentProof(root, 5, 2, proof.segment, path), `${cut}`).toBe(false);
+    }
+  });
+
+  it("serializeSegmentTreeCache names a level of the wrong size", () => {
+    const { cache } = computeSegmentTree(randomBytes(512 * 10), { cacheLevel: 1 });
+    // levels 1..3 of a 10-leaf tree: 5, 3 and 2 nodes.
+    const short = { ...cache!, levels: [cache!.levels[0]!, cache!.levels[1]!.subarray(32)] };
+    const err = (() => {
+      try {
+        return serializeSegmentTreeCache(short);
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(err).toBeInstanceOf(InvalidParametersError);
+    expect(err).toMatchObject({
+      message: "levels[1] = 64: must hold 96 bytes",
+      parameter: "levels[1]",
+      value: 64,
+    });
+    const missing = { ...cache!, levels: cache!.levels.slice(0, 2) };
+    expect(() => serializeSegmentTreeCache(missing)).toThrow(
+      "levels[2] = undefined: must hold 64 bytes",
+    );
+  });
+
+  it("parseSegmentTreeCache says which header field it does not read", () => {
+    const { cache } = computeSegmentTree(randomBytes(512 * 10), { cacheLevel: 1 });
+    const good = serializeSegmentTreeCache(cache!);
+    const edit = (f: (b: Uint8Array, v: DataView) => void): Uint8Array => {
+      const b = Uint8Array.from(good);
+      f(b, new DataView(b.buffer));
+      return b;
+    };
+    const cases: [Uint8Array, string][] = [
+      [edit((b) => (b[5] = 2)), "unsupported hash id 2"],
+      [edit((_, v) => v.setUint32(8, 1024)), "segment size 1024"],
+      [edit((_, v) => v.setUint32(16, 0)), "leafCount 0"],
+      [edit((_, v) => v.setUint32(12, 2 ** 21)), `leafCount ${2 ** 53 + 10}`],
+      [edit((b) => (b[6] = 5)), "level 5 above depth"],
+    ];
+    for (const [bytes, why] of cases)
+      expect(() => parseSegmentTreeCache(bytes), why).toThrow(
+        new InvalidFormatError("segment tree cache", why),
+      );
+    expect(parseSegmentTreeCache(good).leafCount).toBe(10);
   });
 });
