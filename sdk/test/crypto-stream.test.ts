@@ -806,6 +806,62 @@ describe("StreamEncryptor and StreamDecryptor check their inputs and their use",
   });
 });
 
+describe("what an encryptor's and a decryptor's caller can read and is told", () => {
+  const key = generateFileKey();
+
+  it("pushing into a finished encryptor is refused naming the push and saying the stream is finished; finishing again gives nothing more", () => {
+    const plaintext = randomBytes(100);
+    const encryptor = new StreamEncryptor(key, { chunkSize: 64 });
+    const out = [...encryptor.push(plaintext), ...encryptor.finish()];
+    expect(decryptBytes(concat(out), key)).toEqual(plaintext);
+    expect(encryptor.finish()).toEqual([]);
+    let error: unknown;
+    try {
+      encryptor.push(new Uint8Array(1));
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(InvalidParametersError);
+    expect(error).toMatchObject({ parameter: "push", value: "after finish" });
+    expect((error as Error).message).toBe("push = after finish: the stream is finished");
+  });
+
+  it.each(IMPLEMENTATIONS)(
+    "an encryptor tells its implementation (%s) and the plaintext bytes taken in so far",
+    (implementation) => {
+      const encryptor = new StreamEncryptor(key, { implementation, chunkSize: 64 });
+      expect(encryptor.implementation).toBe(implementation);
+      expect(encryptor.bytesIn).toBe(0);
+      encryptor.push(new Uint8Array(60));
+      expect(encryptor.bytesIn).toBe(60);
+      encryptor.push(new Uint8Array(70));
+      encryptor.finish();
+      expect(encryptor.bytesIn).toBe(130);
+    },
+  );
+
+  it("a decryptor tells the ciphertext bytes taken in so far, and the header once its 41 bytes are in", () => {
+    const ciphertext = encryptBytes(randomBytes(100), key, { chunkSize: 64 });
+    const decryptor = new StreamDecryptor(key);
+    expect(decryptor.bytesIn).toBe(0);
+    decryptor.push(ciphertext.subarray(0, STREAM_HEADER_LENGTH - 1));
+    expect(decryptor.bytesIn).toBe(STREAM_HEADER_LENGTH - 1);
+    expect(decryptor.streamHeader).toBeUndefined();
+    decryptor.push(ciphertext.subarray(STREAM_HEADER_LENGTH - 1, 50));
+    expect(decryptor.bytesIn).toBe(50);
+    const header = parseStreamHeader(ciphertext);
+    expect(decryptor.streamHeader).toMatchObject({
+      chunkSize: 64,
+      noncePrefix: header.noncePrefix,
+      keyCheck: header.keyCheck,
+      bytes: header.bytes,
+    });
+    decryptor.push(ciphertext.subarray(50));
+    decryptor.finish();
+    expect(decryptor.bytesIn).toBe(ciphertext.length);
+  });
+});
+
 describe("length helpers", () => {
   it("getPlaintextLength inverts getCiphertextLength and rejects impossible lengths", () => {
     for (const cs of [64, 65_536]) {

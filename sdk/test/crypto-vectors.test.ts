@@ -10,6 +10,7 @@ import {
 import { createChunkSession } from "../src/crypto/backend.ts";
 import { encryptChunk } from "../src/crypto/stream.ts";
 import { withNoncePrefix } from "./fixed-nonce.ts";
+import { InvalidParametersError } from "../src/errors.ts";
 import vectors from "./vectors/stream-aead.json" with { type: "json" };
 
 const unhex = (s: string): Uint8Array =>
@@ -21,6 +22,28 @@ const IMPLEMENTATIONS = ["native", "noble"] as const;
 describe("published primitive vectors (draft-irtf-cfrg-xchacha-03)", () => {
   it.each(vectors.hchacha20)("HChaCha20 $source", (v) => {
     expect(hex(hchacha20(unhex(v.key), unhex(v.input)))).toBe(v.subkey);
+  });
+
+  it("HChaCha20 refuses a key that is not 32 bytes or an input that is not 16, saying how long it was", () => {
+    for (const [key, input, parameter, message] of [
+      [31, 16, "key", "key = 31 bytes: must be 32 bytes"],
+      [33, 16, "key", "key = 33 bytes: must be 32 bytes"],
+      [32, 15, "input", "input = 15 bytes: must be 16 bytes"],
+      [32, 24, "input", "input = 24 bytes: must be 16 bytes"],
+    ] as const) {
+      let error: unknown;
+      try {
+        hchacha20(new Uint8Array(key), new Uint8Array(input));
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toBeInstanceOf(InvalidParametersError);
+      expect(error).toMatchObject({
+        parameter,
+        value: `${parameter === "key" ? key : input} bytes`,
+      });
+      expect((error as Error).message).toBe(message);
+    }
   });
 
   describe.each(IMPLEMENTATIONS)("XChaCha20-Poly1305 §A.3.1 on the %s path", (implementation) => {

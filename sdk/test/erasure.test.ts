@@ -14,7 +14,7 @@ import {
   rebuildShards,
   type StripeLayout,
 } from "../src/erasure/index.ts";
-import { gfInv, gfMul, invertMatrix, mulRegion } from "../src/erasure/gf256.ts";
+import { gfDiv, gfInv, gfMul, invertMatrix, mulRegion } from "../src/erasure/gf256.ts";
 
 function randomBytes(len: number, rand: () => number): Uint8Array {
   const b = new Uint8Array(len);
@@ -93,6 +93,14 @@ describe("GF(2^8)", () => {
       const inv = invertMatrix([Uint8Array.of(a)]);
       expect(gfMul(a, inv![0][0])).toBe(1);
     }
+  });
+
+  it("division undoes multiplication, and division by 0 is refused", () => {
+    expect(gfDiv(0x1d, 2)).toBe(0x80);
+    expect(gfDiv(9, 7)).toBe(3);
+    expect(gfDiv(0, 0x53)).toBe(0);
+    for (let b = 1; b < 256; b += 17) expect(gfDiv(gfMul(0xa7, b), b)).toBe(0xa7);
+    expect(() => gfDiv(5, 0)).toThrow(/0 has no inverse/);
   });
 
   it("0 has no inverse; a singular matrix has none either (undefined, not a wrong matrix)", () => {

@@ -61,6 +61,23 @@ describe("key-derivation typed data", () => {
       }),
     ).toThrow(InvalidParametersError);
   });
+
+  it("a chain id that is not a positive integer is named, with what it must be", () => {
+    for (const chainId of [0, -1, 1.5]) {
+      let error: unknown;
+      try {
+        getKeyDerivationTypedData({
+          account: "0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266",
+          chainId,
+        });
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toBeInstanceOf(InvalidParametersError);
+      expect(error).toMatchObject({ parameter: "chainId", value: chainId });
+      expect((error as Error).message).toBe(`chainId = ${chainId}: must be a positive integer`);
+    }
+  });
 });
 
 describe("key-encryption key from a wallet signature (viem local accounts)", () => {
@@ -223,6 +240,27 @@ describe("key-encryption key from a wallet signature (viem local accounts)", () 
         InvalidKeySignatureError,
       );
     }
+  });
+
+  it("an empty hex signature is refused as 0 bytes long, saying which signatures can derive a key", () => {
+    for (const signature of ["0x", new Uint8Array(0)] as const) {
+      expect(() => deriveKeyEncryptionKey(signature)).toThrow(InvalidKeySignatureError);
+      expect(() => deriveKeyEncryptionKey(signature)).toThrow(
+        /^signature is 0 bytes: expected a 65-byte \(r, s, v\) or 64-byte EIP-2098 ECDSA signature/,
+      );
+    }
+  });
+
+  it("a well-formed signature whose r is no point's x (nothing can be recovered) is nobody's signature", async () => {
+    // x = 5: 5³ + 7 is not a square mod p, so no curve point has it and recovery fails.
+    const signature = toHex(
+      Uint8Array.from([...new Uint8Array(31), 5, ...new Uint8Array(31), 1, 27]),
+    );
+    const account = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266";
+    expect(await verifyKeySignature({ account, chainId: 1, signature })).toBe(false);
+    await expect(getKeyEncryptionKey({ account, chainId: 1, signature })).rejects.toThrow(
+      /^the signature is not 0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266's signature of the Co-operative Cloud key-derivation message on chain 1$/,
+    );
   });
 });
 
