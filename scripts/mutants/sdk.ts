@@ -151,6 +151,27 @@ export const EQUIVALENT: EquivalentMutant[] = [
   },
   {
     file: "sdk/src/erasure/reed-solomon.ts",
+    mutator: "StringLiteral",
+    replacement: "``",
+    code: "if (inv === undefined) throw",
+    why: "the words of an error that is never thrown: every k rows of [I; P] are invertible (the code is MDS)",
+  },
+  {
+    file: "sdk/src/erasure/reed-solomon.ts",
+    mutator: "StringLiteral",
+    replacement: '""',
+    code: "if (inv === undefined) throw",
+    why: "the separator in the words of an error that is never thrown: every k rows of [I; P] are invertible (the code is MDS)",
+  },
+  {
+    file: "sdk/src/erasure/reed-solomon.ts",
+    mutator: "CallExpression",
+    replacement: ";",
+    code: "if (first) dst.fill(0);",
+    why: "never runs: no row in use is all zeros (Cauchy parity rows have none; a decode row is a nonzero vector times an invertible matrix)",
+  },
+  {
+    file: "sdk/src/erasure/reed-solomon.ts",
     mutator: "ConditionalExpression",
     replacement: "true",
     code: "if (n > k && len > 0) combine(parity, data, result);",
