@@ -297,4 +297,26 @@ export const EQUIVALENT: EquivalentMutant[] = [
     code: 'if (levels.length === 0 && level !== depth) fail("no levels stored below the root");',
     why: "levels is empty only when level >= depth, and a level above depth failed just before, so level === depth whenever levels is empty: this message is never built",
   },
+  {
+    file: "sdk/src/pipeline/common.ts",
+    mutator: "StringLiteral",
+    replacement: '""',
+    code: 'return isNativeAvailable() ? "native" : "portable";',
+    span: '"portable"',
+    why: 'every use of the implementation only asks whether it is "native" (sessions, hashers, SHA-256), so any other value runs the same portable code and gives the same bytes',
+  },
+  {
+    file: "sdk/src/pipeline/common.ts",
+    mutator: "EqualityOperator",
+    replacement: "size <= 0",
+    code: "if (!Number.isInteger(size) || size < 0)",
+    why: "a worker count of 0 never gets here: resolveRunner turns workers = 0 into the inline runner first",
+  },
+  {
+    file: "sdk/src/pipeline/io.ts",
+    mutator: "OptionalChaining",
+    replacement: "it.return(undefined)",
+    code: "await it.return?.(undefined);",
+    why: "iteratorToStream is internal and only ever wraps decodeFile's async generator, which always has return()",
+  },
 ];
