@@ -1,3 +1,4 @@
+import { base36 } from "multiformats/bases/base36";
 import { CID } from "multiformats/cid";
 import { create as createDigest } from "multiformats/hashes/digest";
 import { createHash } from "node:crypto";
@@ -46,6 +47,7 @@ import {
   readManifestEnvelope,
   serializeManifest,
   toBase64Url,
+  verifyManifestCid,
 } from "../src/manifest/index.ts";
 import vectors from "./vectors/keys.json" with { type: "json" };
 
@@ -737,5 +739,202 @@ describe("envelope bytes from an untrusted provider, at every boundary", () => {
       expect((error as UnsupportedFormatError).version).toBe(2);
       expect(error.message).toMatch(/version 2 is not supported \(this SDK reads version 1\)/);
     }
+  });
+});
+
+describe("the words of each refusal, for inputs no valid caller sends", () => {
+  /** A manifest of one data shard and no parity over `size` plaintext bytes (blocks of 1 MiB). */
+  const oneShard = (size: number, cid: string): AnyJson => {
+    const m = makeManifest(size) as AnyJson;
+    const shardSize = getStripeLayout({
+      dataShards: 1,
+      totalShards: 1,
+      blockSize: 1_048_576,
+      dataLength: m.encryption.ciphertextSize,
+    }).shardSize;
+    const shard = { ...m.shards[0], size: shardSize, cid, leafCount: Math.ceil(shardSize / 512) };
+    return { ...m, erasure: { k: 1, n: 1, blockSize: 1_048_576 }, shards: [shard] };
+  };
+  const dagPbCid = (label: string): string =>
+    CID.createV1(0x70, CID.parse(rawCid(label)).multihash).toString();
+
+  it("a field present but undefined is described as undefined", () => {
+    const m = { ...makeManifest(), size: undefined };
+    expect(() => parseManifest(m)).toThrow("manifest.size: must be an integer, got undefined");
+  });
+
+  it("a shard CID in another multibase is refused, showing its canonical base32 form", () => {
+    const canonical = rawCid("shard 2");
+    const other = CID.parse(canonical).toString(base36);
+    const m = edited(makeManifest(), (j) => (j.shards[2].cid = other));
+    expect(() => parseManifest(m)).toThrow(
+      `manifest.shards[2].cid: must be in canonical base32 form (${canonical})`,
+    );
+  });
+
+  it("a shard of up to 1 MiB is one raw leaf, a larger one a dag-pb root: the wrong codec is named", () => {
+    // 1048279 bytes in 16 chunks of 64 KiB: 41 + 1048279 + 16·16 = 1 MiB of ciphertext, one shard.
+    expect(oneShard(1_048_279, rawCid("x")).encryption.ciphertextSize).toBe(1_048_576);
+    expect(parseManifest(oneShard(1_048_279, rawCid("x"))).shards[0]!.size).toBe(1_048_576);
+    expect(() => parseManifest(oneShard(1_048_279, dagPbCid("x")))).toThrow(
+      "manifest.shards[0].cid: a shard of 1048576 bytes is one raw leaf (codec raw)",
+    );
+    // One byte more: a second stripe of one 512-byte block.
+    expect(parseManifest(oneShard(1_048_280, dagPbCid("x"))).shards[0]!.size).toBe(1_049_088);
+    expect(() => parseManifest(oneShard(1_048_280, rawCid("x")))).toThrow(
+      "manifest.shards[0].cid: a shard of 1049088 bytes is a dag-pb root (codec dag-pb)",
+    );
+  });
+
+  it("a value that throws while being read is still an InvalidManifestError, naming what was thrown", () => {
+    const boom = new TypeError("no");
+    const cases: [unknown, string, unknown][] = [
+      [
+        new Proxy(
+          {},
+          {
+            has() {
+              throw boom;
+            },
+          },
+        ),
+        "TypeError",
+        boom,
+      ],
+      [
+        {
+          ...makeManifest(),
+          get size(): number {
+            throw "a string"; // what exotic input may do
+          },
+        },
+        "string",
+        "a string",
+      ],
+    ];
+    for (const [value, what, cause] of cases) {
+      const error = thrown(() => parseManifest(value));
+      expect(error).toBeInstanceOf(InvalidManifestError);
+      expect(error).toMatchObject({ field: "", message: `manifest: could not be read (${what})` });
+      expect((error as Error & { cause?: unknown }).cause).toBe(cause);
+    }
+  });
+
+  it("deserializeManifest refuses anything but bytes, saying what it got", () => {
+    for (const [value, got] of [
+      ["{}", '"{}"'],
+      [undefined, "undefined"],
+      [[1, 2], "an array"],
+    ] as const) {
+      const error = thrown(() => deserializeManifest(value as unknown as Uint8Array));
+      expect(error).toBeInstanceOf(InvalidManifestError);
+      expect(error).toMatchObject({ field: "", message: `manifest: must be bytes, got ${got}` });
+    }
+  });
+
+  it("a share link that is not a string, or a CID that is not, is refused naming the part", () => {
+    for (const link of [undefined, 42, { toString: () => "coop://" }]) {
+      const error = thrown(() => parseShareLink(link as unknown as string));
+      expect(error).toBeInstanceOf(InvalidShareLinkError);
+      expect(error).toMatchObject({
+        part: "scheme",
+        message: "share link: a share link is a string",
+      });
+    }
+    const cid = CID.parse(rawCid("manifest"));
+    const error = thrown(() =>
+      formatShareLink({ manifestCid: cid as unknown as string, fileKey: generateFileKey() }),
+    );
+    expect(error).toBeInstanceOf(InvalidShareLinkError);
+    expect(error).toMatchObject({
+      part: "cid",
+      message: "share link: the manifest CID must be a string",
+    });
+  });
+
+  it("a long text that is no CID is shown cut to its first 100 characters", () => {
+    const key = toBase64Url(generateFileKey());
+    const text = `${"0123456789".repeat(10)}abcdefghij`;
+    expect(thrown(() => parseShareLink(`coop://${text}#k=${key}`)).message).toBe(
+      `share link: "${text.slice(0, 100)}…" is not a CID`,
+    );
+    expect(thrown(() => parseShareLink(`coop://${text.slice(0, 100)}#k=${key}`)).message).toBe(
+      `share link: "${text.slice(0, 100)}" is not a CID`,
+    );
+  });
+
+  it("manifestCid and verifyManifestCid refuse what is not bytes or not a CID, saying which", () => {
+    const envelope = new Uint8Array(100);
+    const good = manifestCid(envelope);
+    const cases: [() => unknown, string, unknown, string][] = [
+      [() => manifestCid("abc" as unknown as Uint8Array), "envelope", "string", "must be bytes"],
+      [
+        () => verifyManifestCid([1] as unknown as Uint8Array, good),
+        "envelope",
+        "object",
+        "must be bytes",
+      ],
+      [
+        () => verifyManifestCid(envelope, Uint8Array.of(1, 2, 3)),
+        "cid",
+        "3 bytes",
+        "are not a binary CID",
+      ],
+      [
+        () => verifyManifestCid(envelope, good.bytes.subarray(0, 20)),
+        "cid",
+        "20 bytes",
+        "are not a binary CID",
+      ],
+      [() => verifyManifestCid(envelope, {} as CID), "cid", "object", "is not a CID"],
+      [() => verifyManifestCid(envelope, 7 as unknown as CID), "cid", "number", "is not a CID"],
+    ];
+    for (const [fn, parameter, value, why] of cases) {
+      const error = thrown(fn);
+      expect(error).toBeInstanceOf(InvalidParametersError);
+      expect(error).toMatchObject({ parameter, value, message: `${parameter} = ${value}: ${why}` });
+    }
+    expect(verifyManifestCid(envelope, good.bytes).toString()).toBe(good.toString());
+  });
+
+  it("decryptManifest refuses a key that is not exactly one of { kek } and { fileKey }", async () => {
+    const kek = await ownerKek();
+    const fileKey = generateFileKey();
+    const envelope = encryptManifest({ manifest: makeManifest(), fileKey, kek });
+    for (const key of [{}, { kek, fileKey }, null, "key"]) {
+      const error = thrown(() => decryptManifest(envelope, key as { kek: Uint8Array }));
+      expect(error).toBeInstanceOf(InvalidParametersError);
+      expect(error).toMatchObject({
+        parameter: "key",
+        value: typeof key,
+        message: `key = ${typeof key}: must be { kek } or { fileKey }`,
+      });
+    }
+  });
+
+  it("an owner's envelope whose wrapped key authenticates a body under another key: TamperedDataError, not a wrong wallet", async () => {
+    const kek = await ownerKek();
+    const manifest = makeManifest();
+    const [wrappedFor, bodyUnder] = [generateFileKey(), generateFileKey()];
+    const body = encryptManifest({ manifest, fileKey: bodyUnder, kek }).subarray(
+      ENVELOPE_PREFIX_LENGTH,
+    );
+    const id = unhex(manifest.fileId.slice(2));
+    const wrapped = wrapFileKey(kek, wrappedFor, {
+      fileId: id,
+      manifestVersion: 1,
+      manifestDigest: createHash("sha256").update(body).digest(),
+    });
+    const forged = new Uint8Array([0x43, 0x43, 0x4d, 0x46, 1, ...id, ...wrapped, ...body]);
+    const error = thrown(() => decryptManifest(forged, { kek }));
+    expect(error).toBeInstanceOf(TamperedDataError);
+    expect(error).toMatchObject({
+      part: "chunk",
+      chunkIndex: 0,
+      message:
+        "manifest envelope: the encrypted manifest was replaced (it is not under this envelope's file key)",
+    });
+    // The body's own key still opens it: only the owner's wrapped key is wrong.
+    expect(decryptManifest(forged, { fileKey: bodyUnder }).manifest).toEqual(manifest);
   });
 });
