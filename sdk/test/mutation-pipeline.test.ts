@@ -1,0 +1,472 @@
+// The pipeline's edges on a tiny layout (k = 2, n = 3, 512-byte blocks, 64-byte chunks), fast
+// enough to run once per mutant: option errors in words, every source and sink shape a caller
+// may bring (BYOB sources, reader-only streams, WritableStreams), shard sources that end early or
+// run long, progress, cancellation, and the worker-count option.
+import { randomBytes } from "node:crypto";
+import { describe, expect, it, vi } from "vitest";
+import { parseStreamHeader } from "../src/crypto/format.ts";
+import { InvalidParametersError, ShardMismatchError } from "../src/errors.ts";
+import {
+  createInlineRunner,
+  decodeFile,
+  decodeFileStream,
+  encodeFile,
+  type ByobSource,
+  type DecodeFileOptions,
+  type EncodeFileOptions,
+  type EncodeFileResult,
+  type PipelineProgress,
+  type ShardInputs,
+  type TaskRunner,
+} from "../src/pipeline/index.ts";
+
+const geo = { dataShards: 2, totalShards: 3, blockSize: 512, chunkSize: 64 } as const;
+
+interface Encoded {
+  result: EncodeFileResult;
+  shards: Uint8Array[];
+  data: Uint8Array;
+}
+
+async function encode(size: number, options: EncodeFileOptions = {}): Promise<Encoded> {
+  const data = randomBytes(size);
+  const parts: Uint8Array[][] = [[], [], []];
+  const result = await encodeFile(data, {
+    workers: "inline",
+    ...geo,
+    ...options,
+    sinks: parts.map((p) => ({ write: (b: Uint8Array) => void p.push(b.slice()) })),
+  });
+  return { result, shards: parts.map((p) => Buffer.concat(p)), data };
+}
+
+async function decode(shards: ShardInputs, options: DecodeFileOptions): Promise<Buffer> {
+  const out: Uint8Array[] = [];
+  for await (const p of decodeFile(shards, { workers: "inline", ...options })) out.push(p);
+  return Buffer.concat(out);
+}
+
+async function failure(p: Promise<unknown>): Promise<Error & Record<string, unknown>> {
+  try {
+    await p;
+  } catch (err) {
+    return err as Error & Record<string, unknown>;
+  }
+  throw new Error("expected a rejection");
+}
+
+/** A BYOB source over `bytes`, at most `maxRead` bytes per read; counts reads and closes. */
+function byob(
+  bytes: Uint8Array,
+  maxRead = Infinity,
+): ByobSource & { closes: number; sizes: number[] } {
+  let off = 0;
+  const src = {
+    closes: 0,
+    sizes: [] as number[],
+    async read(dst: Uint8Array): Promise<number> {
+      src.sizes.push(dst.length);
+      const n = Math.min(dst.length, bytes.length - off, maxRead);
+      dst.set(bytes.subarray(off, off + n));
+      off += n;
+      return n;
+    },
+    close() {
+      src.closes++;
+    },
+  };
+  return src;
+}
+
+describe("decodeFile: caller errors, in words, before any read", () => {
+  let e: Encoded;
+  it("setup", async () => {
+    e = await encode(3000);
+  });
+
+  it("options that are not an object", async () => {
+    const err = await failure(decodeFile(e.shards, null as unknown as DecodeFileOptions).next());
+    expect(err).toBeInstanceOf(InvalidParametersError);
+    expect(err).toMatchObject({ parameter: "options", value: "null" });
+    expect(err.message).toBe("options = null: must be an object");
+  });
+
+  it("a header option that is not a header names what was given", async () => {
+    const long = `0x${"ab".repeat(60)}`;
+    const cases: [unknown, string][] = [
+      [long, `${long.slice(0, 90)}…`],
+      [null, "null"],
+      [{}, "an object"],
+      [7, "7"],
+      [new Uint8Array(40), "40 bytes"],
+    ];
+    for (const [header, value] of cases) {
+      const err = await failure(decode(e.shards, { ...e.result, header: header as Uint8Array }));
+      expect(err).toBeInstanceOf(InvalidParametersError);
+      expect(err).toMatchObject({ parameter: "header", value });
+      expect(err.message).toMatch(/must be the file's 41-byte STREAM header/);
+    }
+  });
+
+  it("41 bytes that do not parse as a header: the parser's words", async () => {
+    const bogus = new Uint8Array(41);
+    let words = "";
+    try {
+      parseStreamHeader(bogus);
+    } catch (err) {
+      words = (err as Error).message;
+    }
+    expect(words).not.toBe("");
+    const err = await failure(decode(e.shards, { ...e.result, header: bogus }));
+    expect(err).toBeInstanceOf(InvalidParametersError);
+    expect(err).toMatchObject({ parameter: "header", value: "41 bytes" });
+    expect(err.message).toBe(`header = 41 bytes: ${words}`);
+  });
+
+  it("expected: not an array, a shard named twice, a root of the wrong length", async () => {
+    const notArray = await failure(
+      decode(e.shards, { ...e.result, expected: "roots" as unknown as [] }),
+    );
+    expect(notArray).toMatchObject({ parameter: "expected", value: "roots" });
+    expect(notArray.message).toBe("expected = roots: must be an array");
+
+    const twice = await failure(decode(e.shards, { ...e.result, expected: [{}, { index: 0 }] }));
+    expect(twice).toMatchObject({ parameter: "expected[1].index", value: 0 });
+    expect(twice.message).toBe("expected[1].index = 0: names a shard a second time");
+
+    const short = await failure(
+      decode(e.shards, { ...e.result, expected: [{ merkleRoot: new Uint8Array(31) }] }),
+    );
+    expect(short).toMatchObject({ parameter: "expected[0].merkleRoot", value: "31 bytes" });
+  });
+
+  it("expected roots as 32 bytes are checked like hex ones", async () => {
+    const bytes = e.result.shards.map((s) => ({
+      merkleRoot: Uint8Array.from(Buffer.from(s.merkleRoot.slice(2), "hex")),
+    }));
+    expect((await decode(e.shards, { ...e.result, expected: bytes })).equals(e.data)).toBe(true);
+    const wrong = bytes.map((x, i) => (i === 1 ? { merkleRoot: new Uint8Array(32) } : x));
+    const err = await failure(decode(e.shards, { ...e.result, expected: wrong }));
+    expect(err).toBeInstanceOf(ShardMismatchError);
+    expect(err.shardIndex).toBe(1);
+  });
+
+  it("a ciphertext length with no stripe", async () => {
+    const err = await failure(decode(e.shards, { ...e.result, ciphertextLength: 0 }));
+    expect(err).toMatchObject({ parameter: "ciphertextLength", value: 0 });
+    expect(err.message).toBe("ciphertextLength = 0: a STREAM ciphertext is at least 57 bytes");
+  });
+
+  it("shards: not an array or Map, more than n, Map keys outside 0..n-1", async () => {
+    const notList = await failure(decode("abc" as unknown as ShardInputs, e.result));
+    expect(notList).toMatchObject({ parameter: "shards", value: "abc" });
+    expect(notList.message).toBe("shards = abc: must be an array or a Map");
+
+    const four = await failure(decode([...e.shards, e.shards[0]!], e.result));
+    expect(four).toMatchObject({ parameter: "shards", value: 4 });
+    expect(four.message).toBe("shards = 4: at most 3 shards");
+
+    for (const bad of [-1, 3, 1.5]) {
+      const map = new Map<number, Uint8Array>([
+        [0, e.shards[0]!],
+        [bad, e.shards[1]!],
+        [2, e.shards[2]!],
+      ]);
+      const err = await failure(decode(map, e.result));
+      expect(err).toBeInstanceOf(InvalidParametersError);
+      expect(err).toMatchObject({ parameter: "shards", value: bad });
+      expect(err.message).toBe(`shards = ${bad}: shard indexes are 0..2`);
+    }
+    // The first and the last index are fine.
+    const ends = new Map([
+      [0, e.shards[0]!],
+      [2, e.shards[2]!],
+    ]);
+    expect((await decode(ends, e.result)).equals(e.data)).toBe(true);
+  });
+});
+
+describe("decodeFile: progress, shard sources, streams", () => {
+  let e: Encoded;
+  it("setup", async () => {
+    e = await encode(5000);
+    expect(e.result.stripeCount).toBeGreaterThan(3);
+  });
+
+  it("reports each stripe and the end", async () => {
+    const events: PipelineProgress[] = [];
+    const out = await decode(e.shards, { ...e.result, onProgress: (p) => events.push({ ...p }) });
+    expect(out.equals(e.data)).toBe(true);
+    const stripes = events.filter((p) => p.phase === "decode");
+    expect(stripes).toHaveLength(e.result.stripeCount);
+    expect(stripes.map((p) => p.stripes)).toEqual(stripes.map((_, i) => i + 1));
+    for (let i = 1; i < stripes.length; i++)
+      expect(stripes[i]!.plaintextBytes).toBeGreaterThan(stripes[i - 1]!.plaintextBytes);
+    expect(stripes.at(-1)!.plaintextBytes).toBe(e.data.length);
+    expect(events.at(-1)).toEqual({
+      phase: "done",
+      plaintextBytes: e.data.length,
+      shardBytes: 2 * e.result.shardSize,
+      stripes: e.result.stripeCount,
+    });
+  });
+
+  it("BYOB shard sources: read into the stripe buffers, closed at the end", async () => {
+    const sources = e.shards.map((s) => byob(s, 100));
+    expect((await decode([sources[0], undefined, sources[2]], e.result)).equals(e.data)).toBe(true);
+    expect(sources.map((s) => s.closes > 0)).toEqual([true, false, true]);
+  });
+
+  it("a BYOB shard that ends early or runs long: ShardMismatchError with the sizes", async () => {
+    const size = e.result.shardSize;
+    const short = await failure(
+      decode([e.shards[0], byob(e.shards[1]!.subarray(0, size - 100))], e.result),
+    );
+    expect(short).toBeInstanceOf(ShardMismatchError);
+    expect(short.message).toBe("shard 1 ended early");
+    expect(short).toMatchObject({ shardIndex: 1, expected: size, actual: size - 100 });
+
+    const long = await failure(
+      decode(
+        [e.shards[0], undefined, byob(Buffer.concat([e.shards[2]!, new Uint8Array(3)]))],
+        e.result,
+      ),
+    );
+    expect(long).toBeInstanceOf(ShardMismatchError);
+    expect(long.message).toBe("shard 2 is longer than expected");
+    expect(long).toMatchObject({ shardIndex: 2, expected: size, actual: size + 1 });
+  });
+
+  it("an iterable shard with a piece past its end: the bytes found", async () => {
+    const size = e.result.shardSize;
+    const err = await failure(decode([e.shards[0], [e.shards[1]!, new Uint8Array(5)]], e.result));
+    expect(err).toBeInstanceOf(ShardMismatchError);
+    expect(err).toMatchObject({ shardIndex: 1, expected: size, actual: size + 5 });
+  });
+
+  it("decodeFileStream: an error rejects the read, a cancel closes the shard sources", async () => {
+    const stream = decodeFileStream(e.shards, { ...e.result, key: new Uint8Array(5) });
+    const read = stream.getReader().read();
+    const hung = new Promise((resolve) => setTimeout(() => resolve("hung"), 2000));
+    const err = await failure(Promise.race([read, hung]));
+    expect(err).toBeInstanceOf(InvalidParametersError);
+    expect(err.parameter).toBe("key");
+
+    const sources = e.shards.map((s) => byob(s));
+    const reader = decodeFileStream(sources, { ...e.result, workers: "inline" }).getReader();
+    const first = await reader.read();
+    expect(first.done).toBe(false);
+    await reader.cancel();
+    expect(sources.map((s) => s.closes > 0)).toEqual([true, true, false]);
+  });
+});
+
+describe("encodeFile: sources and sinks", () => {
+  it("a BYOB source is read in 1 MiB buffers until it returns 0, then closed", async () => {
+    const data = randomBytes(3000);
+    const src = byob(data, 700);
+    const parts: Uint8Array[][] = [[], [], []];
+    const result = await encodeFile(src, {
+      workers: "inline",
+      ...geo,
+      sinks: parts.map((p) => ({ write: (b: Uint8Array) => void p.push(b.slice()) })),
+    });
+    expect(result.plaintextLength).toBe(3000);
+    expect(src.sizes).toEqual([1048576, 1048576, 1048576, 1048576, 1048576, 1048576]);
+    expect(src.closes).toBe(1);
+    const shards = parts.map((p) => Buffer.concat(p));
+    expect((await decode(shards, result)).equals(data)).toBe(true);
+    // A source without close() is fine too.
+    const bare = byob(data) as ByobSource;
+    delete bare.close;
+    expect((await encodeFile(bare, { workers: "inline", ...geo })).plaintextLength).toBe(3000);
+  });
+
+  it("a stream that only offers getReader() is read to its end and its lock released", async () => {
+    const data = randomBytes(2500);
+    const stream = new Blob([data.subarray(0, 1000), data.subarray(1000)]).stream();
+    const readerOnly = { getReader: () => stream.getReader() } as unknown as ReadableStream;
+    const e = await encodeFile(readerOnly, { workers: "inline", ...geo });
+    expect(e.plaintextLength).toBe(2500);
+    expect(stream.locked).toBe(false);
+  });
+
+  it("a source yielding something other than bytes", async () => {
+    const err = await failure(
+      encodeFile(["text"] as unknown as Uint8Array[], { workers: "inline", ...geo }),
+    );
+    expect(err).toMatchObject({ parameter: "source", value: "string" });
+    expect(err.message).toBe("source = string: must yield Uint8Array pieces");
+  });
+
+  it("WritableStream sinks get every byte, are closed, and are aborted on failure", async () => {
+    const data = randomBytes(4000);
+    const parts: Uint8Array[][] = [[], [], []];
+    let closed = 0;
+    const sinks = parts.map(
+      (p) =>
+        new WritableStream<Uint8Array>({
+          write: (b) => void p.push(b.slice()),
+          close: () => void closed++,
+        }),
+    );
+    const result = await encodeFile(data, { workers: "inline", ...geo, sinks });
+    expect(closed).toBe(3);
+    const shards = parts.map((p) => Buffer.concat(p));
+    for (const s of shards) expect(s.length).toBe(result.shardSize);
+    expect((await decode(shards, result)).equals(data)).toBe(true);
+
+    const reasons: unknown[] = [];
+    const broken = new Error("source broke");
+    async function* source(): AsyncGenerator<Uint8Array> {
+      yield data;
+      throw broken;
+    }
+    const err = await failure(
+      encodeFile(source(), {
+        workers: "inline",
+        ...geo,
+        sinks: [0, 1, 2].map(
+          () => new WritableStream<Uint8Array>({ abort: (r) => void reasons.push(r) }),
+        ),
+      }),
+    );
+    expect(err).toBe(broken);
+    expect(reasons).toEqual([broken, broken, broken]);
+  });
+
+  it("sinks that are not sinks, or not n of them", async () => {
+    const sink = { write() {} };
+    const nul = await failure(
+      encodeFile(new Uint8Array(10), { ...geo, workers: "inline", sinks: [sink, null!, sink] }),
+    );
+    expect(nul).toMatchObject({ parameter: "sinks[1]", value: "null" });
+
+    const str = await failure(
+      encodeFile(new Uint8Array(10), { ...geo, workers: "inline", sinks: "x" as unknown as [] }),
+    );
+    expect(str).toMatchObject({ parameter: "sinks", value: "string" });
+    expect(str.message).toBe("sinks = string: must be an array or a function");
+
+    const two = await failure(
+      encodeFile(new Uint8Array(10), { ...geo, workers: "inline", sinks: [sink, sink] }),
+    );
+    expect(two).toMatchObject({ parameter: "sinks", value: 2 });
+    expect(two.message).toBe("sinks = 2: expected 3 sinks");
+  });
+
+  it("a sink factory that rejects: the call rejects with its reason, the other sinks are aborted", async () => {
+    const full = new Error("disk full");
+    const aborted: unknown[] = [];
+    const err = await failure(
+      encodeFile(new Uint8Array(10), {
+        ...geo,
+        workers: "inline",
+        sinks: async (i) => {
+          if (i === 1) throw full;
+          return { write() {}, abort: (r: unknown) => void aborted.push(r) };
+        },
+      }),
+    );
+    expect(err).toBe(full);
+    expect(aborted).toEqual([full, full]);
+  });
+
+  it("a signal already aborted without a reason: rejects with 'aborted'", async () => {
+    const signal = { aborted: true, reason: undefined } as unknown as AbortSignal;
+    const err = await failure(
+      encodeFile(new Uint8Array(10), { ...geo, workers: "inline", signal }),
+    );
+    expect(err.message).toBe("aborted");
+  });
+});
+
+describe("the workers option", () => {
+  it("an implementation that does not exist", async () => {
+    const err = await failure(
+      encodeFile(new Uint8Array(10), {
+        ...geo,
+        workers: "inline",
+        implementation: "fast" as "native",
+      }),
+    );
+    expect(err).toMatchObject({ parameter: "implementation", value: "fast" });
+    expect(err.message).toBe('implementation = fast: must be "auto", "native" or "portable"');
+  });
+
+  it("a worker count: a pool of the call's own; not a count ≥ 0: refused", async () => {
+    const e = await encode(2000, { workers: 1 });
+    expect((await decode(e.shards, { ...e.result, workers: 1 })).equals(e.data)).toBe(true);
+    for (const workers of [-1, 1.5]) {
+      const err = await failure(encodeFile(new Uint8Array(10), { ...geo, workers }));
+      expect(err).toMatchObject({ parameter: "workers", value: workers });
+      expect(err.message).toBe(
+        `workers = ${workers}: must be an integer ≥ 0, a runner or "inline"`,
+      );
+    }
+  });
+
+  it("the shared default runner serves call after call (a call does not close it)", async () => {
+    const data = randomBytes(1500);
+    const a = await encodeFile(data, geo);
+    const b = await encodeFile(data, { ...geo, key: a.key });
+    expect(b.plaintextLength).toBe(1500);
+    expect(a.shards.map((s) => s.size)).toEqual(b.shards.map((s) => s.size));
+  });
+
+  it("the encode module alone, without the pool factory the index registers", async () => {
+    vi.resetModules();
+    const { encodeFile: bare } = await import("../src/pipeline/encode.ts");
+    const err = await failure(bare(new Uint8Array(10), { ...geo, workers: 2 }));
+    expect(err.message).toBe("pipeline pool factory not registered");
+  });
+});
+
+/** A runner whose results are rewritten: what a faulty custom runner would hand back. */
+function faulty(rewrite: (r: Record<string, unknown>) => void): TaskRunner {
+  const inner = createInlineRunner();
+  return {
+    concurrency: 1,
+    async run(task) {
+      const r = (await inner.run(task)) as unknown as Record<string, unknown>;
+      rewrite(r);
+      return r as never;
+    },
+    close: () => inner.close(),
+  };
+}
+
+describe("decodeFile: a runner whose results do not fit together is refused, not trusted", () => {
+  // Stripes of 2 × 512 ciphertext bytes in chunks of 80 (64 + tag) after the 41-byte header:
+  // chunk 12 spans stripes 0 and 1, so stripe 1 opens with its rest and then chunk 13 onwards.
+  let e: Encoded;
+  it("setup", async () => {
+    e = await encode(3000);
+  });
+  const run = (rewrite: (r: Record<string, unknown>) => void): Promise<unknown> =>
+    decode(e.shards, { ...e.result, workers: faulty(rewrite) });
+
+  it("the rest of another chunk", async () => {
+    const err = await failure(run((r) => void (r.id === 1 && (r.headChunk = 99))));
+    expect(err.message).toBe("decode: stripe 1 continues chunk 99, not 12");
+  });
+
+  it("a chunk's rest longer than the chunk", async () => {
+    const err = await failure(
+      run((r) => void (r.id === 1 && (r.head = new Uint8Array((r.head as Uint8Array).length + 1)))),
+    );
+    expect(err.message).toBe("decode: chunk 12 assembled past its 80 bytes");
+  });
+
+  it("whole chunks that do not follow the open one", async () => {
+    const err = await failure(run((r) => void (r.id === 1 && (r.firstFullChunk = 50))));
+    expect(err.message).toBe("decode: stripe 1 starts chunk 50 while chunk 13 is open");
+  });
+
+  it("plaintext that goes missing", async () => {
+    const err = await failure(
+      run((r) => void (r.id === 0 && (r.plaintext = (r.plaintext as Uint8Array).subarray(1)))),
+    );
+    expect(err.message).toBe("decode: 2999 of 3000 plaintext bytes came out");
+  });
+});
