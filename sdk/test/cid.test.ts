@@ -8,7 +8,7 @@ import * as Digest from "multiformats/hashes/digest";
 import { importer, type ImporterOptions } from "ipfs-unixfs-importer";
 import { fixedSize } from "ipfs-unixfs-importer/chunker";
 import { balanced } from "ipfs-unixfs-importer/layout";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { InvalidParametersError } from "../src/errors.ts";
 import {
   SHARD_UNIXFS_PARAMS,
@@ -130,6 +130,31 @@ describe("multi-layer balanced trees (small chunk size and width, same code path
   });
 });
 
+describe("SHA-256 outside Node", () => {
+  it("getNodeStreamingSha256 is undefined in a runtime without node:crypto, or without getBuiltinModule", () => {
+    const proc = process as { getBuiltinModule?: typeof process.getBuiltinModule };
+    const builtin = process.getBuiltinModule.bind(process);
+    const spy = vi
+      .spyOn(process, "getBuiltinModule")
+      .mockImplementation(((id: string) =>
+        id === "node:crypto" ? undefined : builtin(id)) as typeof process.getBuiltinModule);
+    try {
+      expect(getNodeStreamingSha256()).toBeUndefined();
+      spy.mockRestore();
+      const saved = proc.getBuiltinModule;
+      proc.getBuiltinModule = undefined;
+      try {
+        expect(getNodeStreamingSha256()).toBeUndefined();
+      } finally {
+        proc.getBuiltinModule = saved;
+      }
+    } finally {
+      spy.mockRestore();
+    }
+    expect(getNodeStreamingSha256()?.name).toBe("node:crypto");
+  });
+});
+
 describe("pushLeaf: leaves hashed elsewhere (workers, WebCrypto)", () => {
   it("gives the same CID as feeding the bytes, with WebCrypto digests", async () => {
     const chunkSize = 4096;
@@ -159,6 +184,18 @@ describe("pushLeaf: leaves hashed elsewhere (workers, WebCrypto)", () => {
       expect(r.leafCount).toBe(1);
       expect(r.size).toBe(size);
     }
+  });
+
+  it("keeps its own copy of a pushed digest: the caller may reuse its buffer at once", () => {
+    const digest = new Uint8Array(32).fill(0xab);
+    const b = new UnixfsCidBuilder({ chunkSize: 1024 });
+    b.pushLeaf(digest, 10);
+    digest.fill(0); // reused for the next leaf's digest
+    const r = b.finish();
+    expect(r.cid.multihash.digest).toEqual(new Uint8Array(32).fill(0xab));
+    expect(r.cid.toString()).toBe(
+      CID.createV1(raw.code, Digest.create(0x12, new Uint8Array(32).fill(0xab))).toString(),
+    );
   });
 
   it("mixes with update() at leaf boundaries, and refuses leaves after a short one", () => {

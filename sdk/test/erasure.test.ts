@@ -279,6 +279,15 @@ describe("createReedSolomon", () => {
     expect(parity).toEqual(rs.encode(data));
   });
 
+  it("encode overwrites the caller's parity blocks: bytes left in them from an earlier stripe do not leak into the parity", () => {
+    const rs = createReedSolomon({ dataShards: 3, totalShards: 5 });
+    for (const len of [8, 7]) {
+      const data = [0, 1, 2].map((b) => Uint8Array.from({ length: len }, (_, i) => 17 * b + i + 1));
+      const dirty = [new Uint8Array(len).fill(0xff), new Uint8Array(len).fill(0x5a)];
+      expect(rs.encode(data, dirty), `${len} bytes`).toEqual(rs.encode(data));
+    }
+  });
+
   it("reconstruct refuses a stripe of the wrong size, wanted indexes outside [0, n), blocks of different lengths", () => {
     const rs = createReedSolomon({ dataShards: 2, totalShards: 4 });
     const b = new Uint8Array(8);
