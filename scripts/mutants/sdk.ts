@@ -261,6 +261,20 @@ export const EQUIVALENT: EquivalentMutant[] = [
   },
   {
     file: "sdk/src/erasure/reed-solomon.ts",
+    mutator: "MethodExpression",
+    replacement: "Math.max(len, off + TILE)",
+    code: "const end = Math.min(len, off + TILE);",
+    why: "each tile then runs to the end of the blocks (subarray stops there), recomputing from scratch bytes a later tile computes again: the same output, only slower",
+  },
+  {
+    file: "sdk/src/cid/unixfs.ts",
+    mutator: "ConditionalExpression",
+    replacement: "false",
+    code: "this.#leafHash.update(n === chunk.length ? chunk : chunk.subarray(off, off + n));",
+    why: "when n is the whole chunk, off is 0 and chunk.subarray(0, n) holds the same bytes as chunk",
+  },
+  {
+    file: "sdk/src/erasure/reed-solomon.ts",
     mutator: "ConditionalExpression",
     replacement: "true",
     code: "if (n > k && len > 0) combine(parity, data, result);",
