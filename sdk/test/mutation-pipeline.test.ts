@@ -470,3 +470,202 @@ describe("decodeFile: a runner whose results do not fit together is refused, not
     expect(err.message).toBe("decode: 2999 of 3000 plaintext bytes came out");
   });
 });
+
+describe("decodeFile: every refusal in words", () => {
+  let e: Encoded;
+  let words: (change: Partial<DecodeFileOptions>) => Promise<string>;
+  it("setup", async () => {
+    e = await encode(3000);
+    words = async (change) => (await failure(decode(e.shards, { ...e.result, ...change }))).message;
+  });
+
+  it("options before any read", async () => {
+    const size = e.result.shardSize;
+    const leaves = Math.ceil(size / 512);
+    expect(await words({ key: new Uint8Array(31) })).toBe("key = 31 bytes: must be 32 bytes");
+    expect(await words({ header: new Uint8Array(40) })).toBe(
+      "header = 40 bytes: must be the file's 41-byte STREAM header (bytes or 0x hex), as the manifest pins it",
+    );
+    expect(await words({ ciphertextLength: 41 + 80 + 16 })).toBe(
+      "ciphertextLength = 137: no plaintext in chunks of 64 bytes (the header's) encrypts to this length",
+    );
+    expect(await words({ expected: [{ index: 3 }] })).toBe(
+      "expected[0].index = 3: must be a shard index below 3",
+    );
+    expect(await words({ expected: [{ merkleRoot: "0x12" }] })).toBe(
+      "expected[0].merkleRoot = 0x12: must be 32 bytes or 0x and 64 hex digits",
+    );
+    expect(await words({ expected: [{ cid: "hello" }] })).toBe(
+      "expected[0].cid = hello: is not a CID",
+    );
+    expect(await words({ expected: [{ cid: 5 as unknown as string }] })).toBe(
+      "expected[0].cid = 5: is not a CID",
+    );
+    expect(await words({ expected: [null, { size: size + 1 }] })).toBe(
+      `expected[1].size = ${size + 1}: the layout's shards are ${size} bytes`,
+    );
+    expect(await words({ expected: [{ leafCount: leaves - 1 }] })).toBe(
+      `expected[0].leafCount = ${leaves - 1}: the layout's shards have ${leaves} segments`,
+    );
+    expect(await words({ maxMemory: 0 })).toBe("maxMemory = 0: must be a positive integer");
+    expect(await words({ maxMemory: 1.5 })).toBe("maxMemory = 1.5: must be a positive integer");
+    expect(await words({ maxStripesInFlight: 0 })).toBe(
+      "maxStripesInFlight = 0: must be an integer ≥ 1",
+    );
+    expect(await words({ maxStripesInFlight: 1.5 })).toBe(
+      "maxStripesInFlight = 1.5: must be an integer ≥ 1",
+    );
+    expect(await words({ key: new Uint8Array(32) })).toBe(
+      "wrong key: the key does not match the file's header (it is not this file's key)",
+    );
+  });
+
+  it("the limits' edges: the last valid values are taken", async () => {
+    const size = e.result.shardSize;
+    const sizes = [{ index: 2, size, leafCount: Math.ceil(size / 512) }];
+    const root = e.result.shards[1]!.merkleRoot.toUpperCase().replace("0X", "0x");
+    for (const change of [
+      { expected: sizes },
+      { expected: [null, { merkleRoot: root }] },
+      { maxStripesInFlight: 1 },
+    ] as Partial<DecodeFileOptions>[])
+      expect((await decode(e.shards, { ...e.result, ...change })).equals(e.data)).toBe(true);
+  });
+
+  it("memory: one stripe (4·k·B) plus two sealed chunks fits exactly; a byte less does not", async () => {
+    const need = 4 * 2 * 512 + 2 * (64 + 16);
+    expect((await decode(e.shards, { ...e.result, maxMemory: need })).equals(e.data)).toBe(true);
+    const err = await failure(decode(e.shards, { ...e.result, maxMemory: need - 1 }));
+    expect(err).toMatchObject({ name: "MemoryLimitError", required: need, limit: need - 1 });
+    expect(err.message).toBe(
+      `decoding k = 2 blocks of 512 bytes in chunks of 64 needs ${need} bytes at least, more than maxMemory = ${need - 1}`,
+    );
+    const err1 = await failure(decode(e.shards, { ...e.result, maxMemory: 1 }));
+    expect(err1.name).toBe("MemoryLimitError");
+  });
+
+  it("memory decides how many stripes are in flight", async () => {
+    const stripe = 4 * 2 * 512;
+    const chunks = 2 * (64 + 16);
+    const inFlight = async (change: Partial<DecodeFileOptions>): Promise<number> => {
+      const inner = createInlineRunner();
+      let running = 0;
+      let most = 0;
+      const counting: TaskRunner = {
+        concurrency: 2,
+        async run(task) {
+          running++;
+          most = Math.max(most, running);
+          await new Promise((r) => setTimeout(r, 1));
+          try {
+            return await inner.run(task);
+          } finally {
+            running--;
+          }
+        },
+        close: async () => {},
+      };
+      const out = await decode(e.shards, { ...e.result, workers: counting, ...change });
+      expect(out.equals(e.data)).toBe(true);
+      return most;
+    };
+    expect(await inFlight({ maxMemory: 2 * stripe + chunks })).toBe(2);
+    expect(await inFlight({ maxMemory: 2 * stripe + chunks - 1 })).toBe(1);
+    expect(await inFlight({ maxMemory: 3 * stripe + chunks })).toBe(3);
+    expect(e.result.stripeCount).toBeGreaterThan(3);
+    expect(await inFlight({})).toBe(3); // the runner's concurrency + 1
+    expect(await inFlight({ maxStripesInFlight: 2 })).toBe(2);
+  });
+});
+
+describe("decodeFile: altered shards, named in words", () => {
+  let e: Encoded;
+  const flip = (shards: Uint8Array[], at: [number, number][]): Uint8Array[] =>
+    shards.map((s, i) => {
+      const t = Uint8Array.from(s);
+      for (const [shard, offset] of at) if (shard === i) t[offset]! ^= 1;
+      return t;
+    });
+  it("setup", async () => {
+    e = await encode(3000);
+  });
+
+  it("no commitments: the chunk, and the shards one of which was altered", async () => {
+    // Shard 1 offset 700 is ciphertext byte 1724, inside chunk 21 (opened by the stripe's task);
+    // offset 500 is byte 1012, inside chunk 12, which spans stripes 0 and 1 (opened here).
+    for (const [offset, chunk] of [
+      [700, 21],
+      [500, 12],
+    ]) {
+      const err = await failure(decode(flip(e.shards, [[1, offset!]]).slice(0, 2), e.result));
+      expect(err.name).toBe("TamperedDataError");
+      expect(err.chunkIndex).toBe(chunk);
+      expect(err.message).toBe(
+        `chunk ${chunk} does not authenticate; one of shards 0, 1 was altered (pass expected roots to find which)`,
+      );
+    }
+  });
+
+  it("a stripe 0 with another header", async () => {
+    // Shard 0 begins with the header; the roots name it, without them the header is refused.
+    const err = await failure(
+      decode([flip(e.shards, [[0, 30]])[0], undefined, e.shards[2]], e.result),
+    );
+    expect(err.name).toBe("TamperedDataError");
+    expect(err.message).toBe(
+      "stripe 0 does not carry the file's header: the shards are another stream's, or were altered; one of shards 0, 2 was altered (pass expected roots to find which)",
+    );
+  });
+
+  it("roots given: one shard named with its roots, two named together", async () => {
+    const one = await failure(
+      decode(flip(e.shards, [[1, 700]]), { ...e.result, expected: e.result.shards }),
+    );
+    expect(one.name).toBe("ShardMismatchError");
+    expect(one.message).toBe("shard 1 does not match its expected commitment (altered data)");
+    expect(one).toMatchObject({ shardIndex: 1, expected: e.result.shards[1]!.merkleRoot });
+    expect(one.actual).toMatch(/^0x[0-9a-f]{64}$/);
+    expect(one.actual).not.toBe(one.expected);
+    expect((one.cause as Error).name).toBe("TamperedDataError");
+
+    const two = await failure(
+      decode(
+        flip(e.shards, [
+          [0, 700],
+          [1, 700],
+        ]),
+        { ...e.result, expected: e.result.shards },
+      ),
+    );
+    expect(two.message).toBe("shards 0, 1 do not match their expected commitment (altered data)");
+    expect(two.shardIndex).toBe(0);
+  });
+
+  it("altered padding: named by its root though every chunk opens, with no cause", async () => {
+    const size = e.result.shardSize;
+    const shards = flip(e.shards, [[1, size - 1]]);
+    expect((await decode(shards, e.result)).equals(e.data)).toBe(true);
+    const err = await failure(decode(shards, { ...e.result, expected: e.result.shards }));
+    expect(err.message).toBe("shard 1 does not match its expected commitment (altered data)");
+    expect(Object.hasOwn(err, "cause")).toBe(false);
+  });
+
+  it("a CID that is another shard's, and a root and CID both wrong: one entry per shard", async () => {
+    const cids = e.result.shards.map(({ cid }) => ({ cid }));
+    const swapped = [cids[0], cids[0]];
+    const err = await failure(decode(e.shards, { ...e.result, expected: swapped }));
+    expect(err).toMatchObject({
+      name: "ShardMismatchError",
+      shardIndex: 1,
+      expected: e.result.shards[0]!.cid,
+      actual: e.result.shards[1]!.cid,
+    });
+    const both = [
+      null,
+      { merkleRoot: e.result.shards[0]!.merkleRoot, cid: e.result.shards[0]!.cid },
+    ];
+    const err2 = await failure(decode(e.shards, { ...e.result, expected: both }));
+    expect(err2.message).toBe("shard 1 does not match its expected commitment (altered data)");
+    expect(err2.expected).toBe(e.result.shards[0]!.merkleRoot);
+  });
+});
