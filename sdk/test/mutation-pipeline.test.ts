@@ -669,3 +669,208 @@ describe("decodeFile: altered shards, named in words", () => {
     expect(err2.expected).toBe(e.result.shards[0]!.merkleRoot);
   });
 });
+
+describe("encodeFile: memory reuse, stripes in flight, progress, cancellation", () => {
+  /** A runner counting tasks and the most at once (each task waits a millisecond). */
+  function counting(concurrency: number): TaskRunner & { runs: number; most: number } {
+    const inner = createInlineRunner();
+    let running = 0;
+    const r = {
+      concurrency,
+      runs: 0,
+      most: 0,
+      async run(task: Parameters<TaskRunner["run"]>[0]) {
+        r.runs++;
+        running++;
+        r.most = Math.max(r.most, running);
+        await new Promise((done) => setTimeout(done, 1));
+        try {
+          return await inner.run(task);
+        } finally {
+          running--;
+        }
+      },
+      close: async () => {},
+    };
+    return r;
+  }
+
+  it("sinks that keep the bytes they get (no releasesBytes) never see them overwritten", async () => {
+    const data = randomBytes(6000);
+    // Shard 0's sink says it is done with each write's bytes; the others keep them: no reuse.
+    for (const released of [
+      [false, false, false],
+      [true, false, false],
+    ]) {
+      const kept: Uint8Array[][] = [[], [], []];
+      const result = await encodeFile(data, {
+        ...geo,
+        workers: "inline",
+        sinks: kept.map((p, i) => ({
+          releasesBytes: released[i],
+          write: (b: Uint8Array) => void p.push(released[i] ? b.slice() : b),
+        })),
+      });
+      const shards = kept.map((p) => Buffer.concat(p));
+      expect((await decode(shards, { ...result, expected: result.shards })).equals(data)).toBe(
+        true,
+      );
+    }
+  });
+
+  it("maxStripesInFlight: refused below 1 or fractional, 1 is taken; the default is the runner's concurrency + 1", async () => {
+    for (const bad of [0, 1.5]) {
+      const err = await failure(
+        encodeFile(new Uint8Array(10), { ...geo, workers: "inline", maxStripesInFlight: bad }),
+      );
+      expect(err).toMatchObject({ parameter: "maxStripesInFlight", value: bad });
+      expect(err.message).toBe(`maxStripesInFlight = ${bad}: must be an integer ≥ 1`);
+    }
+    const data = randomBytes(8000);
+    for (const [max, concurrency, most] of [
+      [1, 4, 1],
+      [undefined, 2, 3],
+      [undefined, 0, 1],
+    ] as const) {
+      const runner = counting(concurrency);
+      const r = await encodeFile(data, {
+        ...geo,
+        workers: runner,
+        maxStripesInFlight: max,
+      });
+      expect(r.plaintextLength).toBe(8000);
+      expect(runner.most).toBe(most);
+    }
+  });
+
+  it("progress: each stripe written, then the end", async () => {
+    const data = randomBytes(5000);
+    const events: PipelineProgress[] = [];
+    const r = await encodeFile([data.subarray(0, 2000), data.subarray(2000)], {
+      ...geo,
+      workers: "inline",
+      onProgress: (p) => events.push({ ...p }),
+    });
+    const stripes = events.filter((p) => p.phase === "encode");
+    expect(stripes).toHaveLength(r.stripeCount);
+    expect(events).toHaveLength(r.stripeCount + 1);
+    expect(stripes.map((p) => p.stripes)).toEqual(stripes.map((_, i) => i + 1));
+    expect(stripes.map((p) => p.shardBytes)).toEqual(
+      stripes.map((_, i) => 3 * Math.min((i + 1) * 512, r.shardSize)),
+    );
+    for (const p of stripes) expect(p.plaintextBytes).toBeLessThanOrEqual(5000);
+    expect(events.at(-1)).toEqual({
+      phase: "done",
+      plaintextBytes: 5000,
+      shardBytes: 3 * r.shardSize,
+      stripes: r.stripeCount,
+    });
+  });
+
+  it("an abort during a write hands out no further stripe and writes nothing more", async () => {
+    const controller = new AbortController();
+    const reason = new Error("stop");
+    const runner = counting(1);
+    let writes = 0;
+    const err = await failure(
+      encodeFile(randomBytes(6000), {
+        ...geo,
+        workers: runner,
+        maxStripesInFlight: 1,
+        signal: controller.signal,
+        sinks: [0, 1, 2].map(() => ({
+          write() {
+            writes++;
+            controller.abort(reason);
+          },
+        })),
+      }),
+    );
+    expect(err).toBe(reason);
+    expect(runner.runs).toBe(1);
+    expect(writes).toBe(3);
+  });
+
+  it("an abort after every stripe was handed out still stops the writes", async () => {
+    const controller = new AbortController();
+    let writes = 0;
+    const err = await failure(
+      encodeFile(randomBytes(3000), {
+        ...geo,
+        workers: "inline",
+        maxStripesInFlight: 16,
+        signal: controller.signal,
+        sinks: [0, 1, 2].map(() => ({
+          write() {
+            writes++;
+            controller.abort(new Error("stop"));
+          },
+        })),
+      }),
+    );
+    expect(err.message).toBe("stop");
+    expect(writes).toBe(3);
+  });
+
+  it("an abort between pieces of the input stops the reading", async () => {
+    const controller = new AbortController();
+    let pulled = 0;
+    function* pieces(): Generator<Uint8Array> {
+      for (let i = 0; i < 10; i++) {
+        pulled++;
+        if (i === 2) controller.abort(new Error("stop"));
+        yield new Uint8Array(10);
+      }
+    }
+    const err = await failure(
+      encodeFile(pieces(), { ...geo, workers: "inline", signal: controller.signal }),
+    );
+    expect(err.message).toBe("stop");
+    expect(pulled).toBe(3);
+  });
+});
+
+describe("decodeFile: cancellation and clean-up", () => {
+  let e: Encoded;
+  it("setup", async () => {
+    e = await encode(3000);
+  });
+
+  it("a signal aborted before the call: its reason, and no shard read", async () => {
+    const controller = new AbortController();
+    controller.abort(new Error("early"));
+    const sources = e.shards.map((s) => byob(s));
+    const err = await failure(decode(sources, { ...e.result, signal: controller.signal }));
+    expect(err.message).toBe("early");
+    expect(sources.map((s) => s.sizes.length)).toEqual([0, 0, 0]);
+  });
+
+  it("an abort once every stripe was read still stops the output", async () => {
+    const controller = new AbortController();
+    const pieces: Uint8Array[] = [];
+    const err = await failure(
+      (async () => {
+        for await (const p of decodeFile(e.shards, {
+          ...e.result,
+          workers: "inline",
+          maxStripesInFlight: 16,
+          signal: controller.signal,
+        })) {
+          pieces.push(p);
+          controller.abort(new Error("enough"));
+        }
+      })(),
+    );
+    expect(err.message).toBe("enough");
+    expect(pieces).toHaveLength(1);
+  });
+
+  it("a failed decode closes its shard sources", async () => {
+    const shards = e.shards.map((s) => Uint8Array.from(s));
+    shards[1]![700]! ^= 1;
+    const sources = shards.map((s) => byob(s));
+    const err = await failure(decode([sources[0], sources[1]], e.result));
+    expect(err.name).toBe("TamperedDataError");
+    expect(sources.map((s) => s.closes > 0)).toEqual([true, true, false]);
+  });
+});
