@@ -520,6 +520,32 @@ describe("decodeFile: every refusal in words", () => {
     );
   });
 
+  it("a root string must be 0x and exactly 64 hex digits, nothing around them", async () => {
+    const root = e.result.shards[1]!.merkleRoot;
+    for (const bad of [
+      `${root}0`,
+      `x${root}`,
+      ` ${root}`,
+      `${root} `,
+      `${root.slice(0, -1)}g`,
+      root.slice(2),
+      `0X${root.slice(2)}`,
+    ]) {
+      const err = await failure(
+        decode(e.shards, { ...e.result, expected: [null, { merkleRoot: bad }] }),
+      );
+      expect(err).toBeInstanceOf(InvalidParametersError);
+      expect(err).toMatchObject({ parameter: "expected[1].merkleRoot", value: bad });
+    }
+    const hex = `0x${Buffer.from(e.result.header).toString("hex")}`;
+    for (const bad of [`${hex}00`, `00${hex}`, `${hex.slice(0, -1)}z`]) {
+      const err = await failure(decode(e.shards, { ...e.result, header: bad as `0x${string}` }));
+      expect(err).toMatchObject({ parameter: "header" });
+    }
+    const upper = `0x${Buffer.from(e.result.header).toString("hex").toUpperCase()}` as const;
+    expect((await decode(e.shards, { ...e.result, header: upper })).equals(e.data)).toBe(true);
+  });
+
   it("the limits' edges: the last valid values are taken", async () => {
     const size = e.result.shardSize;
     const sizes = [{ index: 2, size, leafCount: Math.ceil(size / 512) }];
@@ -660,6 +686,15 @@ describe("decodeFile: altered shards, named in words", () => {
       expected: e.result.shards[0]!.cid,
       actual: e.result.shards[1]!.cid,
     });
+    const right = await decode(e.shards, { ...e.result, expected: [null, cids[1]] });
+    expect(right.equals(e.data)).toBe(true);
+    const oneCid = await failure(decode(e.shards, { ...e.result, expected: [null, cids[0]] }));
+    expect(oneCid).toMatchObject({ name: "ShardMismatchError", shardIndex: 1 });
+    const rootsOnly = e.result.shards.map(({ merkleRoot }) => ({ merkleRoot }));
+    const tampered = e.shards.map((s) => Uint8Array.from(s));
+    tampered[1]![700]! ^= 1;
+    const named = await failure(decode(tampered, { ...e.result, expected: rootsOnly }));
+    expect(named).toMatchObject({ name: "ShardMismatchError", shardIndex: 1 });
     const both = [
       null,
       { merkleRoot: e.result.shards[0]!.merkleRoot, cid: e.result.shards[0]!.cid },
