@@ -244,6 +244,65 @@ describe("decodeFile: progress, shard sources, streams", () => {
     expect(err).toMatchObject({ shardIndex: 1, expected: size, actual: size + 5 });
   });
 
+  it("an iterable shard too short, or with extra bytes in its last piece: the sizes", async () => {
+    const size = e.result.shardSize;
+    const s1 = e.shards[1]!;
+    const short = await failure(
+      decode([e.shards[0], [s1.subarray(0, 1000), s1.subarray(1000, size - 100)]], e.result),
+    );
+    expect(short.message).toBe("shard 1 ended early");
+    expect(short).toMatchObject({ shardIndex: 1, expected: size, actual: size - 100 });
+    const long = await failure(
+      decode(
+        [e.shards[0], [s1.subarray(0, 700), Buffer.concat([s1.subarray(700), new Uint8Array(3)])]],
+        e.result,
+      ),
+    );
+    expect(long.message).toBe("shard 1 is longer than expected");
+    expect(long).toMatchObject({ shardIndex: 1, expected: size, actual: size + 3 });
+  });
+
+  it("generator shard sources are returned (their finally runs) when a decode fails", async () => {
+    const shards = e.shards.map((s) => Uint8Array.from(s));
+    shards[1]![700]! ^= 1;
+    const finished = [false, false];
+    const source = function* (i: number): Generator<Uint8Array> {
+      try {
+        for (let off = 0; off < shards[i]!.length; off += 256)
+          yield shards[i]!.subarray(off, off + 256);
+      } finally {
+        finished[i] = true;
+      }
+    };
+    const err = await failure(decode([source(0), source(1)], e.result));
+    expect(err.name).toBe("TamperedDataError");
+    expect(finished).toEqual([true, true]);
+  });
+
+  it("Node Readable streams (async iterables that also have read()) as shards and as input", async () => {
+    const { Readable } = await import("node:stream");
+    const out = await decode(
+      [Readable.from([e.shards[0]!]), undefined, Readable.from([e.shards[2]!])],
+      e.result,
+    );
+    expect(out.equals(e.data)).toBe(true);
+    const data = randomBytes(2000);
+    const parts: Uint8Array[][] = [[], [], []];
+    const r = await encodeFile(Readable.from([data.subarray(0, 500), data.subarray(500)]), {
+      ...geo,
+      workers: "inline",
+      sinks: parts.map((p) => ({ write: (b: Uint8Array) => void p.push(b.slice()) })),
+    });
+    expect(
+      (
+        await decode(
+          parts.map((p) => Buffer.concat(p)),
+          r,
+        )
+      ).equals(data),
+    ).toBe(true);
+  });
+
   it("decodeFileStream: an error rejects the read, a cancel closes the shard sources", async () => {
     const stream = decodeFileStream(e.shards, { ...e.result, key: new Uint8Array(5) });
     const read = stream.getReader().read();
