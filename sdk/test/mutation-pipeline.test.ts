@@ -473,6 +473,21 @@ describe("the workers option", () => {
     expect(a.shards.map((s) => s.size)).toEqual(b.shards.map((s) => s.size));
   });
 
+  it("a runner the caller passes is the caller's to close; the call never closes it", async () => {
+    const inner = createInlineRunner();
+    let runs = 0;
+    let closes = 0;
+    const runner: TaskRunner = {
+      concurrency: 1,
+      run: (task) => (runs++, inner.run(task)),
+      close: async () => void closes++,
+    };
+    const e = await encode(2000, { workers: runner });
+    expect((await decode(e.shards, { ...e.result, workers: runner })).equals(e.data)).toBe(true);
+    expect(runs).toBe(2 * e.result.stripeCount);
+    expect(closes).toBe(0);
+  });
+
   it("the encode module alone, without the pool factory the index registers", async () => {
     vi.resetModules();
     const { encodeFile: bare } = await import("../src/pipeline/encode.ts");
