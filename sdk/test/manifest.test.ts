@@ -528,7 +528,11 @@ describe("canonical JSON: what it refuses and what it leaves out", () => {
     for (const value of [undefined, () => 1, 1n, Symbol("s")]) {
       const error = thrown(() => canonicalJson({ a: [value as never] }));
       expect(error).toBeInstanceOf(InvalidParametersError);
-      expect(error.message).toMatch(/is not JSON/);
+      expect(error).toMatchObject({
+        parameter: "value",
+        value: typeof value,
+        message: `value = ${typeof value}: is not JSON`,
+      });
     }
   });
 
@@ -936,5 +940,194 @@ describe("the words of each refusal, for inputs no valid caller sends", () => {
     });
     // The body's own key still opens it: only the owner's wrapped key is wrong.
     expect(decryptManifest(forged, { fileKey: bodyUnder }).manifest).toEqual(manifest);
+  });
+});
+
+describe("what each refusal says about the value it was given", () => {
+  const words = (value: unknown): string => thrown(() => parseManifest(value)).message;
+
+  it("names the type of a wrong value: number, boolean, BigInt, null, array, object, function", () => {
+    const m = makeManifest();
+    const cases: [AnyJson, string][] = [
+      [{ name: 5 }, "manifest.name: must be a string, got 5"],
+      [{ name: false }, "manifest.name: must be a string, got false"],
+      [{ size: 10n }, "manifest.size: must be an integer, got 10n (a BigInt)"],
+      [{ size: null }, "manifest.size: must be an integer, got null"],
+      [{ size: [1] }, "manifest.size: must be an integer, got an array"],
+      [{ size: {} }, "manifest.size: must be an integer, got an object"],
+      [{ size: () => 1 }, "manifest.size: must be an integer, got a function"],
+      [{ size: Symbol("s") }, "manifest.size: must be an integer, got a symbol"],
+      [{ size: 1.5 }, "manifest.size: must be an integer, got 1.5"],
+      [{ size: "1000000" }, 'manifest.size: must be an integer, got "1000000"'],
+    ];
+    for (const [change, message] of cases) expect(words({ ...m, ...change })).toBe(message);
+  });
+
+  it("quotes a wrong string whole up to 80 characters, and its first 80 and an ellipsis above", () => {
+    const m = makeManifest();
+    const text = "x".repeat(81);
+    expect(words({ ...m, mimeType: text.slice(0, 80) })).toBe(
+      `manifest.mimeType: must be a MIME type like "application/pdf", got "${text.slice(0, 80)}"`,
+    );
+    expect(words({ ...m, mimeType: text })).toBe(
+      `manifest.mimeType: must be a MIME type like "application/pdf", got "${text.slice(0, 80)}…"`,
+    );
+  });
+
+  it("a manifest and each part of it must be an object: not null, an array or a string", () => {
+    const m = makeManifest();
+    for (const value of [null, [], "{}", 1])
+      expect(words(value), String(value)).toBe("manifest: must be a JSON object");
+    for (const value of [null, [], "x"]) {
+      expect(words({ ...m, encryption: value })).toBe("manifest.encryption: must be an object");
+      expect(words({ ...m, shards: [value, ...m.shards.slice(1)] })).toBe(
+        "manifest.shards[0]: must be an object",
+      );
+    }
+  });
+
+  it("a missing field and an unknown one are named by their full path", () => {
+    const m = makeManifest();
+    expect(words(edited(m, (j) => delete j.name))).toBe("manifest.name: is missing");
+    expect(words(edited(m, (j) => delete j.encryption.header))).toBe(
+      "manifest.encryption.header: is missing",
+    );
+    expect(words(edited(m, (j) => delete j.shards[4].leafCount))).toBe(
+      "manifest.shards[4].leafCount: is missing",
+    );
+    expect(words(edited(m, (j) => (j.owner = "0xabc")))).toBe(
+      "manifest.owner: is not a field of a version-1 manifest",
+    );
+    // Nested objects have no optional fields: any other name is refused, whatever it is (here
+    // also the text a mutation tool puts into an emptied list).
+    for (const name of ["dealId", "extra", "Stryker was here"]) {
+      expect(words(edited(m, (j) => (j.erasure[name] = 1)))).toBe(
+        `manifest.erasure.${name}: is not a field of a version-1 manifest`,
+      );
+      expect(words(edited(m, (j) => (j.shards[3][name] = 1)))).toBe(
+        `manifest.shards[3].${name}: is not a field of a version-1 manifest`,
+      );
+    }
+  });
+
+  it("an integer out of range names the range: chunk sizes from 64 bytes to 16 MiB", () => {
+    const withChunkSize = (chunkSize: number): AnyJson => {
+      const header = createStreamHeader(generateFileKey(), { chunkSize: 64 }).bytes;
+      new DataView(header.buffer, header.byteOffset).setUint32(5, chunkSize);
+      return edited(makeManifest(0), (j) => {
+        j.encryption.chunkSize = chunkSize;
+        j.encryption.header = `0x${hex(header)}`;
+      }) as AnyJson;
+    };
+    for (const ok of [64, 16 * 1024 * 1024])
+      expect(parseManifest(withChunkSize(ok)).encryption.chunkSize).toBe(ok);
+    expect(words(withChunkSize(63))).toBe(
+      "manifest.encryption.chunkSize: must be from 64 to 16777216, got 63",
+    );
+    expect(words(withChunkSize(16 * 1024 * 1024 + 1))).toBe(
+      "manifest.encryption.chunkSize: must be from 64 to 16777216, got 16777217",
+    );
+  });
+});
+
+describe("what each envelope refusal says", () => {
+  it("an AEAD implementation that does not exist is refused when writing and when opening", async () => {
+    const kek = await ownerKek();
+    const fileKey = generateFileKey();
+    const manifest = makeManifest();
+    const bogus = "openssl" as "noble";
+    const why = 'implementation = openssl: must be "auto", "native" or "noble"';
+    expect(() => encryptManifest({ manifest, fileKey, kek, implementation: bogus })).toThrow(why);
+    const envelope = encryptManifest({ manifest, fileKey, kek, implementation: "noble" });
+    expect(() => decryptManifest(envelope, { fileKey }, { implementation: bogus })).toThrow(why);
+    expect(() => decryptManifest(envelope, { kek }, { implementation: bogus })).toThrow(why);
+  });
+
+  it("the key must be an object: a function carrying a kek is refused", async () => {
+    const kek = await ownerKek();
+    const envelope = encryptManifest({ manifest: makeManifest(), fileKey: generateFileKey(), kek });
+    const key = Object.assign(() => kek, { kek });
+    expect(() => decryptManifest(envelope, key)).toThrow(
+      "key = function: must be { kek } or { fileKey }",
+    );
+    expect(decryptManifest(envelope, { kek: key.kek }).manifest.name).toBe(
+      "annual report (final).pdf",
+    );
+  });
+
+  it("a share link's key that does not open the manifest: WrongKeyError saying so", async () => {
+    const envelope = encryptManifest({
+      manifest: makeManifest(),
+      fileKey: generateFileKey(),
+      kek: await ownerKek(),
+    });
+    const error = thrown(() => decryptManifest(envelope, { fileKey: generateFileKey() }));
+    expect(error).toBeInstanceOf(WrongKeyError);
+    expect(error).toMatchObject({
+      target: "manifest",
+      message:
+        "wrong key: the share link's key does not open this manifest (the link is for another file, or the manifest is not this file's)",
+    });
+  });
+
+  it("a manifest under another file id than its envelope's is refused naming both", async () => {
+    const kek = await ownerKek();
+    const fileKey = generateFileKey();
+    const manifest = makeManifest();
+    const other = generateFileId();
+    const envelope = ownerEnvelope(serializeManifest(manifest), other, fileKey, kek);
+    const error = thrown(() => decryptManifest(envelope, { kek }));
+    expect(error).toBeInstanceOf(InvalidManifestError);
+    expect(error).toMatchObject({
+      field: "fileId",
+      message: `manifest.fileId: ${manifest.fileId} does not match the envelope's file id ${other}`,
+    });
+  });
+
+  it("an envelope over 1 MiB is refused by its CID check too, naming both lengths", () => {
+    const over = new Uint8Array(MAX_ENVELOPE_LENGTH + 1);
+    const cid = manifestCid(new Uint8Array(1));
+    for (const fn of [
+      () => manifestCid(over),
+      () => verifyManifestCid(over, cid),
+      () => decryptManifest(over, { fileKey: generateFileKey() }, { manifestCid: cid }),
+    ]) {
+      const error = thrown(fn);
+      expect(error).toBeInstanceOf(UnsupportedFormatError);
+      expect(error).toMatchObject({
+        format: "manifest envelope",
+        message: `manifest envelope: ${MAX_ENVELOPE_LENGTH + 1} bytes is larger than the ${MAX_ENVELOPE_LENGTH}-byte limit`,
+      });
+    }
+    expect(manifestCid(over.subarray(1)).code).toBe(0x55);
+  });
+
+  it("a CID that is no manifest CID, and one of other bytes, are refused saying which", () => {
+    const envelope = new Uint8Array(64).fill(7);
+    const actual = manifestCid(envelope);
+    const digest = actual.multihash;
+    const notManifest = [
+      CID.createV0(digest as Parameters<typeof CID.createV0>[0]), // dag-pb, sha2-256
+      CID.createV1(0x70, digest), // dag-pb
+      CID.createV1(0x55, createDigest(0x13, new Uint8Array(64))), // sha2-512
+      CID.createV1(0x55, createDigest(0x00, envelope)), // identity
+    ];
+    for (const cid of notManifest) {
+      const error = thrown(() => verifyManifestCid(envelope, cid));
+      expect(error).toBeInstanceOf(ManifestCidMismatchError);
+      expect(error).toMatchObject({
+        expected: cid.toString(),
+        actual: actual.toString(),
+        message: `${cid.toString()} is not a manifest CID (CIDv1, codec raw, sha2-256)`,
+      });
+    }
+    const other = manifestCid(new Uint8Array(64));
+    const error = thrown(() => verifyManifestCid(envelope, other));
+    expect(error).toBeInstanceOf(ManifestCidMismatchError);
+    expect(error).toMatchObject({
+      expected: other.toString(),
+      actual: actual.toString(),
+      message: `the envelope's manifest CID is ${actual.toString()}, not ${other.toString()}: it is not the manifest named`,
+    });
   });
 });
