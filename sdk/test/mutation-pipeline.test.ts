@@ -400,6 +400,14 @@ describe("encodeFile: sources and sinks", () => {
       encodeFile(new Uint8Array(10), { ...geo, workers: "inline", sinks: [sink, null!, sink] }),
     );
     expect(nul).toMatchObject({ parameter: "sinks[1]", value: "null" });
+    expect(nul.message).toBe(
+      "sinks[1] = null: must be a sink (an object with write()) or a WritableStream, or a promise of one",
+    );
+    const fn = Object.assign(() => {}, { write() {} });
+    const notObject = await failure(
+      encodeFile(new Uint8Array(10), { ...geo, workers: "inline", sinks: [sink, sink, fn] }),
+    );
+    expect(notObject).toMatchObject({ parameter: "sinks[2]", value: "function" });
 
     const str = await failure(
       encodeFile(new Uint8Array(10), { ...geo, workers: "inline", sinks: "x" as unknown as [] }),
