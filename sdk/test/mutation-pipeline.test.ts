@@ -211,6 +211,24 @@ describe("decodeFile: progress, shard sources, streams", () => {
     });
   });
 
+  it("an empty file: one stripe, no piece (not even an empty one), then the end", async () => {
+    const empty = await encode(0);
+    expect(empty.result.stripeCount).toBe(1);
+    const pieces: Uint8Array[] = [];
+    const events: PipelineProgress[] = [];
+    for await (const p of decodeFile(empty.shards, {
+      ...empty.result,
+      workers: "inline",
+      onProgress: (x) => events.push({ ...x }),
+    }))
+      pieces.push(p);
+    expect(pieces).toEqual([]);
+    expect(events.map((x) => [x.phase, x.plaintextBytes])).toEqual([
+      ["decode", 0],
+      ["done", 0],
+    ]);
+  });
+
   it("BYOB shard sources: read into the stripe buffers, closed at the end", async () => {
     const sources = e.shards.map((s) => byob(s, 100));
     expect((await decode([sources[0], undefined, sources[2]], e.result)).equals(e.data)).toBe(true);
