@@ -514,6 +514,35 @@ describe("the workers option", () => {
     expect(closes).toBe(0);
   });
 
+  it("a task that fails while an earlier one runs: the call rejects with its error, nothing unhandled", async () => {
+    const inner = createInlineRunner();
+    const dying: TaskRunner = {
+      concurrency: 2,
+      async run(task) {
+        if (task.id === 1) throw new Error("worker died");
+        await new Promise((r) => setTimeout(r, 20));
+        return inner.run(task);
+      },
+      close: async () => {},
+    };
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown): void => void unhandled.push(reason);
+    process.on("unhandledRejection", onUnhandled);
+    try {
+      const e = await encode(3000);
+      const dec = await failure(decode(e.shards, { ...e.result, workers: dying }));
+      expect(dec.message).toBe("worker died");
+      const enc = await failure(
+        encodeFile(randomBytes(3000), { ...geo, workers: dying, maxStripesInFlight: 3 }),
+      );
+      expect(enc.message).toBe("worker died");
+      await new Promise((r) => setTimeout(r, 10));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off("unhandledRejection", onUnhandled);
+    }
+  });
+
   it("the encode module alone, without the pool factory the index registers", async () => {
     vi.resetModules();
     const { encodeFile: bare } = await import("../src/pipeline/encode.ts");
