@@ -755,6 +755,7 @@ describe("decodeFile: altered shards, named in words", () => {
       const err = await failure(decode(flip(e.shards, [[1, offset!]]).slice(0, 2), e.result));
       expect(err.name).toBe("TamperedDataError");
       expect(err.chunkIndex).toBe(chunk);
+      expect(err.part).toBe("chunk");
       expect(err.message).toBe(
         `chunk ${chunk} does not authenticate; one of shards 0, 1 was altered (pass expected roots to find which)`,
       );
@@ -769,6 +770,22 @@ describe("decodeFile: altered shards, named in words", () => {
     expect(err.name).toBe("TamperedDataError");
     expect(err.message).toBe(
       "stripe 0 does not carry the file's header: the shards are another stream's, or were altered; one of shards 0, 2 was altered (pass expected roots to find which)",
+    );
+    expect(err).toMatchObject({ part: "header", chunkIndex: undefined });
+  });
+
+  it("another stream's shards under the same key, roots matching them: refused as another stream", async () => {
+    const other = await encode(3000, { key: e.result.key });
+    const err = await failure(
+      decode(other.shards, {
+        ...other.result,
+        header: e.result.header,
+        expected: other.result.shards,
+      }),
+    );
+    expect(err).toMatchObject({ name: "TamperedDataError", part: "header" });
+    expect(err.message).toBe(
+      "stripe 0 does not carry the file's header: the shards are another stream's, or were altered",
     );
   });
 
