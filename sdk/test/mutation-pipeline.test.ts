@@ -359,6 +359,26 @@ describe("encodeFile: sources and sinks", () => {
     expect((await encodeFile(bare, { workers: "inline", ...geo })).plaintextLength).toBe(3000);
   });
 
+  it("plaintext ending exactly where stripe 0's last chunk ends, a byte before or after, in pieces of any size", async () => {
+    // Stripe 0 holds ciphertext [0, 1024): chunks 0..12 touch it, plaintext up to 13 · 64 = 832.
+    for (const size of [831, 832, 833]) {
+      const data = randomBytes(size);
+      for (const step of [1, 64, 832, size]) {
+        const pieces: Uint8Array[] = [];
+        for (let off = 0; off < size; off += step) pieces.push(data.subarray(off, off + step));
+        const parts: Uint8Array[][] = [[], [], []];
+        const r = await encodeFile(pieces, {
+          ...geo,
+          workers: "inline",
+          sinks: parts.map((p) => ({ write: (b: Uint8Array) => void p.push(b.slice()) })),
+        });
+        const shards = parts.map((p) => Buffer.concat(p));
+        const out = await decode([undefined, shards[1], shards[2]], r);
+        expect(out.equals(data), `${size} bytes in pieces of ${step}`).toBe(true);
+      }
+    }
+  });
+
   it("a stream that only offers getReader() is read to its end and its lock released", async () => {
     const data = randomBytes(2500);
     const stream = new Blob([data.subarray(0, 1000), data.subarray(1000)]).stream();
