@@ -12,6 +12,7 @@ import {
   getSimdHasher,
   getSegmentTreeDepth,
   hashParents,
+  hashSubtreeRoots,
   parseSegmentTreeCache,
   portableHasher,
   proveFromCache,
@@ -342,6 +343,25 @@ describe("misuse and malformed input get typed errors that say what is wrong", (
     expect(toHex(hashParents(portableHasher, new Uint8Array(64)))).toBe(
       toHex(portableHasher.node(new Uint8Array(32), new Uint8Array(32))),
     );
+  });
+
+  it("hashSubtreeRoots one hash at a time refuses data that is not whole subtrees of that height", () => {
+    const seg = (n: number): Uint8Array => new Uint8Array(512 * n).fill(3);
+    const cases: [Uint8Array, number][] = [
+      [new Uint8Array(1000), 0],
+      [seg(3), 1],
+      [seg(2), -1],
+      [new Uint8Array(0), 0.5],
+      [seg(4), 1.5],
+    ];
+    for (const [data, height] of cases)
+      expect(() => hashSubtreeRoots(portableHasher, data, height)).toThrow(
+        new RangeError(`${data.length} bytes is not whole subtrees of height ${height}`),
+      );
+    const leaf = portableHasher.leaf(seg(1));
+    const pair = toHex(portableHasher.node(leaf, leaf));
+    expect(toHex(hashSubtreeRoots(portableHasher, seg(4), 1))).toBe(`${pair}${pair.slice(2)}`);
+    expect(hashSubtreeRoots(portableHasher, new Uint8Array(0), 3).length).toBe(0);
   });
 
   it("a cache level outside [0, 52] is refused", () => {
