@@ -41,6 +41,7 @@ import {
   fromBase64Url,
   generateFileId,
   manifestCid,
+  manifestDecodeOptions,
   paddedManifestLength,
   parseManifest,
   parseShareLink,
@@ -1129,5 +1130,223 @@ describe("what each envelope refusal says", () => {
       actual: actual.toString(),
       message: `the envelope's manifest CID is ${actual.toString()}, not ${other.toString()}: it is not the manifest named`,
     });
+  });
+});
+
+describe("every bad field is refused with its path and the words that say why", () => {
+  const words = (value: unknown): string => thrown(() => parseManifest(value)).message;
+  const m = makeManifest();
+  const shardSize = m.shards[0]!.size;
+  const cidOf = (codec: number, hash: number, digestLength: number): string =>
+    CID.createV1(codec, createDigest(hash, new Uint8Array(digestLength).fill(9))).toString();
+  const otherHeader = `0x${hex(createStreamHeader(generateFileKey(), { chunkSize: 64 }).bytes)}`;
+  const maxUint256 = (2n ** 256n - 1n).toString();
+
+  it("names the field and the rule", () => {
+    const cases: [(j: AnyJson) => unknown, string][] = [
+      [(j) => delete j.version, "manifest.version: is missing"],
+      [
+        (j) => (j.version = 2),
+        "manifest.version: version 2 is not supported (this SDK reads version 1)",
+      ],
+      [
+        (j) => (j.version = "1"),
+        'manifest.version: version "1" is not supported (this SDK reads version 1)',
+      ],
+      [(j) => (j.fileId = "0x1234"), "manifest.fileId: must be 0x and 32 lowercase hex digits"],
+      [(j) => (j.name = ""), "manifest.name: must be 1 to 1024 characters"],
+      [(j) => (j.name = "a".repeat(1025)), "manifest.name: must be 1 to 1024 characters"],
+      ...[".", "..", "a/b", "a\\b", "a\u0000b", "a\u007fb"].map(
+        (name): [(j: AnyJson) => unknown, string] => [
+          (j) => (j.name = name),
+          "manifest.name: must be a base name (no path separators or control characters)",
+        ],
+      ),
+      [
+        (j) => (j.name = "invoice\u202efdp.exe"),
+        "manifest.name: must not contain bidirectional control characters",
+      ],
+      [
+        (j) => (j.mimeType = `text/plain; x=${"y".repeat(242)}`),
+        `manifest.mimeType: must be a MIME type like "application/pdf", got "text/plain; x=${"y".repeat(66)}…"`,
+      ],
+      [
+        (j) => (j.createdAt = "2026-11-25 17:32"),
+        'manifest.createdAt: must be an ISO 8601 UTC time like "2026-01-31T12:00:00.000Z", got "2026-11-25 17:32"',
+      ],
+      [(j) => (j.encryption.scheme = "AES-GCM"), 'manifest.encryption.scheme: must be "CCST-1"'],
+      [
+        (j) => (j.encryption.ciphertextSize = "x"),
+        'manifest.encryption.ciphertextSize: must be an integer, got "x"',
+      ],
+      [
+        (j) => (j.encryption.ciphertextSize += 1),
+        `manifest.encryption.ciphertextSize: must be ${getCiphertextLength(1_000_000, 65_536)} for size 1000000 in chunks of 65536`,
+      ],
+      [(j) => (j.encryption.header = 5), "manifest.encryption.header: must be a string, got 5"],
+      [
+        (j) => (j.encryption.header = otherHeader),
+        "manifest.encryption.header: holds chunk size 64, not encryption.chunkSize 65536",
+      ],
+      [(j) => (j.erasure = null), "manifest.erasure: must be an object"],
+      [
+        (j) => (j.erasure.k = 0),
+        `manifest.erasure.k: must be from 1 to ${Number.MAX_SAFE_INTEGER}, got 0`,
+      ],
+      [
+        (j) => (j.erasure.blockSize = 0),
+        `manifest.erasure.blockSize: must be from 1 to ${Number.MAX_SAFE_INTEGER}, got 0`,
+      ],
+      [(j) => (j.commitment = []), "manifest.commitment: must be an object"],
+      [
+        (j) => (j.commitment.x = 1),
+        "manifest.commitment.x: is not a field of a version-1 manifest",
+      ],
+      [(j) => (j.commitment.hash = "sha512"), 'manifest.commitment.hash: must be "sha256"'],
+      [(j) => (j.commitment.segmentSize = 1024), "manifest.commitment.segmentSize: must be 512"],
+      [(j) => (j.shards = {}), "manifest.shards: must be an array"],
+      [(j) => j.shards.pop(), "manifest.shards: must list n = 6 shards, lists 5"],
+      [(j) => (j.shards[0].size = "x"), 'manifest.shards[0].size: must be an integer, got "x"'],
+      [
+        (j) => (j.shards[5].size = 512),
+        `manifest.shards[5].size: must be ${shardSize} (the stripe layout's shard size)`,
+      ],
+      [
+        (j) => (j.shards[0].leafCount = 0),
+        `manifest.shards[0].leafCount: must be from 1 to ${Number.MAX_SAFE_INTEGER}, got 0`,
+      ],
+      [
+        (j) => (j.shards[0].leafCount += 1),
+        `manifest.shards[0].leafCount: must be ${Math.ceil(shardSize / 512)} (ceil(size / 512))`,
+      ],
+      [
+        (j) => (j.shards[1].merkleRoot = "0x12"),
+        "manifest.shards[1].merkleRoot: must be 0x and 64 lowercase hex digits",
+      ],
+      [(j) => (j.shards[2].cid = "not-a-cid"), 'manifest.shards[2].cid: is not a CID: "not-a-cid"'],
+      [
+        (j) => (j.shards[2].cid = "QmYwAPJzv5CZsnA625s3Xf2nemtYgPpHdWEz79ojWnPbdG"),
+        "manifest.shards[2].cid: must be a CIDv1",
+      ],
+      [
+        (j) => (j.shards[2].cid = cidOf(0x55, 0x13, 64)),
+        "manifest.shards[2].cid: must be a sha2-256 CID",
+      ],
+      [
+        (j) => (j.shards[2].cid = cidOf(0x55, 0x12, 16)),
+        "manifest.shards[2].cid: must be a sha2-256 CID",
+      ],
+      [
+        (j) => (j.shards[2].cid = cidOf(0x55, 0x16, 32)), // sha3-256
+        "manifest.shards[2].cid: must be a sha2-256 CID",
+      ],
+      [(j) => (j.dealId = (2n ** 256n).toString()), "manifest.dealId: must be a decimal uint256"],
+      [(j) => (j.dealId = "12abc"), "manifest.dealId: must be a decimal uint256"],
+    ];
+    for (const [edit, message] of cases) expect(words(edited(m, edit)), message).toBe(message);
+  });
+
+  it("a header that is no STREAM header says what is wrong with it", () => {
+    const message = words(edited(m, (j) => (j.encryption.header = `0x${"00".repeat(41)}`)));
+    expect(message).toMatch(/^manifest\.encryption\.header: is not a STREAM header: \S/);
+  });
+
+  it("the limits themselves are accepted: a 1024-character name, a 255-character MIME type, dealId 2^256 - 1", () => {
+    const ok = parseManifest({
+      ...m,
+      name: "a".repeat(1024),
+      mimeType: `text/plain; x=${"y".repeat(241)}`,
+      dealId: maxUint256,
+    });
+    expect([ok.name.length, ok.mimeType.length, ok.dealId]).toEqual([1024, 255, maxUint256]);
+    expect(parseManifest({ ...m, name: "..." }).name).toBe("...");
+  });
+
+  it("bytes that are not UTF-8 are refused even inside a JSON string", () => {
+    const json = serializeManifest({ ...m, name: "caf\u00e9" });
+    const at = json.indexOf(0xc3); // é is C3 A9
+    const broken = Uint8Array.from(json, (b, i) => (i === at ? 0xff : b));
+    for (const bytes of [broken, new Uint8Array([0xff, 0xfe]), new TextEncoder().encode("{")]) {
+      const error = thrown(() => deserializeManifest(bytes));
+      expect(error).toBeInstanceOf(InvalidManifestError);
+      expect(error).toMatchObject({ field: "", message: "manifest: is not UTF-8 JSON" });
+    }
+    expect(deserializeManifest(json).name).toBe("caf\u00e9");
+  });
+
+  it("manifestDecodeOptions gives each shard's commitments under its index", () => {
+    const key = generateFileKey();
+    const options = manifestDecodeOptions(m, key);
+    expect(options.expected).toEqual(m.shards.map((s, index) => ({ index, ...s })));
+    expect(options).toMatchObject({
+      key,
+      header: m.encryption.header,
+      dataShards: 4,
+      totalShards: 6,
+      blockSize: 1_048_576,
+      ciphertextLength: m.encryption.ciphertextSize,
+    });
+  });
+});
+
+describe("every malformed share link is refused with the part and the words", () => {
+  const key = toBase64Url(generateFileKey());
+  const cid = rawCid("manifest");
+
+  it("says what is wrong", () => {
+    const v0 = "QmYwAPJzv5CZsnA625s3Xf2nemtYgPpHdWEz79ojWnPbdG";
+    const sha512 = CID.createV1(0x55, createDigest(0x13, new Uint8Array(64))).toString();
+    const cases: [string, InvalidShareLinkError["part"], string][] = [
+      [`https://${cid}#k=${key}`, "scheme", 'it must start with "coop://"'],
+      ["coop:x", "scheme", 'it must start with "coop://"'],
+      [`coop://${cid}`, "fragment", 'it has no "#k=<key>" fragment: the key is missing'],
+      [`coop://${cid}#key=${key}`, "fragment", 'the fragment has no "k=<key>": the key is missing'],
+      [`coop://${cid}#k=${key}&k=${key}`, "fragment", "the key (k) appears twice"],
+      [`coop://#k=${key}`, "cid", "expected coop://<manifest CID>#k=<key>"],
+      [`coop://${cid}/x#k=${key}`, "cid", "expected coop://<manifest CID>#k=<key>"],
+      [`coop://${cid}?q=1#k=${key}`, "cid", "expected coop://<manifest CID>#k=<key>"],
+      [`coop://${v0}#k=${key}`, "cid", "the manifest CID must be a CIDv1"],
+      [
+        `coop://${sha512}#k=${key}`,
+        "cid",
+        "a manifest CID has codec raw and a sha2-256 multihash (the envelope's own hash)",
+      ],
+      [`coop://${cid}#k`, "key", "the key must be 32 bytes in unpadded base64url (43 characters)"],
+      [
+        `coop://${cid}#k=${key.slice(0, 42)}`,
+        "key",
+        "the key must be 32 bytes in unpadded base64url (43 characters)",
+      ],
+    ];
+    for (const [link, part, message] of cases) {
+      const error = thrown(() => parseShareLink(link));
+      expect(error, link).toBeInstanceOf(InvalidShareLinkError);
+      expect(error, link).toMatchObject({ part, message: `share link: ${message}` });
+    }
+    const error = thrown(() => formatShareLink({ manifestCid: cid, fileKey: new Uint8Array(31) }));
+    expect(error).toMatchObject({
+      part: "key",
+      message: "share link: the file key must be 32 bytes",
+    });
+  });
+
+  it("surrounding white space and a trailing slash after the CID are accepted", () => {
+    for (const link of [
+      `  coop://${cid}#k=${key}\n`,
+      `coop://${cid}/#k=${key}`,
+      `COOP://${cid}#x=1&k=${key}`,
+    ])
+      expect(parseShareLink(link).manifestCid, link).toBe(cid);
+  });
+
+  it("base64url keys hold only its 64 characters, wherever another one stands", () => {
+    const good = toBase64Url(new Uint8Array(32).fill(0xab));
+    expect(fromBase64Url(good)).toEqual(new Uint8Array(32).fill(0xab));
+    for (const bad of [
+      `+${good.slice(1)}`,
+      `${good.slice(0, 42)}/`,
+      `${good.slice(0, 20)}=${good.slice(21)}`,
+    ])
+      expect(fromBase64Url(bad), bad).toBeUndefined();
   });
 });
