@@ -620,6 +620,65 @@ describe("decodeFile: a runner whose results do not fit together is refused, not
   });
 });
 
+describe("a last stripe of shorter blocks (k = 2, B = 2048)", () => {
+  it("round-trips from any 2 of 3 shards with roots and CIDs checked; an altered short block is named", async () => {
+    const data = randomBytes(5000); // 6305 ciphertext bytes: a full stripe, then blocks of 1536
+    const parts: Uint8Array[][] = [[], [], []];
+    const r = await encodeFile(data, {
+      ...geo,
+      blockSize: 2048,
+      workers: "inline",
+      sinks: parts.map((p) => ({ write: (b: Uint8Array) => void p.push(b.slice()) })),
+    });
+    expect(r.shardSize).toBe(2048 + 1536);
+    const shards = parts.map((p) => Buffer.concat(p));
+    for (const use of [
+      [0, 1],
+      [0, 2],
+      [1, 2],
+    ]) {
+      const inputs = shards.map((s, i) => (use.includes(i) ? s : undefined));
+      for (const expected of [r.shards, r.shards.map(({ cid }) => ({ cid }))]) {
+        const events: PipelineProgress[] = [];
+        const out = await decode(inputs, { ...r, expected, onProgress: (p) => events.push(p) });
+        expect(out.equals(data), `from ${use.join(",")}`).toBe(true);
+        expect(events.at(-1)!.shardBytes).toBe(2 * r.shardSize);
+      }
+    }
+    const altered = shards.map((s) => Uint8Array.from(s));
+    altered[2]![2048 + 100]! ^= 1;
+    for (const expected of [r.shards, r.shards.map(({ cid }) => ({ cid }))]) {
+      const err = await failure(decode([shards[0], undefined, altered[2]], { ...r, expected }));
+      expect(err).toMatchObject({ name: "ShardMismatchError", shardIndex: 2 });
+    }
+  });
+});
+
+describe("chunks longer than a stripe (C = 4096 over stripes of 2 × 512)", () => {
+  it("round-trip, with a chunk assembled from five stripes, from data or parity", async () => {
+    for (const size of [1, 4096, 10_000]) {
+      const data = randomBytes(size);
+      const parts: Uint8Array[][] = [[], [], []];
+      const pieces = [data.subarray(0, 700), data.subarray(700, 5000), data.subarray(5000)];
+      const r = await encodeFile(pieces, {
+        ...geo,
+        chunkSize: 4096,
+        workers: "inline",
+        sinks: parts.map((p) => ({ write: (b: Uint8Array) => void p.push(b.slice()) })),
+      });
+      const shards = parts.map((p) => Buffer.concat(p));
+      for (const use of [
+        [0, 1],
+        [1, 2],
+      ]) {
+        const inputs = shards.map((s, i) => (use.includes(i) ? s : undefined));
+        const out = await decode(inputs, { ...r, expected: r.shards });
+        expect(out.equals(data), `${size} bytes from ${use.join(",")}`).toBe(true);
+      }
+    }
+  });
+});
+
 describe("decodeFile: every refusal in words", () => {
   let e: Encoded;
   let words: (change: Partial<DecodeFileOptions>) => Promise<string>;
