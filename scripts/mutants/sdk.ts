@@ -757,6 +757,20 @@ export const EQUIVALENT: EquivalentMutant[] = [
     why: "nextChunk is never below winChunk, and when equal the copy moves the window's bytes onto themselves (copyWithin(0, 0, filled)): nothing changes",
   },
   {
+    file: "sdk/src/pipeline/encode.ts",
+    mutator: "EqualityOperator",
+    replacement: "finalChunk > 0",
+    code: "const last = finalChunk >= 0 ? finalChunk : Number.MAX_SAFE_INTEGER;",
+    why: "once the final chunk is known, the chunks after it start at or past the ciphertext's end (start(finalChunk + 1) = H + (finalChunk + 1)·U >= ctLen >= e), so both loops stop there without the bound: using no bound changes nothing",
+  },
+  {
+    file: "sdk/src/pipeline/encode.ts",
+    mutator: "ConditionalExpression",
+    replacement: "false",
+    code: "const last = finalChunk >= 0 ? finalChunk : Number.MAX_SAFE_INTEGER;",
+    why: "once the final chunk is known, the chunks after it start at or past the ciphertext's end (start(finalChunk + 1) = H + (finalChunk + 1)·U >= ctLen >= e), so both loops stop there without the bound: using no bound changes nothing",
+  },
+  {
     file: "sdk/src/pipeline/decode.ts",
     mutator: "ConditionalExpression",
     replacement: "true",
