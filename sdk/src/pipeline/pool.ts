@@ -116,7 +116,9 @@ export function createWorkerPool(options: WorkerPoolOptions): TaskRunner {
       try {
         best.worker.postMessage({ ...task, id: messageId }, transferablesOf(task));
       } catch (err) {
+        // Not sent (e.g. a buffer that cannot be cloned): the worker must not stay marked busy.
         best.outstanding.delete(messageId);
+        if (best.outstanding.size === 0) best.worker.setBusy(false);
         reject(err as Error);
       }
     }
