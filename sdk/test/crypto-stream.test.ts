@@ -764,6 +764,15 @@ describe("StreamEncryptor and StreamDecryptor check their inputs and their use",
     expect(e.message).toMatch(/32 bytes/);
   });
 
+  it("an encryptor names a key of the wrong length first, before any other wrong option", () => {
+    for (const options of [{}, { chunkSize: 1 }, { plaintextLength: -1 }]) {
+      const e = thrown(() => new StreamEncryptor(new Uint8Array(16), options));
+      expect(e).toBeInstanceOf(InvalidParametersError);
+      expect(e).toMatchObject({ parameter: "key", value: "16 bytes" });
+      expect(e.message).toBe("key = 16 bytes: must be 32 bytes");
+    }
+  });
+
   it("more plaintext than declared is refused by the push that brings it, naming both lengths", () => {
     const encryptor = new StreamEncryptor(key, { plaintextLength: 100, chunkSize: 64 });
     encryptor.push(new Uint8Array(60));
