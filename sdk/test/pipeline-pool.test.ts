@@ -473,6 +473,45 @@ describe("tasks", () => {
     expect(r.failure).toBeUndefined();
     expect(r.plaintext).toEqual(plain(0));
   });
+
+  it("an encode task builds its stripe in a spare buffer big enough, zeroing a last stripe's padding", () => {
+    const inline = runTask(encodeTask(0, plain(4))) as EncodeResult;
+    const spare = new Uint8Array(2 * 512).fill(0xff).buffer; // a recycled buffer: old bytes
+    const r = runTask(encodeTask(0, plain(4), { output: spare })) as EncodeResult;
+    expect(r.stripe.buffer).toBe(spare);
+    expect(r.stripe).toEqual(inline.stripe);
+    const small = new ArrayBuffer(2 * 512 - 1);
+    const s = runTask(encodeTask(0, plain(4), { output: small })) as EncodeResult;
+    expect(s.stripe.buffer).not.toBe(small);
+    expect(s.stripe).toEqual(inline.stripe);
+  });
+
+  it("a decode task writes its plaintext into a spare buffer big enough, else into one with room for a stripe", () => {
+    const parity = (runTask(encodeTask(0, plain(0))) as EncodeResult).stripe.slice(512);
+    const spare = new ArrayBuffer(10);
+    const r = runTask(decodeTask(0, parity.slice(), { output: spare })) as DecodeResult;
+    expect(r.plaintext.buffer).toBe(spare);
+    expect(r.plaintext).toEqual(plain(0));
+    const small = new ArrayBuffer(9);
+    const s = runTask(decodeTask(0, parity.slice(), { output: small })) as DecodeResult;
+    expect(s.plaintext.buffer).not.toBe(small);
+    expect(s.plaintext).toEqual(plain(0));
+    expect(s.plaintext.buffer.byteLength).toBe(512);
+  });
+
+  it("stripes rebuilt from parity decrypt when a later one is larger than any before", async () => {
+    vi.resetModules();
+    const fresh = await import("../src/pipeline/tasks.ts");
+    const enc = fresh.runTask(encodeTask(0, plain(0))) as EncodeResult;
+    for (const B of [512, 8192]) {
+      const parity = new Uint8Array(B);
+      parity.set(enc.stripe.subarray(512));
+      const r = fresh.runTask(
+        decodeTask(0, parity, { blockSize: B, blockRoots: false, cidChunkSize: 0 }),
+      ) as DecodeResult;
+      expect(r.plaintext).toEqual(plain(0));
+    }
+  });
 });
 
 // Stand-ins for node:worker_threads (reached through process.getBuiltinModule) and the browser's
