@@ -274,6 +274,28 @@ export const EQUIVALENT: EquivalentMutant[] = [
     why: "when n is the whole chunk, off is 0 and chunk.subarray(0, n) holds the same bytes as chunk",
   },
   {
+    file: "sdk/src/crypto/stream.ts",
+    mutator: "ConditionalExpression",
+    replacement: "true",
+    code: "if (offset < piece.length) {",
+    why: "when a piece ends exactly on a unit boundary this only allocates a unit buffer with nothing in it: filled stays 0, and every read of the buffer is guarded by filled > 0",
+  },
+  {
+    file: "sdk/src/crypto/stream.ts",
+    mutator: "EqualityOperator",
+    replacement: "offset <= piece.length",
+    code: "if (offset < piece.length) {",
+    why: "when a piece ends exactly on a unit boundary this only allocates a unit buffer with nothing in it: filled stays 0, and every read of the buffer is guarded by filled > 0",
+  },
+  {
+    file: "sdk/src/crypto/stream.ts",
+    mutator: "ConditionalExpression",
+    replacement: "true",
+    code: "if (this.plaintextLength !== undefined && this.received + piece.length > this.plaintextLength) {",
+    span: "this.plaintextLength !== undefined",
+    why: "when plaintextLength is undefined the comparison that follows (with undefined) is false anyway",
+  },
+  {
     file: "sdk/src/erasure/gf256.ts",
     mutator: "ArrayDeclaration",
     replacement: "new Array()",
