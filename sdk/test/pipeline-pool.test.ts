@@ -499,6 +499,33 @@ describe("tasks", () => {
     expect(s.plaintext.buffer.byteLength).toBe(512);
   });
 
+  it("in a browser (no node: builtins, timers that are numbers) the portable tasks give the same bytes", async () => {
+    const inline = runTask(encodeTask(0, plain(5))) as EncodeResult;
+    vi.resetModules();
+    builtins({ "node:crypto": undefined, "node:os": undefined });
+    const browser = await import("../src/pipeline/tasks.ts");
+    const realSetTimeout = globalThis.setTimeout;
+    globalThis.setTimeout = (() => 1) as unknown as typeof setTimeout; // a browser's timer id
+    try {
+      const enc = browser.runTask(
+        encodeTask(0, plain(5), { implementation: "portable" }),
+      ) as EncodeResult;
+      expect(enc.stripe).toEqual(inline.stripe);
+      expect(enc.roots).toEqual(inline.roots);
+      expect(enc.digests).toEqual(inline.digests);
+      const dec = browser.runTask(
+        decodeTask(0, enc.stripe.slice(512), {
+          implementation: "portable",
+          dataBytes: 41 + 15 + 16,
+          ciphertextLength: 41 + 15 + 16,
+        }),
+      ) as DecodeResult;
+      expect(dec.plaintext).toEqual(plain(5));
+    } finally {
+      globalThis.setTimeout = realSetTimeout;
+    }
+  });
+
   it("stripes rebuilt from parity decrypt when a later one is larger than any before", async () => {
     vi.resetModules();
     const fresh = await import("../src/pipeline/tasks.ts");
