@@ -526,6 +526,25 @@ describe("tasks", () => {
     }
   });
 
+  it("a thread keeps the sessions of its 8 most recently used streams", async () => {
+    vi.resetModules();
+    const fresh = await import("../src/pipeline/tasks.ts");
+    const headers = Array.from(
+      { length: 9 },
+      () => createStreamHeader(KEY, { chunkSize: 64 }).bytes,
+    );
+    const use = (h: Uint8Array): unknown => fresh.runTask(encodeTask(0, plain(0), { header: h }));
+    const kept = (h: Uint8Array): boolean =>
+      fresh.cachedSessionIds().some((id) => id.includes(Buffer.from(h).toString("hex")));
+    for (const h of headers.slice(0, 8)) use(h);
+    expect(fresh.cachedSessionIds()).toHaveLength(8);
+    use(headers[0]!); // the first stream again: now the most recently used
+    expect(fresh.cachedSessionIds()).toHaveLength(8);
+    use(headers[8]!); // a ninth pushes out the least recently used: the second
+    expect(fresh.cachedSessionIds()).toHaveLength(8);
+    expect(headers.map(kept)).toEqual([true, false, true, true, true, true, true, true, true]);
+  });
+
   it("stripes rebuilt from parity decrypt when a later one is larger than any before", async () => {
     vi.resetModules();
     const fresh = await import("../src/pipeline/tasks.ts");
