@@ -1394,4 +1394,25 @@ export const EQUIVALENT: EquivalentMutant[] = [
     code: "sessions.get(id)?.session.dispose();",
     why: "wipes the key of a session leaving the cache, which nothing uses again: no output or error changes (defence in depth against memory dumps only)",
   },
+  {
+    file: "sdk/src/pipeline/tasks.ts",
+    mutator: "ConditionalExpression",
+    replacement: "true",
+    code: "if (now - entry.lastUsed >= SESSION_IDLE_MS) drop(id);",
+    why: "a sweep then drops sessions still in use too; a task gets its session within one synchronous run, so the next task only builds it again: the same bytes, only slower",
+  },
+  {
+    file: "sdk/src/pipeline/tasks.ts",
+    mutator: "ArithmeticOperator",
+    replacement: "now + entry.lastUsed",
+    code: "if (now - entry.lastUsed >= SESSION_IDLE_MS) drop(id);",
+    why: "always at least SESSION_IDLE_MS, so a sweep drops sessions still in use too; a task gets its session within one synchronous run, so the next task only builds it again: the same bytes, only slower",
+  },
+  {
+    file: "sdk/src/pipeline/tasks.ts",
+    mutator: "EqualityOperator",
+    replacement: "now - entry.lastUsed > SESSION_IDLE_MS",
+    code: "if (now - entry.lastUsed >= SESSION_IDLE_MS) drop(id);",
+    why: "a session idle exactly SESSION_IDLE_MS ms is dropped one sweep later instead: only how long its key stays in memory changes",
+  },
 ];
