@@ -74,6 +74,28 @@ describe("keys and chunk sizes", () => {
   });
 });
 
+describe("the limits themselves are allowed", () => {
+  it("takes a chunk size of exactly 64 or 16 MiB, writing and reading it in the header", () => {
+    for (const chunkSize of [64, 16 * 1024 * 1024]) {
+      const made = createStreamHeader(key, { chunkSize });
+      expect(made.chunkSize).toBe(chunkSize);
+      expect(parseStreamHeader(made.bytes).chunkSize).toBe(chunkSize);
+      expect(getCiphertextLength(0, chunkSize)).toBe(STREAM_HEADER_LENGTH + 16);
+    }
+  });
+
+  it("writes chunk indexes up to 2^53-1 as 7 big-endian bytes, then the last-chunk flag", () => {
+    expect([...chunkNonceTail(0, false)]).toEqual([0, 0, 0, 0, 0, 0, 0, 0]);
+    expect([...chunkNonceTail(2 ** 32 + 5, false)]).toEqual([0, 0, 1, 0, 0, 0, 5, 0]);
+    expect([...chunkNonceTail(0x0a0b0c_0d0e0f10, true)]).toEqual([
+      0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f, 0x10, 1,
+    ]);
+    expect([...chunkNonceTail(2 ** 53 - 1, true)]).toEqual([
+      0x1f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 1,
+    ]);
+  });
+});
+
 describe("the nonce prefix is never the caller's", () => {
   it("refuses a noncePrefix option, saying every stream draws its own", () => {
     const options = { noncePrefix: new Uint8Array(16) } as object;
@@ -96,6 +118,8 @@ describe("headers", () => {
   it("refuses a header shorter than 41 bytes, saying how long it was", () => {
     const err = thrown(() => parseStreamHeader(header.subarray(0, 40)), UnsupportedFormatError);
     expect(err.message).toMatch(/header is 41 bytes, got 40/);
+    expect(err.format).toBe("encrypted stream");
+    expect(err.message).toMatch(/^encrypted stream: /);
   });
 
   it("refuses a header whose chunk size is outside 64..16 MiB, naming the size and the range", () => {
