@@ -497,3 +497,92 @@ describe("misuse and malformed input get typed errors that say what is wrong", (
     expect(parseSegmentTreeCache(good).leafCount).toBe(10);
   });
 });
+
+describe("builder position, cache levels, and proofs checked at their edges", () => {
+  it("pushSubtree says where the builder stands when a subtree does not fit", () => {
+    const b = new SegmentTreeBuilder();
+    b.update(new Uint8Array(512 + 10));
+    expect(b.bytesIn).toBe(522);
+    expect(() => b.pushSubtree(new Uint8Array(32), 0)).toThrow(
+      "height = 0: subtree must start at a multiple of 1 segments (at 522 bytes)",
+    );
+    const c = new SegmentTreeBuilder({ cacheLevel: 2 });
+    expect(() => c.pushSubtree(new Uint8Array(32), 3)).toThrow(
+      "height = 3: must be ≤ the cache level 2",
+    );
+    c.update(new Uint8Array(512 * 3));
+    expect(c.bytesIn).toBe(1536);
+    expect(() => c.pushSubtree(new Uint8Array(32), 2)).toThrow(
+      "height = 2: subtree must start at a multiple of 4 segments (at 1536 bytes)",
+    );
+  });
+
+  it("the cache holds exactly levels L .. depth - 1, none when L is the depth", () => {
+    const data = randomBytes(512 * 10); // depth 4
+    expect(computeSegmentTree(data, { cacheLevel: 1 }).cache!.levels.map((l) => l.length)).toEqual([
+      5 * 32,
+      3 * 32,
+      2 * 32,
+    ]);
+    expect(computeSegmentTree(data, { cacheLevel: 4 }).cache!.levels).toEqual([]);
+    expect(computeSegmentTree(data, { cacheLevel: 9 }).cache).toMatchObject({
+      level: 4,
+      levels: [],
+    });
+  });
+
+  it("a damaged block names its segments and both hashes", async () => {
+    const data = randomBytes(512 * 200);
+    const { cache } = computeSegmentTree(data, { cacheLevel: 4 });
+    const damaged = Uint8Array.from(data);
+    damaged[512 * 37 + 3] ^= 1;
+    const err = await proveFromCache(cache!, 37, (first, count) =>
+      damaged.subarray(first * 512, (first + count) * 512),
+    ).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ShardMismatchError);
+    const node = toHex(cache!.levels[0]!.subarray(32 * 2, 32 * 3));
+    const got = toHex(computeSegmentTree(damaged.subarray(32 * 512, 48 * 512)).root);
+    expect(err).toMatchObject({
+      message: "segments 32..47 do not match the tree cache",
+      expected: node,
+      actual: got,
+    });
+  });
+
+  it("proveFromCache reads only the segments of the last, shorter block", async () => {
+    const data = randomBytes(512 * 200);
+    const { root, cache } = computeSegmentTree(data, { cacheLevel: 4 });
+    const reads: [number, number][] = [];
+    const proof = await proveFromCache(cache!, 199, (first, count) => {
+      reads.push([first, count]);
+      return data.subarray(first * 512, (first + count) * 512);
+    });
+    expect(reads).toEqual([[192, 8]]);
+    expect(verifySegmentProof(root, 200, 199, proof.segment, proof.path)).toBe(true);
+  });
+
+  it("a one-segment block read as more than 512 bytes is a mismatch, as is an empty read of a full one", async () => {
+    const data = randomBytes(512 * 17);
+    const { cache } = computeSegmentTree(data, { cacheLevel: 4 }); // the last block is segment 16 alone
+    for (const bytes of [new Uint8Array(513), new Uint8Array(1024)]) {
+      const err = await proveFromCache(cache!, 16, () => bytes).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ShardMismatchError);
+      expect(err).toMatchObject({ message: `read ${bytes.length} bytes for segments 16..16` });
+    }
+    await expect(proveFromCache(cache!, 16, () => data.subarray(16 * 512))).resolves.toBeDefined();
+  });
+
+  it("verifySegmentProof is false for a leaf count that is no safe integer and a negative index", () => {
+    const segment = randomBytes(512);
+    const leaf = portableHasher.leaf(segment);
+    expect(verifySegmentProof(leaf, 1, 0, segment, [])).toBe(true);
+    for (const leafCount of [Number.NaN, Number.POSITIVE_INFINITY, 0.5])
+      expect(verifySegmentProof(leaf, leafCount, 0, segment, []), `${leafCount}`).toBe(false);
+    const data = randomBytes(512 * 2);
+    const { root } = computeSegmentTree(data);
+    const proof = proveSegment(data, 0);
+    expect(verifySegmentProof(root, 2, 0, proof.segment, proof.path)).toBe(true);
+    expect(verifySegmentProof(root, 2, -1, proof.segment, proof.path)).toBe(false);
+    expect(verifySegmentProof(root, 2, -2, proof.segment, proof.path)).toBe(false);
+  });
+});
