@@ -22,6 +22,7 @@ import {
   type SegmentHasher,
 } from "../src/merkle/index.ts";
 import { sha256 } from "../src/merkle/sha256.ts";
+import { simdSupported, type WasmApi } from "../src/merkle/sha256x4.ts";
 
 interface Vectors {
   hash: string;
@@ -584,5 +585,36 @@ describe("builder position, cache levels, and proofs checked at their edges", ()
     expect(verifySegmentProof(root, 2, 0, proof.segment, proof.path)).toBe(true);
     expect(verifySegmentProof(root, 2, -1, proof.segment, proof.path)).toBe(false);
     expect(verifySegmentProof(root, 2, -2, proof.segment, proof.path)).toBe(false);
+  });
+});
+
+describe("the SIMD kernel's batch forms refuse malformed input as the one-by-one forms do", () => {
+  const simd = getSimdHasher(portableHasher)!;
+  const seg = (n: number): Uint8Array => new Uint8Array(512 * n).fill(5);
+
+  it("parents and subtree roots name the length or height", () => {
+    expect(() => hashParents(simd, new Uint8Array(160))).toThrow(
+      new RangeError("160 bytes is not whole pairs"),
+    );
+    for (const height of [-1, 53, 0.5])
+      expect(() => hashSubtreeRoots(simd, seg(4), height)).toThrow(
+        new RangeError(`height ${height}`),
+      );
+    expect(() => hashSubtreeRoots(simd, seg(3), 1)).toThrow(
+      new RangeError("1536 bytes is not whole subtrees of height 1"),
+    );
+    expect(toHex(hashSubtreeRoots(simd, seg(4), 2))).toBe(
+      toHex(hashSubtreeRoots(portableHasher, seg(4), 2)),
+    );
+  });
+
+  it("an engine whose validate() throws has no SIMD", () => {
+    const broken = {
+      validate: () => {
+        throw new Error("no");
+      },
+    } as unknown as WasmApi;
+    expect(simdSupported(broken)).toBe(false);
+    expect(simdSupported(null)).toBe(false);
   });
 });
