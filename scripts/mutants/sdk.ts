@@ -1452,4 +1452,11 @@ export const EQUIVALENT: EquivalentMutant[] = [
     code: "const next = new Uint8Array(Math.max(32 * 64, this.bytes.length * 2, need));",
     why: "the new size is still at least need, so every node fits; only the growth rate (copies) changes",
   },
+  {
+    file: "sdk/src/merkle/sha256x4.ts",
+    mutator: "EqualityOperator",
+    replacement: "s <= pairs",
+    code: "for (let s = 0; s < pairs; s += per) {",
+    why: "the one extra step (only when pairs is a multiple of the window) hashes zero pairs and writes nothing",
+  },
 ];
