@@ -67,6 +67,16 @@ describe("a runtime without node:crypto (a browser)", () => {
 });
 
 describe("chunk sessions", () => {
+  it("refuses a key that is not 32 bytes when the session is made, on either path", () => {
+    for (const implementation of ["native", "noble"] as const) {
+      for (const length of [16, 33]) {
+        const f = () => createChunkSession(new Uint8Array(length), prefix, aad, implementation);
+        expect(f).toThrow(InvalidParametersError);
+        expect(f).toThrow(`key = ${length} bytes: must be 32 bytes`);
+      }
+    }
+  });
+
   it("refuses a nonce prefix that is not 16 bytes, saying how long it was", () => {
     for (const length of [0, 15, 24]) {
       const f = () => createChunkSession(key, new Uint8Array(length), aad, "noble");
