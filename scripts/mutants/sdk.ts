@@ -207,6 +207,13 @@ export const EQUIVALENT: EquivalentMutant[] = [
     why: "createSecretKey has copied the subkey into the KeyObject, so wiping the local copy afterwards changes no output",
   },
   {
+    file: "sdk/src/crypto/backend.ts",
+    mutator: "ObjectLiteral",
+    replacement: "{}",
+    code: "cipher.setAAD(a, { plaintextLength: plaintext.length });",
+    why: "Node needs plaintextLength only for CCM; a chacha20-poly1305 cipher seals the same bytes without it",
+  },
+  {
     file: "sdk/src/crypto/stream.ts",
     mutator: "ConditionalExpression",
     replacement: "false",
