@@ -618,3 +618,41 @@ describe("the SIMD kernel's batch forms refuse malformed input as the one-by-one
     expect(simdSupported(null)).toBe(false);
   });
 });
+
+describe("tree cache bytes: every check says what it found", () => {
+  const { cache } = computeSegmentTree(randomBytes(512 * 10), { cacheLevel: 1 }); // levels 1, 2, 3
+  const good = serializeSegmentTreeCache(cache!);
+  const flip = (at: number): Uint8Array => Uint8Array.from(good, (x, i) => (i === at ? x ^ 1 : x));
+
+  it("names the short header, the magic, the version, the length and the level that does not hash up", () => {
+    const cases: [Uint8Array, string][] = [
+      [good.subarray(0, 51), "51 bytes is shorter than the header"],
+      [flip(0), "bad magic"],
+      [Uint8Array.from(good, (x, i) => (i === 4 ? 2 : x)), "unsupported version 2"],
+      [
+        good.subarray(0, good.length - 32),
+        `length ${good.length - 32} does not match leafCount 10`,
+      ],
+      [flip(52), "level 2 does not match the level below"], // a level-1 node
+      [flip(good.length - 1), "level 3 does not match the level below"], // a level-3 node
+      [flip(20), "level 4 does not match the level below"], // the root
+    ];
+    for (const [bytes, why] of cases)
+      expect(() => parseSegmentTreeCache(bytes), why).toThrow(
+        new InvalidFormatError("segment tree cache", why),
+      );
+  });
+
+  it("a leaf count above 2^32 is written in both header words and read back", () => {
+    const leafCount = 2 ** 32 + 5; // depth 33: at level 33 only the root is stored
+    const bytes = serializeSegmentTreeCache({
+      leafCount,
+      level: 33,
+      root: new Uint8Array(32),
+      levels: [],
+    });
+    const view = new DataView(bytes.buffer);
+    expect([view.getUint32(12), view.getUint32(16)]).toEqual([1, 5]);
+    expect(parseSegmentTreeCache(bytes)).toMatchObject({ leafCount, level: 33, levels: [] });
+  });
+});
