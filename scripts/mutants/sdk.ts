@@ -1466,4 +1466,18 @@ export const EQUIVALENT: EquivalentMutant[] = [
     code: "for (let s = 0; s < pairs; s += per) {",
     why: "the one extra step (only when pairs is a multiple of the window) hashes zero pairs and writes nothing",
   },
+  {
+    file: "sdk/src/merkle/tree.ts",
+    mutator: "EqualityOperator",
+    replacement: "i <= a.length",
+    code: "for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;",
+    why: "the lengths are equal here, so the one extra step reads undefined from both arrays: equal",
+  },
+  {
+    file: "sdk/src/merkle/tree.ts",
+    mutator: "ConditionalExpression",
+    replacement: "false",
+    code: 'if (levels.length === 0 && level !== depth) fail("no levels stored below the root");',
+    why: "the condition is never true: levels is empty only when level >= depth, and a level above depth failed earlier",
+  },
 ];
