@@ -11,6 +11,8 @@
 //   --ignore-static        sdk: leave out the mutants that run when modules and fixtures load
 //                          (Stryker runs every test for each: most of a full run's time); a later
 //                          run without it tests them
+//   --minutes N            sdk: stop Stryker after N minutes as Ctrl-C does (it keeps what it
+//                          tested) and record what was tested so far; the next run goes on
 import { spawnSync } from "node:child_process";
 import {
   existsSync,
@@ -37,15 +39,18 @@ const { values: opts } = parseArgs({
     only: { type: "string" },
     "record-partial": { type: "boolean", default: false },
     "ignore-static": { type: "boolean", default: false },
+    minutes: { type: "string" },
   },
 });
 
-function sh(cmd: string, args: string[], cwd: string, quiet = true, timeoutMs = 3600_000): number {
+/** Runs a command; past `timeoutMs` it is sent SIGINT (Stryker then saves its progress). */
+function sh(cmd: string, args: string[], cwd: string, quiet = true, timeoutMs = 3600_000) {
   const r = spawnSync(cmd, args, {
     cwd,
     stdio: quiet ? "ignore" : "inherit",
     env: { ...process.env, PATH: `${join(root, "node_modules/.bin")}:${process.env.PATH ?? ""}` },
     timeout: timeoutMs,
+    killSignal: "SIGINT",
   });
   return r.status ?? 1;
 }
@@ -193,23 +198,30 @@ interface StrykerReport {
 }
 
 function mutateSdk(): void {
-  if (!opts["record-partial"]) {
-    // No time limit: a full run takes hours on two cores. Interrupted (Ctrl-C), Stryker keeps
+  let partial = opts["record-partial"];
+  if (!partial) {
+    // A full run takes hours on two cores. Interrupted (Ctrl-C, or --minutes), Stryker keeps
     // what it tested in its incremental file, and the next run tests only the rest.
+    const minutes = opts.minutes === undefined ? 0 : Number(opts.minutes);
+    if (!(minutes >= 0)) throw new Error(`--minutes ${opts.minutes}: a number of minutes`);
     const args = [
       "run",
       "sdk/stryker.config.json",
       ...(opts["ignore-static"] ? ["--ignoreStatic"] : []),
     ];
-    if (sh("stryker", args, root, false, 0) !== 0)
-      throw new Error(
-        "stryker run failed or was interrupted: run `npm run mutate -- --only sdk` again to go on, or `-- --only sdk --record-partial` to record what was tested so far",
-      );
+    const started = Date.now();
+    if (sh("stryker", args, root, false, minutes * 60_000) !== 0) {
+      if (!minutes || Date.now() - started < minutes * 60_000)
+        throw new Error(
+          "stryker run failed or was interrupted: run `npm run mutate -- --only sdk` again to go on, or `-- --only sdk --record-partial` to record what was tested so far",
+        );
+      partial = true; // stopped at the time limit: record what it tested
+    }
   }
   // After a whole run the JSON report; after an interrupted one what its incremental file holds.
-  const file = opts["record-partial"] ? STRYKER_INCREMENTAL : STRYKER_REPORT;
+  const file = partial ? STRYKER_INCREMENTAL : STRYKER_REPORT;
   if (!existsSync(file)) throw new Error(`no Stryker results at ${file}: run npm run mutate`);
-  recordSdkScore(JSON.parse(readFileSync(file, "utf8")) as StrykerReport, !opts["record-partial"]);
+  recordSdkScore(JSON.parse(readFileSync(file, "utf8")) as StrykerReport, !partial);
 }
 
 const STRYKER_REPORT = join(root, "bench/tmp/stryker-report.json");
