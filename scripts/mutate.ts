@@ -3,14 +3,13 @@
 // worktree of HEAD (bench/tmp/mutate; the working tree is never touched) and the contract tests
 // run against it; a failing run kills the mutant. SDK: StrykerJS over the sdk's crypto, erasure,
 // merkle, cid, keys, manifest and pipeline folders (sdk/stryker.config.json; incremental, so a
-// rerun tests only what changed since bench/tmp/stryker-incremental.json). Scores and every survivor
-// go to bench/results.json and docs/benchmarks.md ("mutation score, contracts" / "…, sdk").
+// rerun tests only what changed). What each run learnt is kept in bench/mutation/ (committed: a
+// whole run takes more hours than a session has, and every clone goes on from it). Scores and
+// every survivor go to bench/results.json and docs/benchmarks.md ("mutation score, contracts" /
+// "…, sdk").
 //   --only contracts|sdk   one of the two
 //   --mutant ID            one contract mutant (and print the test output)
 //   --record-partial       record what an unfinished run tested so far, without running more
-//   --ignore-static        sdk: leave out the mutants that run when modules and fixtures load
-//                          (Stryker runs every test for each: most of a full run's time); a later
-//                          run without it tests them
 //   --minutes N            sdk: stop Stryker after N minutes as Ctrl-C does (it keeps what it
 //                          tested) and record what was tested so far; the next run goes on
 import { spawnSync } from "node:child_process";
@@ -20,12 +19,14 @@ import {
   readFileSync,
   readdirSync,
   rmSync,
+  statSync,
   symlinkSync,
   writeFileSync,
 } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { gunzipSync, gzipSync } from "node:zlib";
 
 import { recordResults } from "./bench-results.ts";
 import { MUTANTS, type Mutant } from "./mutants/contracts.ts";
@@ -38,7 +39,6 @@ const { values: opts } = parseArgs({
     mutant: { type: "string" },
     only: { type: "string" },
     "record-partial": { type: "boolean", default: false },
-    "ignore-static": { type: "boolean", default: false },
     minutes: { type: "string" },
   },
 });
@@ -95,7 +95,7 @@ function applyMutant(m: Mutant, dir = work, checkOnly = false): () => void {
 }
 
 /** Each contract mutant's outcome, kept as it is known: a run that stops goes on where it left. */
-const CONTRACT_RESULTS = join(root, "bench/tmp/mutate-contracts.json");
+const CONTRACT_RESULTS = join(root, "bench/mutation/contracts.json");
 interface ContractResults {
   /** The contracts, their tests and the mutant list the outcomes hold for (git tree ids). */
   key: string;
@@ -142,7 +142,7 @@ function mutateContracts(): void {
     const killed = !contractTestsPass(!opts.mutant);
     restore();
     results.killed[m.id] = killed;
-    if (!opts.mutant) writeFileSync(CONTRACT_RESULTS, JSON.stringify(results, null, 2));
+    if (!opts.mutant) writeFileSync(CONTRACT_RESULTS, `${JSON.stringify(results, null, 2)}\n`);
     const secs = Math.round((Date.now() - started) / 1000);
     const done = mutants.filter((x) => x.id in results.killed).length;
     console.log(
@@ -197,20 +197,37 @@ interface StrykerReport {
   >;
 }
 
+/**
+ * Stryker's incremental file, kept between clones: the working copy in bench/tmp is what Stryker
+ * reads and writes, the committed bench/mutation copy (gzipped: the file holds every source and
+ * test file's text) is brought in when newer and written back after each run.
+ */
+const STRYKER_INCREMENTAL = join(root, "bench/tmp/stryker-incremental.json");
+const KEPT_INCREMENTAL = join(root, "bench/mutation/stryker-incremental.json.gz");
+const mtime = (file: string) => (existsSync(file) ? statSync(file).mtimeMs : -1);
+
+function restoreIncremental(): void {
+  if (mtime(KEPT_INCREMENTAL) <= mtime(STRYKER_INCREMENTAL)) return;
+  mkdirSync(dirname(STRYKER_INCREMENTAL), { recursive: true });
+  writeFileSync(STRYKER_INCREMENTAL, gunzipSync(readFileSync(KEPT_INCREMENTAL)));
+}
+
+function keepIncremental(): void {
+  if (mtime(STRYKER_INCREMENTAL) <= mtime(KEPT_INCREMENTAL)) return;
+  writeFileSync(KEPT_INCREMENTAL, gzipSync(readFileSync(STRYKER_INCREMENTAL), { level: 9 }));
+}
+
 function mutateSdk(): void {
+  restoreIncremental();
   let partial = opts["record-partial"];
   if (!partial) {
     // A full run takes hours on two cores. Interrupted (Ctrl-C, or --minutes), Stryker keeps
     // what it tested in its incremental file, and the next run tests only the rest.
     const minutes = opts.minutes === undefined ? 0 : Number(opts.minutes);
     if (!(minutes >= 0)) throw new Error(`--minutes ${opts.minutes}: a number of minutes`);
-    const args = [
-      "run",
-      "sdk/stryker.config.json",
-      ...(opts["ignore-static"] ? ["--ignoreStatic"] : []),
-    ];
     const started = Date.now();
-    if (sh("stryker", args, root, false, minutes * 60_000) !== 0) {
+    if (sh("stryker", ["run", "sdk/stryker.config.json"], root, false, minutes * 60_000) !== 0) {
+      keepIncremental();
       if (!minutes || Date.now() - started < minutes * 60_000)
         throw new Error(
           "stryker run failed or was interrupted: run `npm run mutate -- --only sdk` again to go on, or `-- --only sdk --record-partial` to record what was tested so far",
@@ -218,6 +235,7 @@ function mutateSdk(): void {
       partial = true; // stopped at the time limit: record what it tested
     }
   }
+  keepIncremental(); // also after a Ctrl-C'd run, once recorded with --record-partial
   // After a whole run the JSON report; after an interrupted one what its incremental file holds.
   const file = partial ? STRYKER_INCREMENTAL : STRYKER_REPORT;
   if (!existsSync(file)) throw new Error(`no Stryker results at ${file}: run npm run mutate`);
@@ -225,7 +243,6 @@ function mutateSdk(): void {
 }
 
 const STRYKER_REPORT = join(root, "bench/tmp/stryker-report.json");
-const STRYKER_INCREMENTAL = join(root, "bench/tmp/stryker-incremental.json");
 const SURVIVORS_DOC = join(root, "docs/mutation-sdk.md");
 
 /** The sdk score into bench/results.json and docs/benchmarks.md, every survivor into docs/mutation-sdk.md. */
@@ -240,6 +257,7 @@ function recordSdkScore(report: StrykerReport, complete: boolean): void {
   let killed = 0;
   let total = 0;
   let explained = 0;
+  let ignored = 0;
   for (const [file, { mutants }] of Object.entries(report.files)) {
     const lines = existsSync(join(root, file))
       ? readFileSync(join(root, file), "utf8").split("\n")
@@ -249,9 +267,13 @@ function recordSdkScore(report: StrykerReport, complete: boolean): void {
     folders.set(folder, f);
     for (const m of mutants) {
       if (m.status === "NoCoverage") f.uncovered++;
-      if (!tested.includes(m.status)) continue;
-      total++;
-      f.tested++;
+      // Reached only while a module loads, before any test: with ignoreStatic not tested (it
+      // would take a run of every test), but listed.
+      if (m.status === "Ignored") ignored++;
+      else if (tested.includes(m.status)) {
+        total++;
+        f.tested++;
+      } else continue;
       if (m.status === "Killed" || m.status === "Timeout") {
         killed++;
         f.killed++;
@@ -270,7 +292,11 @@ function recordSdkScore(report: StrykerReport, complete: boolean): void {
         );
         if (equivalent) explained++;
         const what = (m.replacement ?? "").replace(/\s+/g, " ").replace(/\|/g, "\\|").slice(0, 60);
-        const status = equivalent ? `equivalent: ${equivalent.why}` : m.status;
+        const status = equivalent
+          ? `equivalent: ${equivalent.why}`
+          : m.status === "Ignored"
+            ? "not tested: runs only while its module loads"
+            : m.status;
         rows.push(
           `| ${file}:${m.location.start.line} | ${m.mutatorName} | \`${what}\` | ${status} |`,
         );
@@ -282,7 +308,7 @@ function recordSdkScore(report: StrykerReport, complete: boolean): void {
     ? ""
     : " (an interrupted run: the mutants tested so far, each as of the tests when it ran; a mutant whose tests changed since is tested again by the next run)";
   const summary = [
-    `${killed} of ${total} mutants killed (${pct(killed, total)})${scope}; the ${total - killed} survivors are listed in [mutation-sdk.md](mutation-sdk.md), ${explained} of them explained as equivalent (scripts/mutants/sdk.ts).`,
+    `${killed} of ${total} mutants killed (${pct(killed, total)}; ${pct(killed, total - explained)} of those not explained as equivalent)${scope}; the ${total - killed} survivors are listed in [mutation-sdk.md](mutation-sdk.md), ${explained} of them explained as equivalent (scripts/mutants/sdk.ts). ${ignored} more run only while their module loads, before any test, and are listed there untested (Stryker's \`ignoreStatic\`: each would take a run of every test).`,
     "",
     "| folder | mutants tested | killed | score | reached by no test |",
     "| --- | ---: | ---: | ---: | ---: |",
@@ -298,7 +324,7 @@ function recordSdkScore(report: StrykerReport, complete: boolean): void {
     [
       "# SDK mutants no test kills",
       "",
-      `Written by \`npm run mutate\` (StrykerJS over the sdk's crypto, erasure, merkle, cid, keys, manifest and pipeline folders)${scope}: ${killed} of ${total} killed. Each row is a change to the code that every sdk test still passes: a test to write, or an equivalent mutant, explained in scripts/mutants/sdk.ts. The score is in [benchmarks.md](benchmarks.md#mutation-testing).`,
+      `Written by \`npm run mutate\` (StrykerJS over the sdk's crypto, erasure, merkle, cid, keys, manifest and pipeline folders)${scope}: ${killed} of ${total} killed. Each row is a change to the code that every sdk test still passes: a test to write, or an equivalent mutant, explained in scripts/mutants/sdk.ts (and the ${ignored} marked "not tested", which run only while their module loads). The score is in [benchmarks.md](benchmarks.md#mutation-testing).`,
       "",
       "| surviving mutant | mutator | replacement | status |",
       "| --- | --- | --- | --- |",
