@@ -495,15 +495,24 @@ describe("signature parsing at its boundaries (a KEK must never come from a malf
 describe("key-derivation typed data: the account parameter", () => {
   const checksummed = "0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266";
 
-  it("takes the address in any letter case, even a mixed case that is not its checksum, and checksums it", () => {
-    const wrongChecksum = checksummed.replace("Fd6", "fD6"); // still the same 20 bytes
+  it("takes the address checksummed, all lower or all upper case (no checksum), and checksums it", () => {
     for (const account of [
+      checksummed,
       checksummed.toLowerCase(),
       `0x${checksummed.slice(2).toUpperCase()}`,
-      wrongChecksum,
     ]) {
       const td = getKeyDerivationTypedData({ account: account as `0x${string}`, chainId: 1 });
       expect(td.message.account, account).toBe(checksummed);
+    }
+  });
+
+  it("refuses a mixed-case address whose EIP-55 checksum fails: a typo would derive another key", () => {
+    for (const typo of [checksummed.replace("Fd6", "fD6"), checksummed.replace("F6F4", "f6F4")]) {
+      expect(() =>
+        getKeyDerivationTypedData({ account: typo as `0x${string}`, chainId: 1 }),
+      ).toThrow(
+        `account = ${typo}: must be a 20-byte hex address (in mixed case, with a valid EIP-55 checksum)`,
+      );
     }
   });
 
@@ -512,7 +521,9 @@ describe("key-derivation typed data: the account parameter", () => {
       const build = () =>
         getKeyDerivationTypedData({ account: account as `0x${string}`, chainId: 1 });
       expect(build, String(account)).toThrow(InvalidParametersError);
-      expect(build, String(account)).toThrow(/^account = .*: must be a 20-byte hex address$/);
+      expect(build, String(account)).toThrow(
+        /^account = .*: must be a 20-byte hex address \(in mixed case, with a valid EIP-55 checksum\)$/,
+      );
     }
   });
 });

@@ -42,8 +42,20 @@ export function getKeyDerivationTypedData({
   account,
   chainId,
 }: GetKeyDerivationTypedDataParameters): KeyDerivationTypedData {
-  if (typeof account !== "string" || !isAddress(account, { strict: false })) {
-    throw new InvalidParametersError("account", account, "must be a 20-byte hex address");
+  // All lower or all upper case carries no checksum (EIP-55); mixed case is one and must hold: a
+  // mistyped address would derive another key.
+  const hex = String(account).slice(2);
+  const mixedCase = hex !== hex.toLowerCase() && hex !== hex.toUpperCase();
+  if (
+    typeof account !== "string" ||
+    !isAddress(account, { strict: false }) ||
+    (mixedCase && getAddress(account) !== account)
+  ) {
+    throw new InvalidParametersError(
+      "account",
+      account,
+      "must be a 20-byte hex address (in mixed case, with a valid EIP-55 checksum)",
+    );
   }
   if (!Number.isSafeInteger(chainId) || chainId <= 0) {
     throw new InvalidParametersError("chainId", chainId, "must be a positive integer");
