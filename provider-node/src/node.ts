@@ -54,17 +54,18 @@ export async function startProviderNode(config: ProviderConfig, key: Hex): Promi
   });
   const metrics = new Metrics(store);
   // Anything short of accepted is resolved against the chain: ours on-chain → kept; imported
-  // (its acceptShard may have been sent) and still assigned to us → settled once this wallet's
-  // transactions are mined (Intake.settle, after start); else dropped.
+  // and still assigned to us (its acceptShard may have been sent) or still lost (a repair's
+  // completeRepair may have been sent) → settled once this wallet's transactions are mined
+  // (Intake.settle, after start); else dropped.
   const unsettled: ShardRecord[] = [];
   for (const rec of store.load()) {
     let ours = false;
-    let assigned = false;
+    let pending = false;
     try {
       const s = await market.getShard(BigInt(rec.dealId), rec.shard);
       const mine = s.provider.toLowerCase() === market.address.toLowerCase();
       ours = s.status === "Active" && mine && rec.state === "imported";
-      assigned = s.status === "Assigned" && rec.state === "imported";
+      pending = (s.status === "Assigned" || s.lost) && rec.state === "imported";
     } catch (e) {
       log.warn(
         { err: shortError(e) },
@@ -79,7 +80,7 @@ export async function startProviderNode(config: ProviderConfig, key: Hex): Promi
         { dealId: rec.dealId, shard: rec.shard },
         "recovered a shard accepted before the restart",
       );
-    } else if (assigned) unsettled.push(rec);
+    } else if (pending) unsettled.push(rec);
     else {
       await store.drop(rec.dealId, rec.shard);
       log.info(
