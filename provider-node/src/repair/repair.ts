@@ -241,13 +241,18 @@ export class Repairer {
   /** Waits until the block after the claim is mined (nudging a quiet local chain), then reads the draw. */
   async #awaitDraw(dealId: bigint, shard: number, claimBlock: bigint): Promise<number> {
     const market = this.#market;
+    let nudged = -1n;
     for (let i = 0; i < 120; i++) {
       const head = await market.public.getBlockNumber();
       if (head > claimBlock) {
         const seg = await drawnSegment(market, dealId, shard, market.address);
         if (seg !== undefined) return seg;
-      } else if (i === 4) {
-        // Chains that mine only on transactions (local ones) need one more block.
+      }
+      // A chain that mines only on transactions (a local one) with nothing else sent needs two
+      // more blocks: the seed block, and one on top for its hash to be read. After a quiet
+      // second, one fixSeed per block until then.
+      if (i >= 4 && head <= claimBlock + 1n && head > nudged) {
+        nudged = head;
         await market.send("fixSeed", { functionName: "fixSeed" }).catch(() => undefined);
       }
       await new Promise((r) => setTimeout(r, 250));
