@@ -537,6 +537,23 @@ describe("canonical JSON: what it refuses and what it leaves out", () => {
     }
   });
 
+  it("refuses objects that are not plain (a Map, Set, Date, typed array) and arrays with holes, rather than writing what they hold as {}", () => {
+    for (const [value, name] of [
+      [new Map([["a", 1]]), "Map"],
+      [new Set([1]), "Set"],
+      [new Date(0), "Date"],
+      [Uint8Array.of(1, 2), "Uint8Array"],
+    ] as const) {
+      expect(() => canonicalJson({ a: value as never })).toThrow(
+        new InvalidParametersError("value", name, "is not JSON"),
+      );
+    }
+    // eslint-disable-next-line no-sparse-arrays
+    expect(() => canonicalJson([1, , 3] as never)).toThrow("value = undefined: is not JSON");
+    const bare = Object.assign(Object.create(null) as Record<string, number>, { b: 2, a: 1 });
+    expect(canonicalJson({ x: bare })).toBe('{"x":{"a":1,"b":2}}');
+  });
+
   it("leaves out members whose value is undefined (absent optional fields), as JSON.stringify does", () => {
     expect(canonicalJson({ b: 1, a: undefined as never, c: { d: undefined as never } })).toBe(
       '{"b":1,"c":{}}',

@@ -17,8 +17,14 @@ export function canonicalJson(value: JsonValue): string {
     }
     return JSON.stringify(value);
   }
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
+  // Array.from visits holes too (as undefined, refused below): map would skip them into "[1,,3]".
+  if (Array.isArray(value)) return `[${Array.from(value, (v) => canonicalJson(v)).join(",")}]`;
   if (typeof value === "object") {
+    // Only plain objects: a Map, Set, Date or typed array would otherwise be written as {} or
+    // an object of indices, silently losing what it holds.
+    const proto = Object.getPrototypeOf(value) as object | null;
+    if (proto !== Object.prototype && proto !== null)
+      throw new InvalidParametersError("value", value.constructor.name, "is not JSON");
     const keys = Object.keys(value).sort();
     const members: string[] = [];
     for (const key of keys) {
