@@ -5,6 +5,7 @@
 import { randomBytes } from "node:crypto";
 import { describe, expect, it, vi } from "vitest";
 import { parseStreamHeader } from "../src/crypto/format.ts";
+import { getDefaultRunner } from "../src/pipeline/pool.ts";
 import { transferablesOf, type Task, type TaskResult } from "../src/pipeline/tasks.ts";
 import { InvalidParametersError, ShardMismatchError } from "../src/errors.ts";
 import {
@@ -500,6 +501,12 @@ describe("the workers option", () => {
     expect(err.message).toBe('implementation = fast: must be "auto", "native" or "portable"');
   });
 
+  it('implementation "auto" is taken, as leaving it out is', async () => {
+    const e = await encode(2000, { implementation: "auto" });
+    const out = await decode(e.shards, { ...e.result, implementation: "auto" });
+    expect(out.equals(e.data)).toBe(true);
+  });
+
   it("a worker count: a pool of the call's own; not a count ≥ 0: refused", async () => {
     const e = await encode(2000, { workers: 1 });
     expect((await decode(e.shards, { ...e.result, workers: 1 })).equals(e.data)).toBe(true);
@@ -513,11 +520,20 @@ describe("the workers option", () => {
   });
 
   it("the shared default runner serves call after call (a call does not close it)", async () => {
-    const data = randomBytes(1500);
-    const a = await encodeFile(data, geo);
-    const b = await encodeFile(data, { ...geo, key: a.key });
-    expect(b.plaintextLength).toBe(1500);
-    expect(a.shards.map((s) => s.size)).toEqual(b.shards.map((s) => s.size));
+    // Closing it would stop the shared pool's workers under every later call (in mutation runs
+    // the default runner is inline, whose close() does nothing: hence the spy).
+    const close = vi.spyOn(getDefaultRunner(), "close");
+    try {
+      const a = await encode(1500, { workers: undefined }); // undefined: the default runner
+      const b = await encodeFile(a.data, { ...geo, key: a.result.key });
+      expect(b.plaintextLength).toBe(1500);
+      expect(b.shards.map((s) => s.size)).toEqual(a.result.shards.map((s) => s.size));
+      const out = await decode(a.shards, { ...a.result, workers: undefined });
+      expect(out.equals(a.data)).toBe(true);
+      expect(close).not.toHaveBeenCalled();
+    } finally {
+      close.mockRestore();
+    }
   });
 
   it("a runner the caller passes is the caller's to close; the call never closes it", async () => {
