@@ -243,9 +243,9 @@ export function sha256(data: Uint8Array): Uint8Array {
   buf.set(data);
   buf[data.length] = 0x80;
   const view = new DataView(buf.buffer);
-  const bits = data.length * 8;
-  view.setUint32(buf.length - 8, Math.floor(bits / 2 ** 32));
-  view.setUint32(buf.length - 4, bits >>> 0);
+  // The length in bits as one 64-bit big-endian word (exact for any length, so no high word to
+  // get wrong only past 512 MiB).
+  view.setBigUint64(buf.length - 8, BigInt(data.length) * 8n);
   S.set(IV);
   for (let off = 0; off < buf.length; off += 64) compress(view, off);
   return digestOut();
