@@ -502,6 +502,20 @@ export const EQUIVALENT: EquivalentMutant[] = [
     why: "a count of 0 then goes to the pool factory, whose createPipelinePool returns an inline runner for size 0: the same runner, owned the same",
   },
   {
+    file: "sdk/src/pipeline/common.ts",
+    mutator: "BooleanLiteral",
+    replacement: "false",
+    code: 'if (workers === "inline" || workers === 0) return { runner: createInlineRunner(), owned: true };',
+    why: "the runner made here is an inline runner, whose close() does nothing (no workers, nothing held), and no one else has it: whether the call closes it changes nothing",
+  },
+  {
+    file: "sdk/src/pipeline/encode.ts",
+    mutator: "CallExpression",
+    replacement: ";",
+    code: "throw new Error(`encode: chunk ${j} was not sealed before stripe ${s}`);",
+    why: "stripes are handed out in order and stripe s - 1 ends at a = s·k·B, so it sealed the chunk j straddling a as its suffix (j <= the final chunk since a < ctLen, chunks before j end by start(j) < a, chunk j ends past a) or, if chunk j began before stripe s - 1, took it as its prefix and sealed nothing after; either way carry.index === j here and the throw is never reached",
+  },
+  {
     file: "sdk/src/pipeline/decode.ts",
     mutator: "BooleanLiteral",
     replacement: "false",
