@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 
 import { InvalidParametersError } from "../src/errors.ts";
 import { decodeFile, encodeFile } from "../src/pipeline/index.ts";
@@ -95,5 +95,71 @@ console.log("decoded", length);
     expect((err as Error).message).toMatch(/must be a sink/);
     // The sinks that were made are aborted, not left open.
     expect(closed.sort()).toEqual([0, 2]);
+  });
+});
+
+describe("shard files (pipeline/node.ts)", () => {
+  const bytes = (n: number, seed: number): Uint8Array =>
+    Uint8Array.from({ length: n }, (_, i) => (i * 7 + seed) % 256);
+
+  it("a file sink is done with a write's bytes when it settles: overwriting them after changes no byte of the file", async () => {
+    const path = join(mkdtempSync(join(tmpdir(), "coop-sink-")), "shard");
+    const sink = await createFileSink(path);
+    expect(sink.releasesBytes).toBe(true); // so encodeFile may reuse the stripe buffers
+    const first = bytes(5000, 1);
+    const kept = first.slice();
+    await sink.write(first);
+    first.fill(0);
+    await sink.write(bytes(300, 2));
+    await sink.close?.();
+    expect(readFileSync(path)).toEqual(Buffer.concat([kept, bytes(300, 2)]));
+  });
+
+  it("a file sink finishes a write the system takes in parts, and closes its file on close and on abort", async () => {
+    // A file handle that writes at most 1000 bytes per call and checks its arguments as Node does.
+    const files: { data: number[]; closed: boolean }[] = [];
+    const open = async (): Promise<unknown> => {
+      const file = { data: [] as number[], closed: false };
+      files.push(file);
+      return {
+        async write(buffer: Uint8Array, offset: number, length: number) {
+          if (offset + length > buffer.length) throw new RangeError("out of range");
+          const n = Math.min(length, 1000);
+          file.data.push(...buffer.subarray(offset, offset + n));
+          return { bytesWritten: n, buffer };
+        },
+        async close() {
+          file.closed = true;
+        },
+      };
+    };
+    vi.resetModules();
+    vi.doMock("node:fs/promises", () => ({ open }));
+    try {
+      const { createFileSink: sinkOn } = await import("../src/pipeline/node.ts");
+      const sink = await sinkOn("shard-0");
+      await sink.write(bytes(2500, 3));
+      expect(files[0]!.data).toEqual([...bytes(2500, 3)]);
+      expect(files[0]!.closed).toBe(false);
+      await sink.close?.();
+      expect(files[0]!.closed).toBe(true);
+      await (await sinkOn("shard-1")).abort?.(new Error("stopped"));
+      expect(files[1]!.closed).toBe(true);
+    } finally {
+      vi.doUnmock("node:fs/promises");
+      vi.resetModules();
+    }
+  });
+
+  it("a shard file source may be closed before any read, and reads nothing once closed", async () => {
+    const path = join(mkdtempSync(join(tmpdir(), "coop-source-")), "shard");
+    writeFileSync(path, bytes(100, 4));
+    await expect(readShardFile(path).close?.()).resolves.toBeUndefined();
+    const source = readShardFile(path);
+    const dst = new Uint8Array(40);
+    expect(await source.read(dst)).toBe(40);
+    expect(dst).toEqual(bytes(100, 4).subarray(0, 40));
+    await source.close?.();
+    expect(await source.read(dst)).toBe(0);
   });
 });
