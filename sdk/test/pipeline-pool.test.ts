@@ -167,6 +167,26 @@ function sameThreadFactory(hold = false): { factory: WorkerFactory; workers: Sam
   return { factory, workers };
 }
 
+/** Workers on this thread whose postMessage throws (a buffer that cannot be cloned) while refuse.on. */
+function refusingFactory(hold = false): {
+  factory: WorkerFactory;
+  workers: SameThreadWorker[];
+  refuse: { on: boolean };
+} {
+  const { factory, workers } = sameThreadFactory(hold);
+  const refuse = { on: false };
+  const refusing: WorkerFactory = () => {
+    const w = factory() as SameThreadWorker;
+    const post = w.postMessage.bind(w);
+    w.postMessage = (m, t) => {
+      if (refuse.on) throw new DOMException("could not be cloned", "DataCloneError");
+      post(m, t);
+    };
+    return w;
+  };
+  return { factory: refusing, workers, refuse };
+}
+
 const firstBytes = (w: SameThreadWorker): number[] =>
   w.tasks.map((t) => (t as EncodeTask).plaintext[0]!);
 
@@ -315,22 +335,27 @@ describe("createWorkerPool, with workers on this thread", () => {
   });
 
   it("fails a task its worker could not be sent, leaves that worker idle and sends it the next", async () => {
-    const { factory, workers } = sameThreadFactory();
-    let refuse = true;
-    const refusing: WorkerFactory = () => {
-      const w = factory() as SameThreadWorker;
-      const post = w.postMessage.bind(w);
-      w.postMessage = (m, t) => {
-        if (refuse) throw new DOMException("could not be cloned", "DataCloneError");
-        post(m, t);
-      };
-      return w;
-    };
-    const pool = createWorkerPool({ factory: refusing, size: 1, tasksPerWorker: 1 });
+    const { factory, workers, refuse } = refusingFactory();
+    refuse.on = true;
+    const pool = createWorkerPool({ factory, size: 1, tasksPerWorker: 1 });
     await expect(within(pool.run(encodeTask(0, plain(0))))).rejects.toThrow("could not be cloned");
     expect(workers[0]!.busy).toBe(false); // the process is not kept alive for it
-    refuse = false;
+    refuse.on = false;
     await expect(within(pool.run(encodeTask(1, plain(1))))).resolves.toMatchObject({ id: 1 });
+    await pool.close();
+  });
+
+  it("a task that could not be sent to a worker still running another leaves that worker busy", async () => {
+    const { factory, workers, refuse } = refusingFactory(true);
+    const pool = createWorkerPool({ factory, size: 1 });
+    const first = pool.run(encodeTask(0, plain(0)));
+    await turn();
+    refuse.on = true;
+    await expect(within(pool.run(encodeTask(1, plain(1))))).rejects.toThrow("could not be cloned");
+    expect(workers[0]!.busy).toBe(true); // its first task still keeps the process alive
+    workers[0]!.answer();
+    await expect(within(first)).resolves.toMatchObject({ id: 0 });
+    expect(workers[0]!.busy).toBe(false);
     await pool.close();
   });
 
