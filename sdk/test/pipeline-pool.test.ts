@@ -570,6 +570,30 @@ describe("tasks", () => {
     expect(headers.map(kept)).toEqual([true, false, true, true, true, true, true, true, true]);
   });
 
+  it("a thread drops a stream's session once idle for SESSION_IDLE_MS, keeping those used since", async () => {
+    vi.useFakeTimers();
+    try {
+      vi.resetModules();
+      const fresh = await import("../src/pipeline/tasks.ts");
+      const idle = fresh.SESSION_IDLE_MS;
+      const [a, b] = [0, 1].map(() => createStreamHeader(KEY, { chunkSize: 64 }).bytes);
+      const kept = (): boolean[] =>
+        [a!, b!].map((h) =>
+          fresh.cachedSessionIds().some((id) => id.includes(Buffer.from(h).toString("hex"))),
+        );
+      fresh.runTask(encodeTask(0, plain(0), { header: a }));
+      await vi.advanceTimersByTimeAsync(idle / 2);
+      fresh.runTask(encodeTask(0, plain(0), { header: b }));
+      expect(kept()).toEqual([true, true]);
+      await vi.advanceTimersByTimeAsync(idle / 2); // the sweep: a idle for SESSION_IDLE_MS, b half that
+      expect(kept()).toEqual([false, true]);
+      await vi.advanceTimersByTimeAsync(idle);
+      expect(kept()).toEqual([false, false]);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it("stripes rebuilt from parity decrypt when a later one is larger than any before", async () => {
     vi.resetModules();
     const fresh = await import("../src/pipeline/tasks.ts");
