@@ -544,6 +544,20 @@ export const EQUIVALENT: EquivalentMutant[] = [
     why: "for a sink without abort() the call throws a TypeError inside the async callback, which becomes a rejection that allSettled ignores: the same error is thrown after",
   },
   {
+    file: "sdk/src/pipeline/tasks.ts",
+    mutator: "ConditionalExpression",
+    replacement: "true",
+    code: "if (m.output !== undefined) list.push(m.output);",
+    why: "an undefined pushed here is dropped by the filter at the end, which keeps only ArrayBuffers: the same list",
+  },
+  {
+    file: "sdk/src/pipeline/tasks.ts",
+    mutator: "ConditionalExpression",
+    replacement: "true",
+    code: "if (m.input !== undefined) list.push(m.input);",
+    why: "an undefined pushed here is dropped by the filter at the end, which keeps only ArrayBuffers: the same list",
+  },
+  {
     file: "sdk/src/pipeline/decode.ts",
     mutator: "BooleanLiteral",
     replacement: "false",
