@@ -124,6 +124,15 @@ describe("multi-layer balanced trees (small chunk size and width, same code path
     }
   }
 
+  it("the smallest parameters (1-byte chunks, 2 links per node) are taken and equal the importer", async () => {
+    for (const size of [1, 2, 3, 5, 8, 9]) {
+      const data = randomBytes(size);
+      const params = { chunkSize: 1, maxChildrenPerNode: 2 };
+      const r = await computeUnixfsCid(chunks(data, 3), params);
+      expect(r.cid.toString(), `${size} bytes`).toBe(await importerCid(data, params));
+    }
+  });
+
   it("rejects invalid parameters", () => {
     expect(() => new UnixfsCidBuilder({ chunkSize: 0 })).toThrow(InvalidParametersError);
     expect(() => new UnixfsCidBuilder({ maxChildrenPerNode: 1 })).toThrow(InvalidParametersError);
@@ -152,6 +161,10 @@ describe("SHA-256 outside Node", () => {
       spy.mockRestore();
     }
     expect(getNodeStreamingSha256()?.name).toBe("node:crypto");
+  });
+
+  it('the portable SHA-256 (@noble/hashes) is named "portable"', () => {
+    expect(portableStreamingSha256.name).toBe("portable");
   });
 });
 
