@@ -432,6 +432,7 @@ describe.each(IMPLEMENTATIONS)("tampering is detected and named (%s)", (implemen
         implementation,
       );
       expect(error).toBeInstanceOf(WrongKeyError);
+      expect((error as WrongKeyError).target).toBe("encrypted stream");
       expect((error as Error).message).toMatch(/wrong key/);
       expect(released.length).toBe(0);
     }
@@ -966,6 +967,7 @@ describe("what a decryptor's caller is told", () => {
         error = e;
       }
       expect(error).toBeInstanceOf(WrongKeyError);
+      expect((error as WrongKeyError).target).toBe("encrypted stream");
       expect((error as Error).message).toMatch(/^wrong key: .*key check/);
     },
   );
