@@ -558,6 +558,13 @@ export const EQUIVALENT: EquivalentMutant[] = [
     why: "an undefined pushed here is dropped by the filter at the end, which keeps only ArrayBuffers: the same list",
   },
   {
+    file: "sdk/src/cid/unixfs.ts",
+    mutator: "ConditionalExpression",
+    replacement: "false",
+    code: "if (this.#leafCount === 1) return { cid: levels[0][0].cid, size: this.#size, leafCount: 1 };",
+    why: "with one leaf (and at least 2 links per node) levels is [[leaf]], so the loop below returns at once with the same CID, size and leafCount",
+  },
+  {
     file: "sdk/src/pipeline/decode.ts",
     mutator: "BooleanLiteral",
     replacement: "false",
