@@ -565,6 +565,20 @@ export const EQUIVALENT: EquivalentMutant[] = [
     why: "with one leaf (and at least 2 links per node) levels is [[leaf]], so the loop below returns at once with the same CID, size and leafCount",
   },
   {
+    file: "sdk/src/erasure/gf256.ts",
+    mutator: "EqualityOperator",
+    replacement: "i <= 255",
+    code: "for (let i = 0; i < 255; i++) {",
+    why: "the extra step sets EXP[255] = 1 (which the next loop sets anyway) and LOG[1] = 255 instead of 0; EXP repeats with period 255, so EXP[LOG[a] + LOG[b]] and EXP[255 - LOG[a]], the only reads of LOG, give the same bytes",
+  },
+  {
+    file: "sdk/src/erasure/gf256.ts",
+    mutator: "EqualityOperator",
+    replacement: "i <= 512",
+    code: "for (let i = 255; i < 512; i++) EXP[i] = EXP[i - 255];",
+    why: "EXP has 512 entries: the extra write to EXP[512] is out of bounds of a typed array and does nothing",
+  },
+  {
     file: "sdk/src/pipeline/decode.ts",
     mutator: "BooleanLiteral",
     replacement: "false",
