@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { sha256 as nobleSha256 } from "@noble/hashes/sha2.js";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { InvalidFormatError, InvalidParametersError, ShardMismatchError } from "../src/errors.ts";
 import {
   SEGMENT_SIZE,
@@ -94,6 +94,25 @@ describe("SHA-256 implementations", () => {
     }
     const big = randomBytes(100_003);
     expect(toHex(sha256(big))).toBe(toHex(nobleSha256(big)));
+  });
+
+  it("no node:crypto hasher where node:crypto, or its one-shot hash(), is missing (a browser, an older Node)", async () => {
+    const builtin = process.getBuiltinModule.bind(process);
+    for (const crypto of [undefined, {}]) {
+      vi.resetModules();
+      const spy = vi
+        .spyOn(process, "getBuiltinModule")
+        .mockImplementation(((id: string) =>
+          id === "node:crypto" ? crypto : builtin(id)) as typeof process.getBuiltinModule);
+      try {
+        const fresh = await import("../src/merkle/hasher.ts");
+        expect(fresh.getNodeHasher()).toBeUndefined();
+        expect(fresh.getDefaultHasher().leaf).toBe(fresh.portableHasher.leaf);
+      } finally {
+        spy.mockRestore();
+        vi.resetModules();
+      }
+    }
   });
 
   it("leaf and node hashes agree across hashers and with the definition", () => {

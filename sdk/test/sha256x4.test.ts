@@ -219,6 +219,9 @@ describe("wired into the segment tree", () => {
     expect(simd.leaf).toBe(node.leaf);
     expect(simd.node).toBe(node.node);
     expect(getSimdHasher(portableHasher)!.leaf).toBe(portableHasher.leaf);
+    expect([portableHasher, node, simd, getSimdHasher(portableHasher)!].map((h) => h.name)).toEqual(
+      ["portable", "node:crypto", "node:crypto + wasm simd ×4", "portable + wasm simd ×4"],
+    );
   });
 
   // Mutation runs (vitest.mutation.config.ts) stop at 64 KiB + 1: under Stryker's
