@@ -313,9 +313,12 @@ describe("wired into the segment tree", () => {
     });
     const data = randomBytes(3 * MiB + 512 * 5);
     const want = hex(computeSegmentTree(data, { hasher: node }).root);
+    const pairs = randomBytes(64 * 5);
     expect(hex(computeSegmentTree(data, { hasher: pending }).root)).toBe(want);
+    expect(hex(hashParents(pending, pairs))).toBe(hex(referenceParents(pairs)));
     compiled = getSha256x4Loader()!.get();
     expect(hex(computeSegmentTree(data, { hasher: pending }).root)).toBe(want);
+    expect(hex(hashParents(pending, pairs))).toBe(hex(referenceParents(pairs)));
   });
 
   it("without SIMD, the default hasher is the existing one and trees are unchanged", async () => {
