@@ -653,6 +653,7 @@ export const EQUIVALENT: EquivalentMutant[] = [
     mutator: "ConditionalExpression",
     replacement: "true",
     code: "return k !== undefined && data.length >= MIN_BATCH_SEGMENTS * SEGMENT_SIZE",
+    span: "data.length >= MIN_BATCH_SEGMENTS * SEGMENT_SIZE",
     why: "below the threshold the SIMD kernel and the base's one-by-one hashing give the same roots (the threshold only picks the faster one)",
   },
   {
@@ -668,6 +669,28 @@ export const EQUIVALENT: EquivalentMutant[] = [
     replacement: "MIN_BATCH_SEGMENTS / SEGMENT_SIZE",
     code: "return k !== undefined && data.length >= MIN_BATCH_SEGMENTS * SEGMENT_SIZE",
     why: "a lower threshold sends one-segment batches to the SIMD kernel too, which gives the same roots as the base's one-by-one hashing (the threshold only picks the faster one)",
+  },
+  {
+    file: "sdk/src/merkle/hasher.ts",
+    mutator: "ConditionalExpression",
+    replacement: "true",
+    code: "return k !== undefined && nodes.length >= MIN_BATCH_PAIRS * 64",
+    span: "nodes.length >= MIN_BATCH_PAIRS * 64",
+    why: "the threshold only picks the faster of two ways that give the same parents: the SIMD kernel also hashes zero or one pair as the base's one-by-one hashing does",
+  },
+  {
+    file: "sdk/src/merkle/hasher.ts",
+    mutator: "EqualityOperator",
+    replacement: "nodes.length > MIN_BATCH_PAIRS * 64",
+    code: "return k !== undefined && nodes.length >= MIN_BATCH_PAIRS * 64",
+    why: "the threshold only picks the faster of two ways that give the same parents: the SIMD kernel also hashes zero or one pair as the base's one-by-one hashing does",
+  },
+  {
+    file: "sdk/src/merkle/hasher.ts",
+    mutator: "ArithmeticOperator",
+    replacement: "MIN_BATCH_PAIRS / 64",
+    code: "return k !== undefined && nodes.length >= MIN_BATCH_PAIRS * 64",
+    why: "the threshold only picks the faster of two ways that give the same parents: the SIMD kernel also hashes zero or one pair as the base's one-by-one hashing does",
   },
   {
     file: "sdk/src/pipeline/decode.ts",
