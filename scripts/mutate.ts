@@ -402,7 +402,7 @@ function recordSdkScore(
     ? ""
     : " (an interrupted run: the mutants tested so far, each as of the tests when it ran; a mutant whose tests changed since is tested again by the next run)";
   const summary = [
-    `${killed} of ${total} mutants killed (${pct(killed, total)}; ${pct(killed, total - explained)} of those not explained as equivalent)${scope}; the ${total - killed} survivors are listed in [mutation-sdk.md](mutation-sdk.md), ${explained} of them explained as equivalent (scripts/mutants/sdk.ts)${staticLeft ? `, ${staticLeft} not yet run against every test` : ""}. ${staticKilled} of the killed ones survived the tests that reach them while they run and were killed running every test (static mutants). ${ignored} more are not tested (ignored), listed there with the reason.`,
+    `${killed} of ${total} mutants killed (${pct(killed, total)}; ${pct(killed, total - explained)} of those not explained as equivalent)${scope}; the ${total - killed} survivors are listed in [mutation-sdk.md](mutation-sdk.md), ${explained} of them explained as equivalent (scripts/mutants/sdk.ts)${staticLeft ? `, ${staticLeft} not yet run against every test` : ""}. ${staticKilled} of the killed ones survived the tests that reach them while they run and were killed running every test (static mutants). Not tested (ignored), listed there with the reason: ${ignored}.`,
     "",
     "| folder | mutants tested | killed | score | reached by no test |",
     "| --- | ---: | ---: | ---: | ---: |",

@@ -279,10 +279,10 @@ export class Intake {
 
   /**
    * An imported shard whose acceptShard (or, rebuilt by a repair, completeRepair) may have been
-   * sent and not yet mined (the node was killed between the two): waits until every transaction of this wallet is mined, then keeps
-   * the shard as accepted if it is this node's on-chain, else drops it. Dropping it at once
-   * would leave the chain naming this node the holder of bytes it deleted once the pending
-   * transaction is mined. Uploads of the shard are answered 409 meanwhile (the client retries).
+   * sent and not yet mined (the node was killed between the two): waits until every transaction
+   * of this wallet is mined, then keeps the shard as accepted if it is this node's on-chain, else
+   * drops it. Dropping it at once would leave the chain naming this node the holder of bytes it
+   * deleted once the pending transaction is mined. Uploads of the shard are answered 409 meanwhile (the client retries).
    * Returns whether the shard was kept; stops (keeping the record as it is) when the node closes.
    */
   async settle(rec: ShardRecord): Promise<boolean> {
