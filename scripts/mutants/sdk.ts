@@ -16,6 +16,14 @@ export interface EquivalentMutant {
   why: string;
 }
 
+/** sha256x4.ts: the global WebAssembly namespace, or null. */
+const GLOBAL_WASM = 'typeof WebAssembly === "object" && WebAssembly !== null ? WebAssembly : null;';
+
+/** tree.ts: the height of the subtrees #addSegments hashes in one batch. */
+const BATCH_STEP = "while (h < BATCH_HEIGHT && c % 2 ** (h + 1) === 0 && 2 ** (h + 1) <= m) h++;";
+const BATCH_HEIGHT_WHY =
+  "any height h the loop stops at gives the same tree: each step up checks that the position c is a multiple of 2^(h+1), the cache level caps h on the next line, k is whole subtrees of height h, and a run too short for one (k < 2) goes in as single leaves; the mutant only changes how many segments one batch hashes (m ≤ BATCH already keeps h ≤ BATCH_HEIGHT)";
+
 export const EQUIVALENT: EquivalentMutant[] = [
   {
     file: "sdk/src/crypto/backend.ts",
@@ -712,6 +720,41 @@ export const EQUIVALENT: EquivalentMutant[] = [
     replacement: "i <= 64",
     code: "for (let i = 16; i < 64; i++) {",
     why: "W and KWS are Int32Array(64): the extra step writes past their end, which does nothing, and rounds() reads only KWS[0..63]",
+  },
+  {
+    file: "sdk/src/merkle/sha256.ts",
+    mutator: "EqualityOperator",
+    replacement: "x <= 256",
+    code: "for (let x = 0; x < 256; x++) {",
+    why: "the extra pass (x = 256) writes its schedule past the end of the 256 × 64 table, which does nothing; the shared W it leaves behind is rewritten in full before any read",
+  },
+  {
+    file: "sdk/src/merkle/sha256.ts",
+    mutator: "EqualityOperator",
+    replacement: "i <= 64",
+    code: "for (let i = 0; i < 64; i++) out[64 * x + i] = (K[i] + W[i]) | 0;",
+    why: "the extra step writes 0 into the first entry of the next schedule, which the next pass then overwrites; after the last pass it writes past the table's end, which does nothing",
+  },
+  {
+    file: "sdk/src/merkle/sha256.ts",
+    mutator: "EqualityOperator",
+    replacement: "i <= 8",
+    code: "for (let i = 0; i < 8; i++) {",
+    why: "the extra step reads S[8] (undefined) and writes bytes 32..35 of a 32-byte Uint8Array, which does nothing",
+  },
+  {
+    file: "sdk/src/merkle/sha256.ts",
+    mutator: "ArithmeticOperator",
+    replacement: "65 / 8",
+    code: "nodeView.setUint32(124, 65 * 8);",
+    why: "dead store: sha256Node() compresses only the first block of nodeBlock and takes the last block's schedule from the nodeLast table, so the length written into the second block is never read",
+  },
+  {
+    file: "sdk/src/merkle/sha256.ts",
+    mutator: "ArithmeticOperator",
+    replacement: "513 / 8",
+    code: "leafView.setUint32(572, 513 * 8);",
+    why: "dead store: sha256Leaf() compresses the first eight blocks of leafBlock and takes the last block's schedule from the leafLast table, so the length written into the ninth block is never read",
   },
   {
     file: "sdk/src/merkle/sha256.ts",
@@ -1679,11 +1722,168 @@ export const EQUIVALENT: EquivalentMutant[] = [
     why: "the new size is still at least need, so every node fits; only the growth rate (copies) changes",
   },
   {
+    file: "sdk/src/merkle/tree.ts",
+    mutator: "ArithmeticOperator",
+    replacement: "32 / 64",
+    code: "const next = new Uint8Array(Math.max(32 * 64, this.bytes.length * 2, need));",
+    why: "as above: the new size is still at least need; only the smallest first allocation changes",
+  },
+  {
+    file: "sdk/src/merkle/tree.ts",
+    mutator: "ConditionalExpression",
+    replacement: "true",
+    code: "if (z === undefined) zeroCache.set(hasher, (z = [ZERO32]));",
+    why: "the padding roots are cached per hasher: starting the cache afresh on every call computes the same roots again",
+  },
+  {
+    file: "sdk/src/merkle/tree.ts",
+    mutator: "ConditionalExpression",
+    replacement: "true",
+    code: "run = run.length > 0 ? hashParents(this.#hasher, run) : run;",
+    why: "the parents of no nodes are no nodes (every hasher's batch form and the one-by-one fallback return an empty array), and the loop ends on an empty run either way",
+  },
+  {
+    file: "sdk/src/merkle/tree.ts",
+    mutator: "EqualityOperator",
+    replacement: "run.length >= 0",
+    code: "run = run.length > 0 ? hashParents(this.#hasher, run) : run;",
+    why: "as above: the parents of an empty run are an empty run",
+  },
+  {
+    file: "sdk/src/merkle/tree.ts",
+    mutator: "ArithmeticOperator",
+    replacement: "BATCH + c % BATCH",
+    code: "const m = Math.min(BATCH - (c % BATCH), total - pos);",
+    why: "a batch may run past the next multiple of BATCH segments; the height chosen below still divides the position and the batch is still whole subtrees of it, so the same nodes are merged, in larger batches",
+  },
+  {
+    file: "sdk/src/merkle/tree.ts",
+    mutator: "ArithmeticOperator",
+    replacement: "c * BATCH",
+    code: "const m = Math.min(BATCH - (c % BATCH), total - pos);",
+    why: "m turns negative past the first segment, so every later segment goes in one by one as a leaf: the same tree, built slower",
+  },
+  {
+    file: "sdk/src/merkle/tree.ts",
+    mutator: "ConditionalExpression",
+    replacement: "false",
+    code: BATCH_STEP,
+    why: BATCH_HEIGHT_WHY,
+  },
+  {
+    file: "sdk/src/merkle/tree.ts",
+    mutator: "ConditionalExpression",
+    replacement: "true",
+    code: BATCH_STEP,
+    span: "h < BATCH_HEIGHT",
+    why: BATCH_HEIGHT_WHY,
+  },
+  {
+    file: "sdk/src/merkle/tree.ts",
+    mutator: "EqualityOperator",
+    replacement: "h <= BATCH_HEIGHT",
+    code: BATCH_STEP,
+    why: BATCH_HEIGHT_WHY,
+  },
+  {
+    file: "sdk/src/merkle/tree.ts",
+    mutator: "EqualityOperator",
+    replacement: "h >= BATCH_HEIGHT",
+    code: BATCH_STEP,
+    why: BATCH_HEIGHT_WHY,
+  },
+  {
+    file: "sdk/src/merkle/tree.ts",
+    mutator: "ArithmeticOperator",
+    replacement: "c * 2 ** (h + 1)",
+    code: BATCH_STEP,
+    why: BATCH_HEIGHT_WHY,
+  },
+  {
+    file: "sdk/src/merkle/tree.ts",
+    mutator: "ConditionalExpression",
+    replacement: "true",
+    code: BATCH_STEP,
+    span: "2 ** (h + 1) <= m",
+    why: BATCH_HEIGHT_WHY,
+  },
+  {
+    file: "sdk/src/merkle/tree.ts",
+    mutator: "EqualityOperator",
+    replacement: "2 ** (h + 1) < m",
+    code: BATCH_STEP,
+    why: BATCH_HEIGHT_WHY,
+  },
+  {
+    file: "sdk/src/merkle/tree.ts",
+    mutator: "EqualityOperator",
+    replacement: "2 ** (h + 1) > m",
+    code: BATCH_STEP,
+    why: BATCH_HEIGHT_WHY,
+  },
+  {
+    file: "sdk/src/merkle/tree.ts",
+    mutator: "ArithmeticOperator",
+    replacement: "h - 1",
+    code: BATCH_STEP,
+    why: BATCH_HEIGHT_WHY,
+  },
+  {
+    file: "sdk/src/merkle/tree.ts",
+    mutator: "ConditionalExpression",
+    replacement: "false",
+    code: "if (k < 2)",
+    why: "k is at least 1 (m ≥ 1 and 2^h ≤ m), so k < 2 means one segment at height 0: merged as a run of one leaf it takes the same steps as #addLeaf (the same stack, cache entries and count)",
+  },
+  {
     file: "sdk/src/merkle/sha256x4.ts",
     mutator: "EqualityOperator",
     replacement: "s <= pairs",
     code: "for (let s = 0; s < pairs; s += per) {",
     why: "the one extra step (only when pairs is a multiple of the window) hashes zero pairs and writes nothing",
+  },
+  {
+    file: "sdk/src/merkle/sha256x4.ts",
+    mutator: "EqualityOperator",
+    replacement: "s <= n",
+    code: "for (let s = 0; s < n; s += W) {",
+    why: "the one extra step (only when the segment count is a multiple of the window) hashes zero segments and writes nothing",
+  },
+  {
+    file: "sdk/src/merkle/sha256x4.ts",
+    mutator: "EqualityOperator",
+    replacement: "i <= out.length",
+    code: "for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);",
+    why: "the extra step writes NaN one past the end of a Uint8Array, which does nothing",
+  },
+  {
+    file: "sdk/src/merkle/sha256x4.ts",
+    mutator: "ConditionalExpression",
+    replacement: "true",
+    code: "return wasm !== null && wasm.validate(Uint8Array.from(SIMD_PROBE_WASM));",
+    why: "with no WebAssembly (null) the call to validate throws a TypeError, which the catch below turns into false: the same answer",
+  },
+  {
+    file: "sdk/src/merkle/sha256x4.ts",
+    mutator: "ConditionalExpression",
+    replacement: "true",
+    code: GLOBAL_WASM,
+    why: "where WebAssembly is missing the mutant passes undefined (or null) on instead of null: simdSupported() then throws a TypeError reading validate and answers false, so createSha256x4() and simdSupported() answer as before; where it exists, nothing changes",
+  },
+  {
+    file: "sdk/src/merkle/sha256x4.ts",
+    mutator: "LogicalOperator",
+    replacement: 'typeof WebAssembly === "object" || WebAssembly !== null',
+    code: GLOBAL_WASM,
+    why: "as above: only an engine without WebAssembly sees a difference (undefined instead of null), and every caller answers no kernel for both",
+  },
+  {
+    file: "sdk/src/merkle/sha256x4.ts",
+    mutator: "ConditionalExpression",
+    replacement: "false",
+    code: "if (wasm === null || !simdSupported(wasm)) return undefined;",
+    span: "wasm === null",
+    why: "simdSupported(null) is false, so the second test returns undefined for null as the first did",
   },
   {
     file: "sdk/src/merkle/tree.ts",
