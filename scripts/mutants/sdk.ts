@@ -489,6 +489,29 @@ export const EQUIVALENT: EquivalentMutant[] = [
   },
   {
     file: "sdk/src/pipeline/common.ts",
+    mutator: "StringLiteral",
+    replacement: '""',
+    code: 'return isNativeAvailable() ? "native" : "portable";',
+    span: '"native"',
+    why: 'as above: an implementation that is not "native" runs the portable code, which gives the same bytes, only slower',
+  },
+  {
+    file: "sdk/src/pipeline/common.ts",
+    mutator: "BlockStatement",
+    replacement: "{}",
+    code: "export function cidSha256(implementation: PipelineImplementation): StreamingSha256 {",
+    why: "given no SHA-256 (undefined), the UnixFS builder picks node:crypto's or the portable one itself: the same digests",
+  },
+  {
+    file: "sdk/src/pipeline/common.ts",
+    mutator: "LogicalOperator",
+    replacement:
+      '(implementation === "native" ? getNodeStreamingSha256() : undefined) && portableStreamingSha256',
+    code: '(implementation === "native" ? getNodeStreamingSha256() : undefined) ?? portableStreamingSha256',
+    why: "the builder gets the portable SHA-256 or none (then picks its own): every one computes the same digests",
+  },
+  {
+    file: "sdk/src/pipeline/common.ts",
     mutator: "EqualityOperator",
     replacement: "size <= 0",
     code: "if (!Number.isInteger(size) || size < 0)",
@@ -894,6 +917,14 @@ export const EQUIVALENT: EquivalentMutant[] = [
     mutator: "EqualityOperator",
     replacement: 'implementation !== "native"',
     code: 'implementation === "native" ? "native" : "noble",',
+    why: "the native and noble sessions seal and open the same bytes (same XChaCha20-Poly1305), so which one runs changes speed only",
+  },
+  {
+    file: "sdk/src/pipeline/encode.ts",
+    mutator: "StringLiteral",
+    replacement: '""',
+    code: 'implementation === "native" ? "native" : "noble",',
+    span: '"native"',
     why: "the native and noble sessions seal and open the same bytes (same XChaCha20-Poly1305), so which one runs changes speed only",
   },
   {
