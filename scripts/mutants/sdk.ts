@@ -1006,6 +1006,27 @@ export const EQUIVALENT: EquivalentMutant[] = [
     why: "r.input is the buffer of the task's plaintext, undefined only for a SharedArrayBuffer, and encodeFile's windows are always plain ArrayBuffers: it is never undefined here",
   },
   {
+    file: "sdk/src/pipeline/encode.ts",
+    mutator: "EqualityOperator",
+    replacement: "r.input === undefined",
+    code: "if (r.input !== undefined && r.input.byteLength === windowBytes && freeWindows.length < 4)",
+    why: "r.input is never undefined here (above), so no plaintext window is recycled: every stripe allocates a fresh one, the same bytes go in",
+  },
+  {
+    file: "sdk/src/pipeline/encode.ts",
+    mutator: "CallExpression",
+    replacement: ";",
+    code: "freeWindows.push(r.input);",
+    why: "no plaintext window is recycled: every stripe allocates a fresh one, the same bytes go in",
+  },
+  {
+    file: "sdk/src/pipeline/encode.ts",
+    mutator: "ConditionalExpression",
+    replacement: "false",
+    code: "reuseStripes &&",
+    why: "no stripe buffer is recycled: every task allocates its own, the same bytes reach the sinks",
+  },
+  {
     file: "sdk/src/pipeline/io.ts",
     mutator: "BooleanLiteral",
     replacement: "false",
