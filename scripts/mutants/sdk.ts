@@ -2000,6 +2000,21 @@ export const EQUIVALENT: EquivalentMutant[] = [
     why: "the cache is bypassed: every task makes its own session from the same key, nonce prefix and AAD (the same sealed and opened bytes); the session it replaces is not disposed, so its key copy waits for garbage collection instead of being wiped (defence in depth against memory dumps only, as the wipes above)",
   },
   {
+    file: "sdk/src/pipeline/tasks.ts",
+    mutator: "StringLiteral",
+    replacement: '""',
+    code: 'impl === "native" ? "native" : "noble",',
+    span: '"native"',
+    why: "the native and noble sessions seal and open the same bytes (same XChaCha20-Poly1305), so which one runs changes speed only",
+  },
+  {
+    file: "sdk/src/pipeline/tasks.ts",
+    mutator: "ArrayDeclaration",
+    replacement: '["Stryker was here"]',
+    code: "const list: ArrayBufferLike[] = [];",
+    why: "the string is filtered out with everything that is not an ArrayBuffer before the list is returned",
+  },
+  {
     file: "sdk/src/merkle/tree.ts",
     mutator: "ArithmeticOperator",
     replacement: "c.leafCount + first",
