@@ -639,13 +639,6 @@ export const EQUIVALENT: EquivalentMutant[] = [
   },
   {
     file: "sdk/src/erasure/reed-solomon.ts",
-    mutator: "ArithmeticOperator",
-    replacement: "32 / 1024",
-    code: "const TILE = 32 * 1024;",
-    why: "the tile only sets how much of each block one pass combines: with 1/32, subarray truncates the fractional bounds so each pass covers one byte or none, and every byte is still computed once from the same rows (the same bytes, far more slowly)",
-  },
-  {
-    file: "sdk/src/erasure/reed-solomon.ts",
     mutator: "EqualityOperator",
     replacement: "j <= k",
     code: "for (let j = 0; j < k && m > 0; j++) {",
