@@ -412,6 +412,15 @@ describe("misuse and malformed input get typed errors that say what is wrong", (
       expect(f).toThrow(InvalidParametersError);
   });
 
+  it("pushSubtree takes a subtree of the largest height, 52, as the whole tree", () => {
+    const b = new SegmentTreeBuilder();
+    const root = Uint8Array.from({ length: 32 }, (_, i) => i);
+    b.pushSubtree(root, 52);
+    const result = b.finish();
+    expect(result.leafCount).toBe(2 ** 52);
+    expect(toHex(result.root)).toBe(toHex(root));
+  });
+
   it("a segment index outside [0, leafCount) is refused", async () => {
     const data = randomBytes(512 * 20);
     const { cache } = computeSegmentTree(data, { cacheLevel: 2 });
@@ -604,6 +613,12 @@ describe("builder position, cache levels, and proofs checked at their edges", ()
     expect(verifySegmentProof(root, 2, 0, proof.segment, proof.path)).toBe(true);
     expect(verifySegmentProof(root, 2, -1, proof.segment, proof.path)).toBe(false);
     expect(verifySegmentProof(root, 2, -2, proof.segment, proof.path)).toBe(false);
+  });
+
+  it("keeps a cache only when asked for one", () => {
+    const data = randomBytes(512 * 5);
+    expect(computeSegmentTree(data).cache).toBeUndefined();
+    expect(computeSegmentTree(data, { cacheLevel: 1 }).cache?.level).toBe(1);
   });
 });
 

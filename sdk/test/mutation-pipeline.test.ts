@@ -381,6 +381,13 @@ describe("encodeFile: sources and sinks", () => {
     }
   });
 
+  it("chunks a byte shorter than a stripe: stripes without a whole chunk, then one with (chunk 40), bytes intact", async () => {
+    // Sealed chunks are 1023 bytes over 1024-byte stripes after the 41-byte header: stripes 0..39
+    // hold no whole chunk (their tasks get no plaintext window), stripe 40 holds all of chunk 40.
+    const { result, shards, data } = await encode(48 * 1024, { chunkSize: 1024 - 17 });
+    expect(await decode([undefined, shards[1], shards[2]], result)).toEqual(Buffer.from(data));
+  });
+
   it("a stream that only offers getReader() is read to its end and its lock released", async () => {
     const data = randomBytes(2500);
     const stream = new Blob([data.subarray(0, 1000), data.subarray(1000)]).stream();

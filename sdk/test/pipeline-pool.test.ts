@@ -763,6 +763,14 @@ describe("pool sizes and the default runner", () => {
     expect(createPipelinePool({ factory }).concurrency).toBe(availableParallelism());
   });
 
+  it("size 0 runs tasks on the calling thread and never starts a worker", async () => {
+    const started = vi.fn(factory);
+    const inline = createPipelinePool({ size: 0, factory: started });
+    expect(inline.concurrency).toBe(1);
+    await expect(within(inline.run(encodeTask(0, plain(0))))).resolves.toMatchObject({ id: 0 });
+    expect(started).not.toHaveBeenCalled();
+  });
+
   it("without node:os, the browser's hardwareConcurrency, else 1", () => {
     builtins({ "node:os": undefined });
     vi.stubGlobal("navigator", { hardwareConcurrency: 6 });

@@ -432,6 +432,19 @@ describe("commitments equal the standalone merkle and cid modules", () => {
       }
     }
   });
+
+  it("blocks of several 1 MiB UnixFS leaves (2 MiB blocks, a 1.5 MiB last one): CIDs of every shard", async () => {
+    const { result, shards } = await encodeToMemory(randomBytes(3.5 * MiB), {
+      blockSize: 2 * MiB,
+      dataShards: 1,
+      totalShards: 2,
+    });
+    expect(result.stripeCount).toBe(2);
+    for (const [i, s] of shards.entries())
+      expect(result.shards[i]!.cid, `shard ${i}`).toBe(
+        (await computeUnixfsCid([s])).cid.toString(),
+      );
+  });
 });
 
 describe("paths give identical bytes", () => {

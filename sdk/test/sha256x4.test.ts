@@ -145,6 +145,11 @@ describe("4-lane SIMD SHA-256 kernel", () => {
     expect(() => kernel.subtreeRoots(new Uint8Array(512), -1)).toThrow(RangeError);
     expect(() => kernel.parents(new Uint8Array(96))).toThrow(RangeError);
   });
+
+  it("takes every height up to 52, the largest a tree has, and refuses 53", () => {
+    expect(kernel.subtreeRoots(new Uint8Array(0), 52)).toHaveLength(0);
+    expect(() => kernel.subtreeRoots(new Uint8Array(0), 53)).toThrow(RangeError);
+  });
 });
 
 describe("loader", () => {
