@@ -23,6 +23,14 @@ const GLOBAL_WASM = 'typeof WebAssembly === "object" && WebAssembly !== null ? W
 const BATCH_STEP = "while (h < BATCH_HEIGHT && c % 2 ** (h + 1) === 0 && 2 ** (h + 1) <= m) h++;";
 const BATCH_HEIGHT_WHY =
   "any height h the loop stops at gives the same tree: each step up checks that the position c is a multiple of 2^(h+1), the cache level caps h on the next line, k is whole subtrees of height h, and a run too short for one (k < 2) goes in as single leaves; the mutant only changes how many segments one batch hashes (m ≤ BATCH already keeps h ≤ BATCH_HEIGHT)";
+const batchStep = (mutator: string, replacement: string, span?: string): EquivalentMutant => ({
+  file: "sdk/src/merkle/tree.ts",
+  mutator,
+  replacement,
+  code: BATCH_STEP,
+  span,
+  why: BATCH_HEIGHT_WHY,
+});
 
 export const EQUIVALENT: EquivalentMutant[] = [
   {
@@ -2156,71 +2164,15 @@ export const EQUIVALENT: EquivalentMutant[] = [
     code: "const m = Math.min(BATCH - (c % BATCH), total - pos);",
     why: "m turns negative past the first segment, so every later segment goes in one by one as a leaf: the same tree, built slower",
   },
-  {
-    file: "sdk/src/merkle/tree.ts",
-    mutator: "ConditionalExpression",
-    replacement: "false",
-    code: BATCH_STEP,
-    why: BATCH_HEIGHT_WHY,
-  },
-  {
-    file: "sdk/src/merkle/tree.ts",
-    mutator: "ConditionalExpression",
-    replacement: "true",
-    code: BATCH_STEP,
-    span: "h < BATCH_HEIGHT",
-    why: BATCH_HEIGHT_WHY,
-  },
-  {
-    file: "sdk/src/merkle/tree.ts",
-    mutator: "EqualityOperator",
-    replacement: "h <= BATCH_HEIGHT",
-    code: BATCH_STEP,
-    why: BATCH_HEIGHT_WHY,
-  },
-  {
-    file: "sdk/src/merkle/tree.ts",
-    mutator: "EqualityOperator",
-    replacement: "h >= BATCH_HEIGHT",
-    code: BATCH_STEP,
-    why: BATCH_HEIGHT_WHY,
-  },
-  {
-    file: "sdk/src/merkle/tree.ts",
-    mutator: "ArithmeticOperator",
-    replacement: "c * 2 ** (h + 1)",
-    code: BATCH_STEP,
-    why: BATCH_HEIGHT_WHY,
-  },
-  {
-    file: "sdk/src/merkle/tree.ts",
-    mutator: "ConditionalExpression",
-    replacement: "true",
-    code: BATCH_STEP,
-    span: "2 ** (h + 1) <= m",
-    why: BATCH_HEIGHT_WHY,
-  },
-  {
-    file: "sdk/src/merkle/tree.ts",
-    mutator: "EqualityOperator",
-    replacement: "2 ** (h + 1) < m",
-    code: BATCH_STEP,
-    why: BATCH_HEIGHT_WHY,
-  },
-  {
-    file: "sdk/src/merkle/tree.ts",
-    mutator: "EqualityOperator",
-    replacement: "2 ** (h + 1) > m",
-    code: BATCH_STEP,
-    why: BATCH_HEIGHT_WHY,
-  },
-  {
-    file: "sdk/src/merkle/tree.ts",
-    mutator: "ArithmeticOperator",
-    replacement: "h - 1",
-    code: BATCH_STEP,
-    why: BATCH_HEIGHT_WHY,
-  },
+  batchStep("ConditionalExpression", "false"),
+  batchStep("ConditionalExpression", "true", "h < BATCH_HEIGHT"),
+  batchStep("EqualityOperator", "h <= BATCH_HEIGHT"),
+  batchStep("EqualityOperator", "h >= BATCH_HEIGHT"),
+  batchStep("ArithmeticOperator", "c * 2 ** (h + 1)"),
+  batchStep("ConditionalExpression", "true", "2 ** (h + 1) <= m"),
+  batchStep("EqualityOperator", "2 ** (h + 1) < m"),
+  batchStep("EqualityOperator", "2 ** (h + 1) > m"),
+  batchStep("ArithmeticOperator", "h - 1"),
   {
     file: "sdk/src/merkle/tree.ts",
     mutator: "ConditionalExpression",
